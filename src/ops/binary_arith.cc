@@ -1,0 +1,79 @@
+// Add, Sub, Mul, Div: numpy-broadcast arithmetic over every numeric dtype.
+#include <cmath>
+
+#include "core/dispatch.h"
+#include "kernels/reference/broadcast.h"
+#include "ops/op.h"
+#include "ops/op_util.h"
+
+namespace ingot::ops {
+namespace {
+
+Status infer_arith(InferContext& ctx) {
+  if (ctx.num_inputs() != 2 || !ctx.has_input(0) || !ctx.has_input(1)) return ctx.fail("expects 2 inputs");
+  if (ctx.input_dtype(0) != ctx.input_dtype(1)) {
+    return ctx.fail(std::string("input types differ: ") + dtype_name(ctx.input_dtype(0)) + " and " +
+                    dtype_name(ctx.input_dtype(1)));
+  }
+  return infer_broadcast(ctx);
+}
+
+template <typename Op>
+Status run_arith(RunContext& ctx) {
+  const Tensor& a = ctx.input(0);
+  const Tensor& b = ctx.input(1);
+  if (a.dtype() != b.dtype()) return ctx.fail("input types differ");
+  auto dims = broadcast_dims(a.dims(), b.dims());
+  if (!dims.ok()) return ctx.fail(dims.status().message());
+  INGOT_ASSIGN_OR_RETURN(Tensor * out, ctx.alloc_output(0, a.dtype(), *dims));
+  Status st;
+  bool ok = dispatch_arith(a.dtype(), [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    if constexpr (Op::kIntegerDivision && std::is_integral_v<T>) {
+      bool div_by_zero = false;
+      ref::broadcast_binary(a.data<T>(), a.dims(), b.data<T>(), b.dims(), out->data<T>(), out->dims(), [&](T x, T y) {
+        if (y == 0) {
+          div_by_zero = true;
+          return T(0);
+        }
+        return static_cast<T>(x / y);
+      });
+      if (div_by_zero) st = ctx.fail("integer division by zero");
+    } else {
+      ref::broadcast_binary(a.data<T>(), a.dims(), b.data<T>(), b.dims(), out->data<T>(), out->dims(),
+                            [](T x, T y) { return static_cast<T>(Op::apply(x, y)); });
+    }
+  });
+  if (!ok) return ctx.fail(std::string("unsupported type ") + dtype_name(a.dtype()));
+  return st;
+}
+
+// Arithmetic in the widest natural type: float for half types, the type itself otherwise.
+template <typename T>
+using Wide = std::conditional_t<std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>, float, T>;
+
+struct AddOp {
+  static constexpr bool kIntegerDivision = false;
+  template <typename T> static auto apply(T x, T y) { return static_cast<Wide<T>>(x) + static_cast<Wide<T>>(y); }
+};
+struct SubOp {
+  static constexpr bool kIntegerDivision = false;
+  template <typename T> static auto apply(T x, T y) { return static_cast<Wide<T>>(x) - static_cast<Wide<T>>(y); }
+};
+struct MulOp {
+  static constexpr bool kIntegerDivision = false;
+  template <typename T> static auto apply(T x, T y) { return static_cast<Wide<T>>(x) * static_cast<Wide<T>>(y); }
+};
+struct DivOp {
+  static constexpr bool kIntegerDivision = true;
+  template <typename T> static auto apply(T x, T y) { return static_cast<Wide<T>>(x) / static_cast<Wide<T>>(y); }
+};
+
+}  // namespace
+
+INGOT_REGISTER_OP(Add, .infer = infer_arith, .run = run_arith<AddOp>);
+INGOT_REGISTER_OP(Sub, .infer = infer_arith, .run = run_arith<SubOp>);
+INGOT_REGISTER_OP(Mul, .infer = infer_arith, .run = run_arith<MulOp>);
+INGOT_REGISTER_OP(Div, .infer = infer_arith, .run = run_arith<DivOp>);
+
+}  // namespace ingot::ops
