@@ -267,24 +267,25 @@ int main(int argc, char** argv) {
       std::cerr << "ingot_conformance: cannot read baseline " << baseline_path << "\n";
       return 2;
     }
-    std::string cat;
-    int want;
-    while (b >> cat >> want) {
-      if (cat.empty() || cat[0] == '#') {
-        b.ignore(1 << 20, '\n');
-        continue;
+    for (std::string line; std::getline(b, line);) {
+      if (line.empty() || line[0] == '#') continue;
+      std::istringstream ls(line);
+      std::string cat;
+      int want = 0;
+      if (!(ls >> cat >> want)) {
+        std::cerr << "ingot_conformance: bad baseline line '" << line << "'\n";
+        return 2;
       }
       int got = counts.count(cat) ? counts[cat][0] : 0;
       if (got < want) {
         std::cout << "REGRESSION: " << cat << " passes " << got << " cases, the recorded figure is " << want << "\n";
         rc = 1;
       } else if (got > want) {
-        std::cout << cat << ": " << got - want << " more than the recorded " << want << " — raise the figure in "
+        std::cout << cat << ": " << got - want << " more than the recorded " << want << "; raise the figure in "
                   << baseline_path << "\n";
       }
     }
   }
-  // Not in the "N passed, N failed" form on purpose: failing cases are expected and ratcheted, not errors.
   std::cout << "conformance total: " << total_pass << " of " << total_pass + total_fail << " cases pass\n";
   return rc;
 }

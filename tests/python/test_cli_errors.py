@@ -1,0 +1,197 @@
+"""Bad input to `ingot run`: one clear line on stderr, exit code 1 (2 for usage), nothing half-written."""
+import os
+import pathlib
+import subprocess
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from op_harness import INGOT
+
+
+def run(*args, cwd=None):
+    return subprocess.run([INGOT, *map(str, args)], capture_output=True, text=True, timeout=60, cwd=cwd)
+
+
+def assert_error(proc, *fragments, code=1):
+    assert proc.returncode == code, (proc.returncode, proc.stdout, proc.stderr)
+    lines = [l for l in proc.stderr.splitlines() if l.strip()]
+    assert len(lines) == 1, proc.stderr
+    for f in fragments:
+        assert f in lines[0], (f, lines[0])
+
+
+def relu_model(extra_nodes=(), inputs=None, initializers=()):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    nodes = [helper.make_node("Relu", ["x"], ["y"], name="relu")] + list(extra_nodes)
+    g = helper.make_graph(nodes, "g", inputs or [x], [y], list(initializers))
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m
+
+
+@pytest.fixture
+def good(tmp_path):
+    p = tmp_path / "good.onnx"
+    onnx.save(relu_model(), p)
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(0).standard_normal((2, 3)).astype(np.float32))
+    return p, x
+
+
+def test_good_model_runs(good, tmp_path):
+    p, x = good
+    proc = run("run", p, "--input", f"x={x}", "--output-dir", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "out" / "y.npy"), np.maximum(np.load(x), 0))
+
+
+def test_missing_file(tmp_path):
+    assert_error(run("run", tmp_path / "nope.onnx"), "nope.onnx", "no such file")
+
+
+def test_empty_file(tmp_path):
+    p = tmp_path / "empty.onnx"
+    p.write_bytes(b"")
+    assert_error(run("run", p), "empty.onnx", "empty")
+
+
+def test_random_bytes(tmp_path):
+    p = tmp_path / "random.onnx"
+    p.write_bytes(np.random.default_rng(1).integers(0, 256, 4096, dtype=np.uint8).tobytes())
+    assert_error(run("run", p), "random.onnx")
+
+
+def test_truncated_model(good, tmp_path):
+    p, _ = good
+    data = p.read_bytes()
+    t = tmp_path / "truncated.onnx"
+    t.write_bytes(data[: len(data) // 2])
+    assert_error(run("run", t), "truncated.onnx")
+
+
+def test_unsupported_ops_are_all_listed(tmp_path):
+    m = relu_model([helper.make_node("FancyOpA", ["y"], ["z1"], name="first_bad", domain="my.domain"),
+                    helper.make_node("FancyOpB", ["z1"], ["z2"], name="second_bad", domain="my.domain")])
+    m.opset_import.append(helper.make_opsetid("my.domain", 1))
+    p = tmp_path / "unsupported.onnx"
+    onnx.save(m, p)
+    proc = run("run", p)
+    assert_error(proc, "FancyOpA", "first_bad", "FancyOpB", "second_bad")
+    assert not (tmp_path / "y.npy").exists()
+
+
+def test_cycle(tmp_path):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+    y = helper.make_tensor_value_info("b", TensorProto.FLOAT, None)
+    nodes = [helper.make_node("Add", ["x", "b"], ["a"], name="n1"), helper.make_node("Relu", ["a"], ["b"], name="n2")]
+    m = helper.make_model(helper.make_graph(nodes, "g", [x], [y]), opset_imports=[helper.make_opsetid("", 17)])
+    p = tmp_path / "cycle.onnx"
+    onnx.save(m, p)
+    assert_error(run("run", p), "cycle")
+
+
+def test_initializer_shorter_than_dims(tmp_path):
+    w = helper.make_tensor("w", TensorProto.FLOAT, [4, 4], np.ones(3, np.float32).tobytes(), raw=True)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    g = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"])], "g", [x], [y], [w])
+    p = tmp_path / "short.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), p)
+    assert_error(run("run", p), "short.onnx", "'w'", "needs 64 bytes")
+
+
+def test_dims_product_overflows(tmp_path):
+    w = helper.make_tensor("w", TensorProto.FLOAT, [1 << 40, 1 << 40], b"", raw=True)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    g = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"])], "g", [x], [y], [w])
+    p = tmp_path / "overflow.onnx"
+    onnx.save(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]), p, save_as_external_data=False)
+    assert_error(run("run", p), "overflow.onnx", "'w'")
+
+
+def test_missing_input_file(good, tmp_path):
+    p, _ = good
+    assert_error(run("run", p, "--input", f"x={tmp_path / 'absent.npy'}"), "absent.npy")
+
+
+def test_wrong_shape(good, tmp_path):
+    p, _ = good
+    x = tmp_path / "bad.npy"
+    np.save(x, np.ones((3, 2), np.float32))
+    proc = run("run", p, "--input", f"x={x}", "--output-dir", tmp_path / "out")
+    assert_error(proc, "'x'", "3x2", "2x3")
+    assert not (tmp_path / "out" / "y.npy").exists()
+
+
+def test_wrong_dtype(good, tmp_path):
+    p, _ = good
+    x = tmp_path / "bad.npy"
+    np.save(x, np.ones((2, 3), np.int32))
+    assert_error(run("run", p, "--input", f"x={x}"), "'x'", "float32", "int32")
+
+
+def test_unknown_input_name(good, tmp_path):
+    p, x = good
+    assert_error(run("run", p, "--input", f"nosuch={x}"), "nosuch")
+
+
+def test_malformed_npy(good, tmp_path):
+    p, _ = good
+    x = tmp_path / "bad.npy"
+    x.write_bytes(b"\x93NUMPY\x01\x00\x20\x00{'descr': '<f4', 'shape': (2,")
+    assert_error(run("run", p, "--input", f"x={x}"), "bad.npy")
+
+
+def test_usage_error_exit_code(good):
+    p, _ = good
+    assert run("run", p, "--no-such-flag").returncode == 2
+    assert run().returncode == 2
+    assert_error(run("run", p, "--shapes", "x:2xq"), "--shapes", code=2)
+    assert_error(run("run", p, "--input", "just_a_name"), "--input", code=2)
+
+
+def external_model(tmp_path, location):
+    w = numpy_helper.from_array(np.arange(6, dtype=np.float32).reshape(2, 3), "w")
+    w.data_location = TensorProto.EXTERNAL
+    w.ClearField("raw_data")
+    for k, v in (("location", location), ("offset", "0"), ("length", "24")):
+        e = w.external_data.add()
+        e.key, e.value = k, v
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    g = helper.make_graph([helper.make_node("Add", ["x", "w"], ["y"])], "g", [x], [y], [w])
+    d = tmp_path / "model_dir"
+    d.mkdir(exist_ok=True)
+    p = d / "ext.onnx"
+    with open(p, "wb") as f:
+        f.write(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+    return p
+
+
+def test_external_data_inside_folder_works(tmp_path):
+    p = external_model(tmp_path, "weights.bin")
+    (p.parent / "weights.bin").write_bytes(np.arange(6, dtype=np.float32).tobytes())
+    x = tmp_path / "x.npy"
+    np.save(x, np.ones((2, 3), np.float32))
+    proc = run("run", p, "--input", f"x={x}", "--output-dir", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "out" / "y.npy"), np.arange(6).reshape(2, 3) + 1)
+
+
+@pytest.mark.parametrize("kind", ["dotdot", "absolute", "symlink"])
+def test_external_data_outside_folder_is_refused(tmp_path, kind):
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.arange(6, dtype=np.float32).tobytes())
+    if kind == "dotdot":
+        p = external_model(tmp_path, "../secret.bin")
+    elif kind == "absolute":
+        p = external_model(tmp_path, str(secret))
+    else:
+        p = external_model(tmp_path, "link.bin")
+        os.symlink(secret, p.parent / "link.bin")
+    assert_error(run("run", p), "'w'", "folder")
