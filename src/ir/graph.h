@@ -101,6 +101,8 @@ class Node {
   std::vector<Value*> inputs;  // nullptr for an omitted optional input
   std::vector<Value*> outputs;  // nullptr for an omitted optional output
   std::map<std::string, Attribute> attrs;
+  // Attributes that import moved to constant inputs (older opsets), so export can move them back.
+  std::map<std::string, size_t> inputs_from_attrs;
 
   bool has_attr(const std::string& n) const { return attrs.count(n) != 0; }
   const Attribute* attr(const std::string& n) const;

@@ -57,6 +57,7 @@ void NormalizeContext::move_attr_to_input(const std::string& attr, size_t index,
     return;
   }
   node_.attrs.erase(it);
+  node_.inputs_from_attrs[attr] = index;
   set_const_input(index, std::move(t));
 }
 
