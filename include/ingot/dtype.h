@@ -35,7 +35,7 @@ enum class DType : int32_t {
   kF4E2M1 = 23,
 };
 
-// Bytes per element; 0 for kUndefined and kString (strings are stored out of line),
+// Bytes per element; 0 for kUndefined, sizeof(std::string) for kString (one std::string per element),
 // 1 for the 4-bit types (ingot unpacks them to one element per byte).
 size_t dtype_size(DType t);
 const char* dtype_name(DType t);  // "float32", "int64", ...
