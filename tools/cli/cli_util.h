@@ -33,5 +33,6 @@ struct Command {
 };
 
 Command add_run_command(CLI::App& parent);
+Command add_simplify_command(CLI::App& parent);
 
 }  // namespace ingot::cli

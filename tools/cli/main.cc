@@ -10,6 +10,7 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::vector<ingot::cli::Command> commands;
   commands.push_back(ingot::cli::add_run_command(app));
+  commands.push_back(ingot::cli::add_simplify_command(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

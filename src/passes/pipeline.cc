@@ -1,0 +1,90 @@
+// The ordered pass lists. Each ordering constraint is commented where it is.
+#include <iostream>
+#include <sstream>
+#include <unordered_set>
+
+#include "passes/pass.h"
+
+namespace ingot::passes {
+
+const std::vector<Pass>& simplify_passes() {
+  static const std::vector<Pass> kPasses = {
+      // Everything below reads types and shapes, and folding needs the values shape inference propagates.
+      {"infer_shapes", "type and shape inference with build-time values", false, infer_shapes_pass},
+      // Before folding: removing Identity/Dropout exposes more constant subgraphs.
+      {"eliminate_noops", "Identity, Dropout, same-type Cast, same-shape Reshape/Expand, identity Transpose, zero Pad, full Slice", false, eliminate_noops},
+      {"fold_constants", "evaluate nodes whose inputs are all known (size-capped)", false, fold_constants},
+      // After folding: the folded nodes' producers are now dead.
+      {"eliminate_dead_code", "remove nodes no output depends on", false, eliminate_dead_code},
+      // After dead code: fewer candidates; before a second folding round nothing is needed.
+      {"eliminate_common_subexpressions", "merge identical nodes reading identical inputs", false, eliminate_common_subexpressions},
+      // Merged nodes may make more no-ops and dead nodes.
+      {"eliminate_noops", "second round after CSE", false, eliminate_noops},
+      {"eliminate_dead_code", "second round after CSE", false, eliminate_dead_code},
+  };
+  return kPasses;
+}
+
+Status verify_graph(const ir::Graph& graph) {
+  std::unordered_set<const ir::Value*> defined(graph.inputs.begin(), graph.inputs.end());
+  for (const auto& [_, v] : graph.values())
+    if (v->constant && !v->producer) defined.insert(v.get());
+  for (const auto& n : graph.nodes()) {
+    for (const ir::Value* v : n->inputs) {
+      if (!v) continue;
+      if (v->owner != &graph) continue;  // from an enclosing graph
+      if (!defined.count(v)) return internal_error(n->describe() + " reads '" + v->name() + "' before it is computed");
+    }
+    for (const ir::Value* v : n->outputs)
+      if (v) defined.insert(v);
+  }
+  for (const ir::Value* v : graph.outputs)
+    if (v->owner == &graph && !defined.count(v)) return internal_error("graph output '" + v->name() + "' is never computed");
+  return Status::Ok();
+}
+
+std::string print_graph(const ir::Graph& graph) {
+  std::ostringstream os;
+  os << "graph " << graph.name << " (";
+  for (size_t i = 0; i < graph.inputs.size(); ++i)
+    os << (i ? ", " : "") << graph.inputs[i]->name() << ": " << graph.inputs[i]->type.to_string();
+  os << ")\n";
+  for (const auto& n : graph.nodes()) {
+    os << "  ";
+    for (size_t i = 0; i < n->outputs.size(); ++i) {
+      const ir::Value* v = n->outputs[i];
+      os << (i ? ", " : "") << (v ? v->name() + ": " + v->type.to_string() : "_");
+    }
+    os << " = " << n->op_type << "(";
+    for (size_t i = 0; i < n->inputs.size(); ++i) {
+      const ir::Value* v = n->inputs[i];
+      os << (i ? ", " : "") << (v ? v->name() : "_") << (v && v->constant && !v->producer ? "*" : "");
+    }
+    os << ")  # " << n->name << "\n";
+  }
+  os << "  return ";
+  for (size_t i = 0; i < graph.outputs.size(); ++i) os << (i ? ", " : "") << graph.outputs[i]->name();
+  os << "\n";
+  return os.str();
+}
+
+Status run_pipeline(ir::Graph& graph, const std::vector<Pass>& passes, const PipelineOptions& options) {
+  std::ostream& out = options.dump_to ? *options.dump_to : std::cerr;
+#ifndef NDEBUG
+  const bool verify = true;
+#else
+  const bool verify = options.verify;
+#endif
+  for (const Pass& p : passes) {
+    if (options.disabled.count(p.name)) continue;
+    auto changed = p.run(graph, options.pass_options);
+    if (!changed.ok()) return changed.status().with_context(std::string("pass ") + p.name);
+    if (verify) INGOT_RETURN_IF_ERROR(verify_graph(graph).with_context(std::string("IR invalid after pass ") + p.name));
+    if (options.dump_ir_after.count(p.name) || options.dump_ir_after.count("all")) {
+      out << "=== IR after " << p.name << " ===\n" << print_graph(graph);
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace ingot::passes
