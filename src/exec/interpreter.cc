@@ -38,15 +38,38 @@ void collect_unsupported(const ir::Graph& g, std::vector<std::string>& out) {
   }
 }
 
-// Index of the last node reading each value of this graph (graph outputs are never freed).
-std::unordered_map<const ir::Value*, size_t> last_uses(const ir::Graph& g) {
-  std::unordered_map<const ir::Value*, size_t> last;
-  for (size_t i = 0; i < g.nodes().size(); ++i) {
-    for (const ir::Value* v : g.nodes()[i]->inputs)
-      if (v) last[v] = i;
+// Every value a node's subgraphs (at any depth) read: their outer values are used by the node itself.
+void subgraph_reads(const ir::Node& n, std::vector<const ir::Value*>& out) {
+  for (const auto& [_, a] : n.attrs) {
+    std::vector<const ir::Graph*> subs;
+    if (a.g) subs.push_back(a.g.get());
+    for (const auto& sg : a.graphs) subs.push_back(sg.get());
+    for (const ir::Graph* sg : subs) {
+      for (const auto& sn : sg->nodes()) {
+        for (const ir::Value* v : sn->inputs)
+          if (v) out.push_back(v);
+        subgraph_reads(*sn, out);
+      }
+      for (const ir::Value* v : sg->outputs) out.push_back(v);
+    }
   }
-  for (const ir::Value* v : g.outputs) last[v] = SIZE_MAX;
-  return last;
+}
+
+// For each node, the values of this graph it reads for the last time (graph outputs are never
+// freed). A value read inside an If/Loop/Scan body counts as read by that node.
+std::vector<std::vector<const ir::Value*>> last_reads(const ir::Graph& g) {
+  std::unordered_map<const ir::Value*, size_t> last;
+  std::vector<const ir::Value*> reads;
+  for (size_t i = 0; i < g.nodes().size(); ++i) {
+    reads.assign(g.nodes()[i]->inputs.begin(), g.nodes()[i]->inputs.end());
+    subgraph_reads(*g.nodes()[i], reads);
+    for (const ir::Value* v : reads)
+      if (v && v->owner == &g) last[v] = i;
+  }
+  for (const ir::Value* v : g.outputs) last.erase(v);
+  std::vector<std::vector<const ir::Value*>> frees(g.nodes().size());
+  for (const auto& [v, i] : last) frees[i].push_back(v);
+  return frees;
 }
 
 }  // namespace
@@ -81,7 +104,7 @@ Expected<std::vector<RtValue>> run_graph(const ir::Graph& graph, const std::vect
     return nullptr;
   };
 
-  const auto last = last_uses(graph);
+  const auto frees = last_reads(graph);
   for (size_t idx = 0; idx < graph.nodes().size(); ++idx) {
     const ir::Node& node = *graph.nodes()[idx];
     const ops::OpDef* def = ops::find_op(node.domain, node.op_type);
@@ -106,12 +129,7 @@ Expected<std::vector<RtValue>> run_graph(const ir::Graph& graph, const std::vect
       }
       frame.set(node.outputs[i], std::move(out[i]));
     }
-    // Free values whose last reader was this node (only values local to this frame).
-    for (const ir::Value* v : node.inputs) {
-      if (!v || v->owner != &graph) continue;
-      auto it = last.find(v);
-      if (it != last.end() && it->second == idx) frame.erase(v);
-    }
+    for (const ir::Value* v : frees[idx]) frame.erase(v);
   }
   std::vector<RtValue> results;
   results.reserve(graph.outputs.size());

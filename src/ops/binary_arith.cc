@@ -1,8 +1,11 @@
-// Add, Sub, Mul, Div: numpy-broadcast arithmetic over every numeric dtype.
+// Add, Sub, Mul, Div: numpy-broadcast arithmetic over every numeric dtype. Opsets before 7 broadcast only
+// with broadcast=1, B aligned at `axis` (binary_util.h).
 #include <cmath>
 
 #include "core/dispatch.h"
+#include "kernels/reference/binary.h"
 #include "kernels/reference/broadcast.h"
+#include "ops/binary_util.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
 
@@ -10,12 +13,8 @@ namespace ingot::ops {
 namespace {
 
 Status infer_arith(InferContext& ctx) {
-  if (ctx.num_inputs() != 2 || !ctx.has_input(0) || !ctx.has_input(1)) return ctx.fail("expects 2 inputs");
-  if (ctx.input_dtype(0) != ctx.input_dtype(1)) {
-    return ctx.fail(std::string("input types differ: ") + dtype_name(ctx.input_dtype(0)) + " and " +
-                    dtype_name(ctx.input_dtype(1)));
-  }
-  return infer_broadcast(ctx);
+  if (ctx.num_inputs() != 2 || !ctx.has_input(0)) return ctx.fail("expects 2 inputs");
+  return infer_binary(ctx, ctx.input_dtype(0));
 }
 
 template <typename Op>
@@ -23,24 +22,28 @@ Status run_arith(RunContext& ctx) {
   const Tensor& a = ctx.input(0);
   const Tensor& b = ctx.input(1);
   if (a.dtype() != b.dtype()) return ctx.fail("input types differ");
-  auto dims = broadcast_dims(a.dims(), b.dims());
-  if (!dims.ok()) return ctx.fail(dims.status().message());
-  INGOT_ASSIGN_OR_RETURN(Tensor * out, ctx.alloc_output(0, a.dtype(), *dims));
+  INGOT_ASSIGN_OR_RETURN(BinaryDims d, binary_dims(ctx));
+  INGOT_ASSIGN_OR_RETURN(Tensor * out, ctx.alloc_output(0, a.dtype(), d.out));
   Status st;
   bool ok = dispatch_arith(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     if constexpr (Op::kIntegerDivision && std::is_integral_v<T>) {
       bool div_by_zero = false;
-      ref::broadcast_binary(a.data<T>(), a.dims(), b.data<T>(), b.dims(), out->data<T>(), out->dims(), [&](T x, T y) {
+      ref::broadcast_binary(a.data<T>(), a.dims(), b.data<T>(), d.b, out->data<T>(), d.out, [&](T x, T y) {
         if (y == 0) {
           div_by_zero = true;
           return T(0);
+        }
+        if constexpr (std::is_signed_v<T>) {
+          if (y == T(-1))
+            return static_cast<T>(
+                0 - static_cast<std::make_unsigned_t<T>>(x));  // lowest() / -1 traps; wraps like numpy
         }
         return static_cast<T>(x / y);
       });
       if (div_by_zero) st = ctx.fail("integer division by zero");
     } else {
-      ref::broadcast_binary(a.data<T>(), a.dims(), b.data<T>(), b.dims(), out->data<T>(), out->dims(),
+      ref::broadcast_binary(a.data<T>(), a.dims(), b.data<T>(), d.b, out->data<T>(), d.out,
                             [](T x, T y) { return static_cast<T>(Op::apply(x, y)); });
     }
   });
@@ -48,25 +51,36 @@ Status run_arith(RunContext& ctx) {
   return st;
 }
 
-// Arithmetic in the widest natural type: float for half types, the type itself otherwise.
 template <typename T>
-using Wide = std::conditional_t<std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>, float, T>;
+using Wide = ref::WideT<T>;
 
 struct AddOp {
   static constexpr bool kIntegerDivision = false;
-  template <typename T> static auto apply(T x, T y) { return static_cast<Wide<T>>(x) + static_cast<Wide<T>>(y); }
+  template <typename T>
+  static auto apply(T x, T y) {
+    return static_cast<Wide<T>>(x) + static_cast<Wide<T>>(y);
+  }
 };
 struct SubOp {
   static constexpr bool kIntegerDivision = false;
-  template <typename T> static auto apply(T x, T y) { return static_cast<Wide<T>>(x) - static_cast<Wide<T>>(y); }
+  template <typename T>
+  static auto apply(T x, T y) {
+    return static_cast<Wide<T>>(x) - static_cast<Wide<T>>(y);
+  }
 };
 struct MulOp {
   static constexpr bool kIntegerDivision = false;
-  template <typename T> static auto apply(T x, T y) { return static_cast<Wide<T>>(x) * static_cast<Wide<T>>(y); }
+  template <typename T>
+  static auto apply(T x, T y) {
+    return static_cast<Wide<T>>(x) * static_cast<Wide<T>>(y);
+  }
 };
 struct DivOp {
   static constexpr bool kIntegerDivision = true;
-  template <typename T> static auto apply(T x, T y) { return static_cast<Wide<T>>(x) / static_cast<Wide<T>>(y); }
+  template <typename T>
+  static auto apply(T x, T y) {
+    return static_cast<Wide<T>>(x) / static_cast<Wide<T>>(y);
+  }
 };
 
 }  // namespace

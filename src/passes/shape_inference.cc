@@ -88,6 +88,11 @@ Status infer_shapes(ir::Graph& graph, const ShapeInferenceOptions& options) {
     ir::Node& node = *node_ptr;
     const ops::OpDef* def = ops::find_op(node.domain, node.op_type);
     if (!def) continue;
+    // Bodies first, so If/Loop/Scan can type their outputs from the bodies' outputs.
+    for (auto& [_, a] : node.attrs) {
+      if (a.g) INGOT_RETURN_IF_ERROR(infer_shapes(*a.g, options));
+      for (auto& sg : a.graphs) INGOT_RETURN_IF_ERROR(infer_shapes(*sg, options));
+    }
     std::vector<ir::ValueType> declared;
     for (ir::Value* v : node.outputs) declared.push_back(v ? v->type : ir::ValueType{});
     for (ir::Value* v : node.outputs)
