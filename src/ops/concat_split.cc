@@ -139,7 +139,7 @@ Expected<std::vector<int64_t>> split_sizes(const ir::Node& node, const std::vect
     int64_t sum = 0;
     for (int64_t s : *explicit_split) {
       if (s < 0) return fail("split has a negative size " + std::to_string(s));
-      sum += s;
+      if (__builtin_add_overflow(sum, s, &sum)) return fail("split sizes overflow int64");
     }
     if (dim >= 0 && sum != dim) {
       return fail("split sizes sum to " + std::to_string(sum) + " but the axis has size " +

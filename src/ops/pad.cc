@@ -98,7 +98,10 @@ Status run_pad(RunContext& ctx) {
       expand_pads(pads, ctx.has_input(3) ? &axes : nullptr, x.rank(), ctx.node(), begin, end));
   Dims out_dims(x.rank());
   for (int64_t i = 0; i < x.rank(); ++i) {
-    out_dims[i] = x.dim(i) + begin[i] + end[i];
+    if (__builtin_add_overflow(x.dim(i), begin[i], &out_dims[i]) ||
+        __builtin_add_overflow(out_dims[i], end[i], &out_dims[i])) {
+      return ctx.fail("pads overflow dim " + std::to_string(i));
+    }
     if (out_dims[i] < 0) return ctx.fail("pads make dim " + std::to_string(i) + " negative");
     if (mode != ref::PadMode::kConstant && x.dim(i) == 0 && out_dims[i] > 0) {
       return ctx.fail("cannot pad an empty dim in " + ctx.node().attr_string("mode", "") + " mode");
@@ -141,8 +144,12 @@ Status infer_pad(InferContext& ctx) {
       out[i] = ir::Dim();
       continue;
     }
-    out[i] = in[i].value + begin[i] + end[i];
-    if (out[i].value < 0) return ctx.fail("pads make dim " + std::to_string(i) + " negative");
+    int64_t d;
+    if (__builtin_add_overflow(in[i].value, begin[i], &d) || __builtin_add_overflow(d, end[i], &d)) {
+      return ctx.fail("pads overflow dim " + std::to_string(i));
+    }
+    if (d < 0) return ctx.fail("pads make dim " + std::to_string(i) + " negative");
+    out[i] = d;
   }
   ctx.set_output(0, dt, out);
   return Status::Ok();

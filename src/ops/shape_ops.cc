@@ -121,6 +121,7 @@ Expected<int64_t> range_count(T start, T limit, T delta, const ir::Node& node) {
     const __int128 diff = static_cast<__int128>(limit) - start;
     __int128 n = delta > 0 ? (diff + delta - 1) / delta : (diff + delta + 1) / delta;
     if (diff == 0 || (diff > 0) != (delta > 0)) n = 0;
+    if (n > INT64_MAX) return invalid_argument(node.describe() + ": range is too long");
     return static_cast<int64_t>(n < 0 ? 0 : n);
   } else {
     const double n =

@@ -26,13 +26,13 @@ inline SliceAxis resolve_slice_axis(int64_t start, int64_t end, int64_t step, in
   if (step > 0) {
     start = start < 0 ? 0 : (start > dim ? dim : start);
     end = end < 0 ? 0 : (end > dim ? dim : end);
-    a.count = end > start ? (end - start + step - 1) / step : 0;
+    a.count = end > start ? (end - start - 1) / step + 1 : 0;  // no overflow for huge steps
   } else {
     start = start < 0 ? 0 : (start > dim - 1 ? dim - 1 : start);
     end = end < -1 ? -1 : (end > dim - 1 ? dim - 1 : end);
     // -step cannot overflow unless step == INT64_MIN, where any non-empty range has one element.
     const uint64_t neg = static_cast<uint64_t>(-(step + 1)) + 1;
-    a.count = start > end ? static_cast<int64_t>((static_cast<uint64_t>(start - end) + neg - 1) / neg) : 0;
+    a.count = start > end ? static_cast<int64_t>((static_cast<uint64_t>(start - end) - 1) / neg + 1) : 0;
   }
   a.start = a.count > 0 ? start : 0;
   return a;
