@@ -34,7 +34,12 @@ std::string str(size_t v) { return std::to_string(v); }
 Expected<ir::ValueType> join_types(const ir::ValueType& a, const ir::ValueType& b, const std::string& what) {
   if (a.kind == Kind::kUnknown) return b;
   if (b.kind == Kind::kUnknown) return a;
-  if (a.kind != b.kind) return invalid_argument(what + ": " + a.to_string() + " vs " + b.to_string());
+  if (a.kind != b.kind) {
+    // An optional on one side and a plain value on the other: `b` wins (for a loop-carried value, the
+    // body's output type is the loop's output type, e.g. an empty optional the body fills).
+    if (a.kind == Kind::kOptional || b.kind == Kind::kOptional) return b;
+    return invalid_argument(what + ": " + a.to_string() + " vs " + b.to_string());
+  }
   if (a.kind != Kind::kTensor) return a;
   if (a.dtype != DType::kUndefined && b.dtype != DType::kUndefined && a.dtype != b.dtype) {
     return invalid_argument(what + ": " + dtype_name(a.dtype) + " vs " + dtype_name(b.dtype));

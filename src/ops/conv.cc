@@ -1,7 +1,7 @@
 // Conv: N-D grouped convolution (depthwise included) with strides, dilations, pads / auto_pad and
 // an optional bias. The kernel shape comes from W (kernel_shape, when given, must agree).
-#include "core/dispatch.h"
 #include "kernels/reference/conv.h"
+#include "core/dispatch.h"
 #include "ops/conv_pool_common.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
@@ -28,8 +28,8 @@ Expected<ir::SymShape> conv_output_shape(const ir::Node& node, const ir::SymShap
   const int64_t group = node.attr_int("group", 1);
   if (group < 1) return fail("group must be positive, got " + std::to_string(group));
   if (x[1].is_static() && w[1].is_static() && x[1].value != w[1].value * group) {
-    return fail("X has " + std::to_string(x[1].value) + " channels but W " + ir::shape_to_string(w) + " with group " +
-                std::to_string(group) + " expects " + std::to_string(w[1].value * group));
+    return fail("X has " + std::to_string(x[1].value) + " channels but W " + ir::shape_to_string(w) +
+                " with group " + std::to_string(group) + " expects " + std::to_string(w[1].value * group));
   }
   if (w[0].is_static() && w[0].value % group != 0) {
     return fail("W's " + std::to_string(w[0].value) + " output channels are not divisible by group " +
@@ -46,18 +46,22 @@ Expected<ir::SymShape> conv_output_shape(const ir::Node& node, const ir::SymShap
   std::vector<bool> kernel_known(nsp, true);
   std::vector<int64_t> attr_kernel = node.attr_ints("kernel_shape");
   if (!attr_kernel.empty() && attr_kernel.size() != nsp) {
-    return fail("kernel_shape has " + std::to_string(attr_kernel.size()) + " values for " + std::to_string(nsp) +
-                " spatial dims");
+    return fail("kernel_shape has " + std::to_string(attr_kernel.size()) + " values for " +
+                std::to_string(nsp) + " spatial dims");
   }
   for (size_t d = 0; d < nsp; ++d) {
     const ir::Dim& wd = w[d + 2];
     if (!attr_kernel.empty() && wd.is_static() && attr_kernel[d] != wd.value) {
       return fail("kernel_shape does not match W " + ir::shape_to_string(w));
     }
-    if (wd.is_static()) kernel[d] = wd.value;
-    else if (!attr_kernel.empty()) kernel[d] = attr_kernel[d];
-    else kernel_known[d] = false;
-    if (kernel_known[d] && kernel[d] < 1) return fail("kernel dims must be positive, W is " + ir::shape_to_string(w));
+    if (wd.is_static())
+      kernel[d] = wd.value;
+    else if (!attr_kernel.empty())
+      kernel[d] = attr_kernel[d];
+    else
+      kernel_known[d] = false;
+    if (kernel_known[d] && kernel[d] < 1)
+      return fail("kernel dims must be positive, W is " + ir::shape_to_string(w));
   }
   INGOT_ASSIGN_OR_RETURN(*attrs, read_window_attrs(node, nsp, kernel));
   ir::SymShape out(x.size());
@@ -71,18 +75,21 @@ Expected<ir::SymShape> conv_output_shape(const ir::Node& node, const ir::SymShap
   return out;
 }
 
-Status check_types(DType x, DType w, DType b, bool has_b, const std::function<Status(const std::string&)>& fail) {
+Status check_types(DType x, DType w, DType b, bool has_b,
+                   const std::function<Status(const std::string&)>& fail) {
   if (!is_float_type(x)) return fail(std::string("unsupported type ") + dtype_name(x));
   if (w != x) return fail(std::string("W type ") + dtype_name(w) + " differs from X type " + dtype_name(x));
-  if (has_b && b != x) return fail(std::string("B type ") + dtype_name(b) + " differs from X type " + dtype_name(x));
+  if (has_b && b != x)
+    return fail(std::string("B type ") + dtype_name(b) + " differs from X type " + dtype_name(x));
   return Status::Ok();
 }
 
 Status infer_conv(InferContext& ctx) {
   if (!ctx.has_input(0) || !ctx.has_input(1)) return ctx.fail("expects inputs X and W");
   const bool has_b = ctx.has_input(2);
-  INGOT_RETURN_IF_ERROR(check_types(ctx.input_dtype(0), ctx.input_dtype(1), has_b ? ctx.input_dtype(2) : DType::kUndefined,
-                                    has_b, [&](const std::string& m) { return ctx.fail(m); }));
+  INGOT_RETURN_IF_ERROR(check_types(ctx.input_dtype(0), ctx.input_dtype(1),
+                                    has_b ? ctx.input_dtype(2) : DType::kUndefined, has_b,
+                                    [&](const std::string& m) { return ctx.fail(m); }));
   const DType dt = ctx.input_dtype(0);
   if (!ctx.input_has_shape(0) && !ctx.input_has_shape(1)) {
     ctx.set_output_rank_unknown(0, dt);
@@ -109,9 +116,9 @@ Status run_conv(RunContext& ctx) {
                                     [&](const std::string& m) { return ctx.fail(m); }));
   const ir::SymShape b_shape = has_b ? ir::to_sym_shape(b->dims()) : ir::SymShape{};
   WindowAttrs attrs;
-  INGOT_ASSIGN_OR_RETURN(ir::SymShape out_shape, conv_output_shape(ctx.node(), ir::to_sym_shape(x.dims()),
-                                                                   ir::to_sym_shape(w.dims()), has_b ? &b_shape : nullptr,
-                                                                   &attrs));
+  INGOT_ASSIGN_OR_RETURN(ir::SymShape out_shape,
+                         conv_output_shape(ctx.node(), ir::to_sym_shape(x.dims()), ir::to_sym_shape(w.dims()),
+                                           has_b ? &b_shape : nullptr, &attrs));
   const Dims out_dims = ir::to_dims(out_shape);
   INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, x.dtype(), out_dims));
 
@@ -154,8 +161,10 @@ Status infer_conv_integer(InferContext& ctx) {
                       dtype_name(ctx.input_dtype(i)));
     }
   }
-  if (ctx.has_input(2) && ctx.input_dtype(2) != ctx.input_dtype(0)) return ctx.fail("x_zero_point type differs from x");
-  if (ctx.has_input(3) && ctx.input_dtype(3) != ctx.input_dtype(1)) return ctx.fail("w_zero_point type differs from w");
+  if (ctx.has_input(2) && ctx.input_dtype(2) != ctx.input_dtype(0))
+    return ctx.fail("x_zero_point type differs from x");
+  if (ctx.has_input(3) && ctx.input_dtype(3) != ctx.input_dtype(1))
+    return ctx.fail("w_zero_point type differs from w");
   if (!ctx.input_has_shape(0) && !ctx.input_has_shape(1)) {
     ctx.set_output_rank_unknown(0, DType::kI32);
     return Status::Ok();
@@ -185,14 +194,15 @@ Status run_conv_integer(RunContext& ctx) {
   const Tensor& w = ctx.input(1);
   if (!is_8bit(x.dtype()) || !is_8bit(w.dtype())) return ctx.fail("x and w must be int8 or uint8");
   WindowAttrs attrs;
-  INGOT_ASSIGN_OR_RETURN(ir::SymShape out_shape, conv_output_shape(ctx.node(), ir::to_sym_shape(x.dims()),
-                                                                   ir::to_sym_shape(w.dims()), nullptr, &attrs));
+  INGOT_ASSIGN_OR_RETURN(
+      ir::SymShape out_shape,
+      conv_output_shape(ctx.node(), ir::to_sym_shape(x.dims()), ir::to_sym_shape(w.dims()), nullptr, &attrs));
   const std::vector<int64_t> x_zp = ctx.has_input(2) ? ctx.input(2).to_i64_vector() : std::vector<int64_t>{};
   const std::vector<int64_t> w_zp = ctx.has_input(3) ? ctx.input(3).to_i64_vector() : std::vector<int64_t>{};
   if (x_zp.size() > 1) return ctx.fail("x_zero_point must be a scalar");
   if (w_zp.size() > 1 && static_cast<int64_t>(w_zp.size()) != w.dim(0)) {
-    return ctx.fail("w_zero_point has " + std::to_string(w_zp.size()) + " values for " + std::to_string(w.dim(0)) +
-                    " output channels");
+    return ctx.fail("w_zero_point has " + std::to_string(w_zp.size()) + " values for " +
+                    std::to_string(w.dim(0)) + " output channels");
   }
   const Dims out_dims = ir::to_dims(out_shape);
   INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, DType::kI32, out_dims));

@@ -20,8 +20,8 @@ Status read_ints(const ir::Node& node, const std::string& name, size_t size, int
   }
   *out = node.attr_ints(name);
   if (out->size() != size) {
-    return invalid_argument(node.describe() + ": " + name + " " + join(*out) + " should have " + std::to_string(size) +
-                            " values");
+    return invalid_argument(node.describe() + ": " + name + " " + join(*out) + " should have " +
+                            std::to_string(size) + " values");
   }
   for (int64_t v : *out) {
     if (v < min_value) {
@@ -34,10 +34,12 @@ Status read_ints(const ir::Node& node, const std::string& name, size_t size, int
 
 }  // namespace
 
-Expected<WindowAttrs> read_window_attrs(const ir::Node& node, size_t spatial_rank, std::vector<int64_t> kernel) {
+Expected<WindowAttrs> read_window_attrs(const ir::Node& node, size_t spatial_rank,
+                                        std::vector<int64_t> kernel) {
   WindowAttrs a;
   if (kernel.empty()) {
-    if (!node.has_attr("kernel_shape")) return invalid_argument(node.describe() + ": kernel_shape is required");
+    if (!node.has_attr("kernel_shape"))
+      return invalid_argument(node.describe() + ": kernel_shape is required");
     INGOT_RETURN_IF_ERROR(read_ints(node, "kernel_shape", spatial_rank, 1, 1, &a.kernel));
   } else {
     a.kernel = std::move(kernel);
@@ -46,14 +48,16 @@ Expected<WindowAttrs> read_window_attrs(const ir::Node& node, size_t spatial_ran
                               std::to_string(spatial_rank) + " spatial dims");
     }
     for (int64_t k : a.kernel) {
-      if (k < 1) return invalid_argument(node.describe() + ": kernel shape " + join(a.kernel) + " must be positive");
+      if (k < 1)
+        return invalid_argument(node.describe() + ": kernel shape " + join(a.kernel) + " must be positive");
     }
   }
   INGOT_RETURN_IF_ERROR(read_ints(node, "strides", spatial_rank, 1, 1, &a.strides));
   INGOT_RETURN_IF_ERROR(read_ints(node, "dilations", spatial_rank, 1, 1, &a.dilations));
   INGOT_RETURN_IF_ERROR(read_ints(node, "pads", 2 * spatial_rank, 0, 0, &a.pads));
   a.auto_pad = node.attr_string("auto_pad", "NOTSET");
-  if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" && a.auto_pad != "VALID") {
+  if (a.auto_pad != "NOTSET" && a.auto_pad != "SAME_UPPER" && a.auto_pad != "SAME_LOWER" &&
+      a.auto_pad != "VALID") {
     return invalid_argument(node.describe() + ": unknown auto_pad '" + a.auto_pad + "'");
   }
   a.ceil_mode = node.attr_int("ceil_mode", 0) != 0;
@@ -76,9 +80,10 @@ Expected<int64_t> window_output_size(WindowAttrs& a, size_t d, int64_t in, const
   if (a.auto_pad == "VALID") a.pads[d] = a.pads[r + d] = 0;
   const int64_t span = in + a.pads[d] + a.pads[r + d] - ek;
   if (span < 0) {
-    return invalid_argument(node.describe() + ": kernel of extent " + std::to_string(ek) + " in spatial dim " +
-                            std::to_string(d) + " is larger than the padded input (" + std::to_string(in) + " + pads " +
-                            std::to_string(a.pads[d]) + "," + std::to_string(a.pads[r + d]) + ")");
+    return invalid_argument(node.describe() + ": kernel of extent " + std::to_string(ek) +
+                            " in spatial dim " + std::to_string(d) + " is larger than the padded input (" +
+                            std::to_string(in) + " + pads " + std::to_string(a.pads[d]) + "," +
+                            std::to_string(a.pads[r + d]) + ")");
   }
   if (!a.ceil_mode) return span / stride + 1;
   int64_t out = (span + stride - 1) / stride + 1;

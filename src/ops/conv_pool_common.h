@@ -30,7 +30,8 @@ struct WindowAttrs {
 // Reads the window attributes of `node` for `spatial_rank` spatial dims. `kernel` is the kernel
 // shape when it comes from elsewhere (Conv's weight); empty means the node's kernel_shape attribute,
 // which is then required. Checks sizes and signs; errors name the node.
-Expected<WindowAttrs> read_window_attrs(const ir::Node& node, size_t spatial_rank, std::vector<int64_t> kernel);
+Expected<WindowAttrs> read_window_attrs(const ir::Node& node, size_t spatial_rank,
+                                        std::vector<int64_t> kernel);
 
 // Output size of spatial dim `d` for input size `in` (a sliding window: Conv, pools), resolving
 // auto_pad into a.pads[d] / a.pads[rank + d]. Fails when the window does not fit the padded input.

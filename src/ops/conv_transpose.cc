@@ -1,7 +1,7 @@
 // ConvTranspose: N-D grouped transposed convolution with strides, dilations, pads / auto_pad,
 // output_padding and output_shape, and an optional bias.
-#include "core/dispatch.h"
 #include "kernels/reference/conv_transpose.h"
+#include "core/dispatch.h"
 #include "ops/conv_pool_common.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
@@ -9,7 +9,9 @@
 namespace ingot::ops {
 namespace {
 
-bool is_float_type(DType t) { return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16; }
+bool is_float_type(DType t) {
+  return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16;
+}
 
 // Python-style floor(t / 2): the ONNX split of a negative total padding (output_shape larger than the
 // natural size) puts the extra output at the end.
@@ -17,8 +19,9 @@ int64_t floor_half(int64_t t) { return t >= 0 ? t / 2 : -((-t + 1) / 2); }
 
 // Output shape from the shapes of X, W and B (B may be null); `attrs` receives the pads actually
 // applied (resolved from auto_pad / output_shape). Unknown dims propagate. Shared by infer and run.
-Expected<ir::SymShape> conv_transpose_output_shape(const ir::Node& node, const ir::SymShape& x, const ir::SymShape& w,
-                                                   const ir::SymShape* b, WindowAttrs* attrs) {
+Expected<ir::SymShape> conv_transpose_output_shape(const ir::Node& node, const ir::SymShape& x,
+                                                   const ir::SymShape& w, const ir::SymShape* b,
+                                                   WindowAttrs* attrs) {
   auto fail = [&](const std::string& msg) { return invalid_argument(node.describe() + ": " + msg); };
   if (x.size() < 3) return fail("X must have rank >= 3 ([N, C, spatial...]), got " + ir::shape_to_string(x));
   if (w.size() != x.size()) {
@@ -28,8 +31,8 @@ Expected<ir::SymShape> conv_transpose_output_shape(const ir::Node& node, const i
   const int64_t group = node.attr_int("group", 1);
   if (group < 1) return fail("group must be positive, got " + std::to_string(group));
   if (x[1].is_static() && w[0].is_static() && x[1].value != w[0].value) {
-    return fail("X has " + std::to_string(x[1].value) + " channels but W " + ir::shape_to_string(w) + " expects " +
-                std::to_string(w[0].value));
+    return fail("X has " + std::to_string(x[1].value) + " channels but W " + ir::shape_to_string(w) +
+                " expects " + std::to_string(w[0].value));
   }
   if (w[0].is_static() && w[0].value % group != 0) {
     return fail("W's " + std::to_string(w[0].value) + " input channels are not divisible by group " +
@@ -47,18 +50,22 @@ Expected<ir::SymShape> conv_transpose_output_shape(const ir::Node& node, const i
   std::vector<bool> kernel_known(nsp, true);
   const std::vector<int64_t> attr_kernel = node.attr_ints("kernel_shape");
   if (!attr_kernel.empty() && attr_kernel.size() != nsp) {
-    return fail("kernel_shape has " + std::to_string(attr_kernel.size()) + " values for " + std::to_string(nsp) +
-                " spatial dims");
+    return fail("kernel_shape has " + std::to_string(attr_kernel.size()) + " values for " +
+                std::to_string(nsp) + " spatial dims");
   }
   for (size_t d = 0; d < nsp; ++d) {
     const ir::Dim& wd = w[d + 2];
     if (!attr_kernel.empty() && wd.is_static() && attr_kernel[d] != wd.value) {
       return fail("kernel_shape does not match W " + ir::shape_to_string(w));
     }
-    if (wd.is_static()) kernel[d] = wd.value;
-    else if (!attr_kernel.empty()) kernel[d] = attr_kernel[d];
-    else kernel_known[d] = false;
-    if (kernel_known[d] && kernel[d] < 1) return fail("kernel dims must be positive, W is " + ir::shape_to_string(w));
+    if (wd.is_static())
+      kernel[d] = wd.value;
+    else if (!attr_kernel.empty())
+      kernel[d] = attr_kernel[d];
+    else
+      kernel_known[d] = false;
+    if (kernel_known[d] && kernel[d] < 1)
+      return fail("kernel dims must be positive, W is " + ir::shape_to_string(w));
   }
   INGOT_ASSIGN_OR_RETURN(*attrs, read_window_attrs(node, nsp, kernel));
   WindowAttrs& a = *attrs;
@@ -109,14 +116,16 @@ Expected<ir::SymShape> conv_transpose_output_shape(const ir::Node& node, const i
 Status check_types(DType x, DType w, const DType* b, const std::function<Status(const std::string&)>& fail) {
   if (!is_float_type(x)) return fail(std::string("unsupported type ") + dtype_name(x));
   if (w != x) return fail(std::string("W type ") + dtype_name(w) + " differs from X type " + dtype_name(x));
-  if (b && *b != x) return fail(std::string("B type ") + dtype_name(*b) + " differs from X type " + dtype_name(x));
+  if (b && *b != x)
+    return fail(std::string("B type ") + dtype_name(*b) + " differs from X type " + dtype_name(x));
   return Status::Ok();
 }
 
 Status infer_conv_transpose(InferContext& ctx) {
   if (!ctx.has_input(0) || !ctx.has_input(1)) return ctx.fail("expects inputs X and W");
   const DType b_type = ctx.has_input(2) ? ctx.input_dtype(2) : DType::kUndefined;
-  INGOT_RETURN_IF_ERROR(check_types(ctx.input_dtype(0), ctx.input_dtype(1), ctx.has_input(2) ? &b_type : nullptr,
+  INGOT_RETURN_IF_ERROR(check_types(ctx.input_dtype(0), ctx.input_dtype(1),
+                                    ctx.has_input(2) ? &b_type : nullptr,
                                     [&](const std::string& m) { return ctx.fail(m); }));
   const DType dt = ctx.input_dtype(0);
   if (!ctx.input_has_shape(0) && !ctx.input_has_shape(1)) {
@@ -143,9 +152,10 @@ Status run_conv_transpose(RunContext& ctx) {
                                     [&](const std::string& m) { return ctx.fail(m); }));
   const ir::SymShape b_shape = b ? ir::to_sym_shape(b->dims()) : ir::SymShape{};
   WindowAttrs attrs;
-  INGOT_ASSIGN_OR_RETURN(ir::SymShape out_shape,
-                         conv_transpose_output_shape(ctx.node(), ir::to_sym_shape(x.dims()), ir::to_sym_shape(w.dims()),
-                                                     b ? &b_shape : nullptr, &attrs));
+  INGOT_ASSIGN_OR_RETURN(
+      ir::SymShape out_shape,
+      conv_transpose_output_shape(ctx.node(), ir::to_sym_shape(x.dims()), ir::to_sym_shape(w.dims()),
+                                  b ? &b_shape : nullptr, &attrs));
   const Dims out_dims = ir::to_dims(out_shape);
   INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, x.dtype(), out_dims));
 

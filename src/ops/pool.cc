@@ -10,7 +10,9 @@
 namespace ingot::ops {
 namespace {
 
-bool is_float_type(DType t) { return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16; }
+bool is_float_type(DType t) {
+  return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16;
+}
 
 // [N, C, out...] of a windowed pool over x; `attrs` receives the attributes with auto_pad resolved.
 Expected<ir::SymShape> pool_output_shape(const ir::Node& node, const ir::SymShape& x, WindowAttrs* attrs) {
@@ -159,7 +161,8 @@ Status infer_global_pool(InferContext& ctx, bool (*type_ok)(DType)) {
     return Status::Ok();
   }
   ir::SymShape out = ctx.input_shape(0);
-  if (out.size() < 3) return ctx.fail("X must have rank >= 3 ([N, C, spatial...]), got " + ir::shape_to_string(out));
+  if (out.size() < 3)
+    return ctx.fail("X must have rank >= 3 ([N, C, spatial...]), got " + ir::shape_to_string(out));
   for (size_t d = 2; d < out.size(); ++d) out[d] = 1;
   ctx.set_output(0, dt, std::move(out));
   return Status::Ok();
@@ -200,7 +203,8 @@ Status run_global_lp_pool(RunContext& ctx) {
   INGOT_ASSIGN_OR_RETURN(double p, lp_norm(ctx.node()));
   int64_t planes = 0, size = 0;
   INGOT_ASSIGN_OR_RETURN(Dims out, global_out_dims(ctx, &planes, &size));
-  return run_float_pool(ctx, out, [&](const auto* x, auto* y) { ref::global_lp_pool(x, y, planes, size, p); });
+  return run_float_pool(ctx, out,
+                        [&](const auto* x, auto* y) { ref::global_lp_pool(x, y, planes, size, p); });
 }
 
 // MaxUnpool's output: output_shape when given (the shape of the tensor MaxPool pooled, which its
@@ -249,8 +253,8 @@ Status infer_max_unpool(InferContext& ctx) {
     ctx.set_output(0, dt, ir::SymShape(ctx.input_shape(0).size()));
     return Status::Ok();
   }
-  INGOT_ASSIGN_OR_RETURN(ir::SymShape out,
-                         unpool_output_shape(ctx.node(), ctx.input_shape(0), out_shape ? &*out_shape : nullptr));
+  INGOT_ASSIGN_OR_RETURN(ir::SymShape out, unpool_output_shape(ctx.node(), ctx.input_shape(0),
+                                                               out_shape ? &*out_shape : nullptr));
   ctx.set_output(0, dt, std::move(out));
   return Status::Ok();
 }
@@ -261,12 +265,13 @@ Status run_max_unpool(RunContext& ctx) {
   const Tensor& idx = ctx.input(1);
   if (idx.dtype() != DType::kI64) return ctx.fail("I must be int64");
   if (idx.dims() != x.dims()) {
-    return ctx.fail("I " + dims_to_string(idx.dims()) + " must have the shape of X " + dims_to_string(x.dims()));
+    return ctx.fail("I " + dims_to_string(idx.dims()) + " must have the shape of X " +
+                    dims_to_string(x.dims()));
   }
   std::optional<std::vector<int64_t>> out_shape;
   if (ctx.has_input(2)) out_shape = ctx.input(2).to_i64_vector();
-  INGOT_ASSIGN_OR_RETURN(ir::SymShape out,
-                         unpool_output_shape(ctx.node(), ir::to_sym_shape(x.dims()), out_shape ? &*out_shape : nullptr));
+  INGOT_ASSIGN_OR_RETURN(ir::SymShape out, unpool_output_shape(ctx.node(), ir::to_sym_shape(x.dims()),
+                                                               out_shape ? &*out_shape : nullptr));
   if (!is_float_type(x.dtype())) return ctx.fail(std::string("unsupported type ") + dtype_name(x.dtype()));
   INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, x.dtype(), ir::to_dims(out)));
   bool in_range = true;

@@ -1,10 +1,8 @@
-// ConvInteger: 8-bit convolution with zero points, int32 result (per-tensor x zero point; per-tensor
-// or per-output-channel w zero point). The geometry helper also serves QLinearConv.
+// The integer convolution QLinearConv builds on (ConvInteger itself is registered in conv.cc).
 #include "ops/quant_integer.h"
 
 #include "kernels/reference/conv.h"
 #include "ops/conv_pool_common.h"
-#include "ops/op.h"
 #include "ops/op_util.h"
 
 namespace ingot::ops {
@@ -95,63 +93,5 @@ Expected<Dims> integer_conv(const ir::Node& node, const Tensor& x, int32_t x_zer
   for (int64_t i = 0; i < n; ++i) (*acc)[i] = static_cast<int32_t>(yd[i]);
   return out;
 }
-
-namespace {
-
-bool is_q8(DType t) { return t == DType::kU8 || t == DType::kI8; }
-
-Status infer_conv_integer(InferContext& ctx) {
-  if (!ctx.has_input(0) || !ctx.has_input(1)) return ctx.fail("expects inputs x and w");
-  if (!is_q8(ctx.input_dtype(0)) || !is_q8(ctx.input_dtype(1)))
-    return ctx.fail("x and w must be int8 or uint8");
-  if (ctx.has_input(2) && ctx.input_dtype(2) != ctx.input_dtype(0))
-    return ctx.fail("x_zero_point type differs from x");
-  if (ctx.has_input(3) && ctx.input_dtype(3) != ctx.input_dtype(1))
-    return ctx.fail("w_zero_point type differs from w");
-  if (!ctx.input_has_shape(0) || !ctx.input_has_shape(1)) {
-    ctx.set_output_rank_unknown(0, DType::kI32);
-    return Status::Ok();
-  }
-  INGOT_ASSIGN_OR_RETURN(ir::SymShape out,
-                         integer_conv_shape(ctx.node(), ctx.input_shape(0), ctx.input_shape(1)));
-  ctx.set_output(0, DType::kI32, std::move(out));
-  return Status::Ok();
-}
-
-int32_t load_q8(const Tensor& t, int64_t i) {
-  return t.dtype() == DType::kU8 ? t.data<uint8_t>()[i] : t.data<int8_t>()[i];
-}
-
-Status run_conv_integer(RunContext& ctx) {
-  const Tensor& x = ctx.input(0);
-  const Tensor& w = ctx.input(1);
-  if (!is_q8(x.dtype()) || !is_q8(w.dtype())) return ctx.fail("x and w must be int8 or uint8");
-  if (x.rank() < 3 || w.rank() != x.rank()) return ctx.fail("x and w must have the same rank >= 3");
-  int32_t xz = 0;
-  if (ctx.has_input(2)) {
-    const Tensor& z = ctx.input(2);
-    if (z.dtype() != x.dtype() || z.numel() != 1)
-      return ctx.fail("x_zero_point must be one value of x's type");
-    xz = load_q8(z, 0);
-  }
-  const int64_t M = w.dim(0);
-  std::vector<int32_t> wz(static_cast<size_t>(M), 0);
-  if (ctx.has_input(3)) {
-    const Tensor& z = ctx.input(3);
-    if (z.dtype() != w.dtype() || (z.numel() != 1 && z.numel() != M)) {
-      return ctx.fail("w_zero_point must be one value or one per output channel, of w's type");
-    }
-    for (int64_t m = 0; m < M; ++m) wz[m] = load_q8(z, z.numel() == 1 ? 0 : m);
-  }
-  std::vector<int32_t> acc;
-  INGOT_ASSIGN_OR_RETURN(Dims out, integer_conv(ctx.node(), x, xz, w, wz, &acc));
-  INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, DType::kI32, out));
-  std::copy(acc.begin(), acc.end(), y->data<int32_t>());
-  return Status::Ok();
-}
-
-}  // namespace
-
-INGOT_REGISTER_OP(ConvInteger, .infer = infer_conv_integer, .run = run_conv_integer);
 
 }  // namespace ingot::ops

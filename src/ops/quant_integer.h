@@ -1,5 +1,5 @@
-// Integer convolution shared by ConvInteger and QLinearConv: geometry checks and the int32
-// accumulation of (x - x_zero) * (w - w_zero).
+// Integer convolution for QLinearConv: geometry checks and the int32 accumulation of
+// (x - x_zero) * (w - w_zero).
 #pragma once
 
 #include <vector>

@@ -252,14 +252,3 @@ def test_qlinear_conv(xtype, attrs, per_channel):
            "y_scale": np.array(2.5, np.float32), "y_zero_point": np.array(ix.min // 2 + 60, xtype),
            "B": rng.integers(-500, 500, M).astype(np.int32)}
     check_op("QLinearConv", ins, ["y"], attrs=attrs)
-
-
-@pytest.mark.parametrize("attrs", [{}, {"pads": [1, 0, 2, 1]}, {"strides": [2, 2]}, {"group": 2}])
-def test_conv_integer(attrs):
-    rng = np.random.default_rng(18)
-    x = rng.integers(0, 256, (1, 4, 5, 6)).astype(np.uint8)
-    g = attrs.get("group", 1)
-    w = rng.integers(0, 256, (4, 4 // g, 2, 3)).astype(np.uint8)
-    check_op("ConvInteger", {"x": x, "w": w, "x_zero_point": np.array(120, np.uint8),
-                             "w_zero_point": np.array(130, np.uint8)}, ["y"], attrs=attrs)
-    check_op("ConvInteger", {"x": x, "w": w}, ["y"], attrs=attrs)
