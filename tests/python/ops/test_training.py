@@ -3,6 +3,8 @@ one and several tensors, first and later steps, float and double."""
 import numpy as np
 import pytest
 
+from onnx.reference.ops.aionnx_preview_training.op_adam import _apply_adam
+
 from op_harness import check_op
 
 DOMAIN = "ai.onnx.preview.training"
@@ -17,13 +19,24 @@ def tensors(rng, shapes, per, dtype):
     return [a for g in groups for a in g]
 
 
+def adam_oracle(inputs, k, attrs):
+    """onnx.reference casts Adam's outputs to float32 when it updates several tensors; this applies its
+    single-tensor step to each group instead, keeping the dtype."""
+    r, t, *arrays = inputs.values()
+    outs = [_apply_adam(r, t, *arrays[i::k], attrs["norm_coefficient"], attrs["norm_coefficient_post"],
+                        attrs["alpha"], attrs["beta"], attrs["epsilon"]) for i in range(k)]
+    flat = [np.asarray(o[j]).astype(arrays[0].dtype) for j in range(3) for o in outs]
+    return {f"out{i}": a for i, a in enumerate(flat)}
+
+
 def run(op, shapes, per, n_out, attrs, step, dtype, rtol):
     rng = np.random.default_rng(step + len(shapes))
     arrays = tensors(rng, shapes, per, dtype)
     inputs = {"R": np.array(0.1, dtype=np.float32), "T": np.array(step, dtype=np.int64)}
     inputs.update({f"in{i}": a for i, a in enumerate(arrays)})
     outputs = [f"out{i}" for i in range(n_out * len(shapes))]
-    check_op(op, inputs, outputs, attrs=attrs, domain=DOMAIN, rtol=rtol, atol=rtol)
+    expected = adam_oracle(inputs, len(shapes), attrs) if op == "Adam" and len(shapes) > 1 else None
+    check_op(op, inputs, outputs, attrs=attrs, domain=DOMAIN, rtol=rtol, atol=rtol, expected=expected)
 
 
 SHAPES = [[(3, 4)], [(5,), (2, 3, 2)], [(0, 3), (7,)]]
