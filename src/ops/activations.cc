@@ -10,10 +10,6 @@ namespace {
 
 using ref::Activation;
 
-bool is_float_type(DType t) {
-  return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16;
-}
-
 bool type_allowed(Activation op, DType t) {
   if (is_float_type(t)) return true;
   if (op == Activation::kRelu) return dtype_is_integer(t) && dtype_is_signed(t);

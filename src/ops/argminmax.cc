@@ -24,8 +24,10 @@ Status infer_arg(InferContext& ctx) {
   const bool keepdims = ctx.node().attr_int("keepdims", 1) != 0;
   ir::SymShape out;
   for (int64_t d = 0; d < rank; ++d) {
-    if (d != axis) out.push_back(in[d]);
-    else if (keepdims) out.push_back(ir::Dim(1));
+    if (d != axis)
+      out.push_back(in[d]);
+    else if (keepdims)
+      out.push_back(ir::Dim(1));
   }
   ctx.set_output(0, DType::kI64, out);
   return Status::Ok();
@@ -44,8 +46,10 @@ Status run_arg(RunContext& ctx) {
   for (int64_t d = 0; d < x.rank(); ++d) {
     if (d < axis) outer *= x.dim(d);
     if (d > axis) inner *= x.dim(d);
-    if (d != axis) out_dims.push_back(x.dim(d));
-    else if (keepdims) out_dims.push_back(1);
+    if (d != axis)
+      out_dims.push_back(x.dim(d));
+    else if (keepdims)
+      out_dims.push_back(1);
   }
   if (n == 0 && outer * inner != 0) return ctx.fail("cannot take the arg-extreme of an empty axis");
   INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, DType::kI64, out_dims));

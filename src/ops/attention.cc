@@ -13,10 +13,6 @@
 namespace ingot::ops {
 namespace {
 
-bool is_float_type(DType t) {
-  return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16;
-}
-
 template <typename A>
 std::vector<A> load(const Tensor& t) {
   std::vector<A> v(static_cast<size_t>(t.numel()));
@@ -240,7 +236,6 @@ Status attention_typed(RunContext& ctx) {
     p.kv_valid = kv_valid.data();
   }
   p.causal = node.attr_int("is_causal", 0) != 0;
-  p.softcap_set = node.has_attr("softcap");
   p.softcap = node.attr_float("softcap", 0.0f);
   p.qk_mode = static_cast<int>(node.attr_int("qk_matmul_output_mode", 0));
   if (p.qk_mode < 0 || p.qk_mode > 3) return ctx.fail("qk_matmul_output_mode must be 0 to 3");

@@ -10,10 +10,6 @@
 namespace ingot::ops {
 namespace {
 
-bool is_float_type(DType t) {
-  return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16;
-}
-
 // Reads and checks the attributes and, from the concrete sizes, the window counts per dim.
 Expected<ref::Col2ImShape> col2im_shape(const ir::Node& node, const Dims& x,
                                         const std::vector<int64_t>& image,

@@ -100,7 +100,8 @@ Expected<Tensor> stack_scan_output(const RunContext& ctx, const std::vector<Tens
   }
   const int64_t rank = items[0].rank() + 1;
   if (axis < -rank || axis >= rank) {
-    return ctx.fail(what + ": axis " + std::to_string(axis) + " is out of range for rank " + std::to_string(rank));
+    return ctx.fail(what + ": axis " + std::to_string(axis) + " is out of range for rank " +
+                    std::to_string(rank));
   }
   if (axis < 0) axis += rank;
   std::vector<const Tensor*> ptrs;
@@ -126,8 +127,10 @@ Status check_if(const ir::Node& node, const ir::Graph*& then_g, const ir::Graph*
   then_g = node.attr_graph("then_branch");
   else_g = node.attr_graph("else_branch");
   const std::string where = node.describe() + ": ";
-  if (!then_g || !else_g) return invalid_argument(where + "attributes 'then_branch' and 'else_branch' are required");
-  if (!then_g->inputs.empty() || !else_g->inputs.empty()) return invalid_argument(where + "branches take no inputs");
+  if (!then_g || !else_g)
+    return invalid_argument(where + "attributes 'then_branch' and 'else_branch' are required");
+  if (!then_g->inputs.empty() || !else_g->inputs.empty())
+    return invalid_argument(where + "branches take no inputs");
   if (then_g->outputs.size() != node.outputs.size() || else_g->outputs.size() != node.outputs.size()) {
     return invalid_argument(where + "the node has " + str(node.outputs.size()) + " outputs, then_branch " +
                             str(then_g->outputs.size()) + ", else_branch " + str(else_g->outputs.size()));
@@ -180,12 +183,14 @@ Expected<LoopShape> check_loop(const ir::Node& node, const ir::Graph*& body) {
   body = node.attr_graph("body");
   const std::string where = node.describe() + ": ";
   if (!body) return invalid_argument(where + "attribute 'body' is required");
-  if (node.inputs.size() < 2) return invalid_argument(where + "needs the inputs M and cond (either may be empty)");
+  if (node.inputs.size() < 2)
+    return invalid_argument(where + "needs the inputs M and cond (either may be empty)");
   LoopShape s;
   s.n = node.inputs.size() - 2;
   if (body->inputs.size() != s.n + 2) {
-    return invalid_argument(where + "body takes " + str(body->inputs.size()) + " inputs, expected " + str(s.n + 2) +
-                            " (iteration number, condition and " + str(s.n) + " loop-carried values)");
+    return invalid_argument(where + "body takes " + str(body->inputs.size()) + " inputs, expected " +
+                            str(s.n + 2) + " (iteration number, condition and " + str(s.n) +
+                            " loop-carried values)");
   }
   if (body->outputs.size() < s.n + 1) {
     return invalid_argument(where + "body has " + str(body->outputs.size()) + " outputs, expected at least " +
@@ -193,10 +198,12 @@ Expected<LoopShape> check_loop(const ir::Node& node, const ir::Graph*& body) {
   }
   s.k = body->outputs.size() - 1 - s.n;
   if (node.outputs.size() > s.n + s.k) {
-    return invalid_argument(where + "has " + str(node.outputs.size()) + " outputs, the body gives " + str(s.n + s.k));
+    return invalid_argument(where + "has " + str(node.outputs.size()) + " outputs, the body gives " +
+                            str(s.n + s.k));
   }
   for (size_t i = 0; i < s.n; ++i)
-    if (!node.has_input(i + 2)) return invalid_argument(where + "loop-carried input " + str(i) + " is missing");
+    if (!node.has_input(i + 2))
+      return invalid_argument(where + "loop-carried input " + str(i) + " is missing");
   return s;
 }
 
@@ -266,11 +273,20 @@ Status run_loop(RunContext& ctx) {
     for (size_t i = 0; i < s.n; ++i) feeds[i + 2] = std::move(outs[i + 1]);
     for (size_t j = 0; j < s.k; ++j) {
       RtValue& v = outs[1 + s.n + j];
-      if (!v.is_tensor()) return ctx.fail("scan output " + str(j) + " must be a tensor, got " + value_kind_name(v));
-      if (!scans[j].empty() && (v.tensor.dims() != scans[j][0].dims() || v.tensor.dtype() != scans[j][0].dtype())) {
-        return ctx.fail("scan output " + str(j) + " changes shape between iterations: " +
-                        dims_to_string(scans[j][0].dims()) + " then " + dims_to_string(v.tensor.dims()) +
-                        " at iteration " + std::to_string(it));
+      if (!v.is_tensor())
+        return ctx.fail("scan output " + str(j) + " must be a tensor, got " + value_kind_name(v));
+      if (!scans[j].empty() &&
+          (v.tensor.dims() != scans[j][0].dims() || v.tensor.dtype() != scans[j][0].dtype())) {
+        return ctx.fail("scan output " + str(j) +
+                        " changes shape between iterations: " + dims_to_string(scans[j][0].dims()) +
+                        " then " + dims_to_string(v.tensor.dims()) + " at iteration " + std::to_string(it));
+      }
+      // Fail as soon as the stacked output could not be allocated, not after collecting every piece.
+      if (static_cast<uint64_t>(v.tensor.nbytes()) * (scans[j].size() + 1) >
+          static_cast<uint64_t>(max_tensor_bytes())) {
+        return ctx.fail("scan output " + str(j) + " grows past the " +
+                        std::to_string(max_tensor_bytes() >> 20) + " MiB tensor cap at iteration " +
+                        std::to_string(it));
       }
       scans[j].push_back(std::move(v.tensor));
     }
@@ -301,7 +317,8 @@ Expected<ScanShape> check_scan(const ir::Node& node, int opset, const ir::Graph*
   body = node.attr_graph("body");
   const std::string where = node.describe() + ": ";
   if (!body) return invalid_argument(where + "attribute 'body' is required");
-  if (!node.has_attr("num_scan_inputs")) return invalid_argument(where + "attribute 'num_scan_inputs' is required");
+  if (!node.has_attr("num_scan_inputs"))
+    return invalid_argument(where + "attribute 'num_scan_inputs' is required");
   const int64_t m = node.attr_int("num_scan_inputs", 0);
   ScanShape s;
   s.first = opset < 9 ? 1 : 0;
@@ -314,22 +331,25 @@ Expected<ScanShape> check_scan(const ir::Node& node, int opset, const ir::Graph*
   for (size_t i = s.first; i < node.inputs.size(); ++i)
     if (!node.has_input(i)) return invalid_argument(where + "input " + str(i) + " is missing");
   if (body->inputs.size() != s.n + s.m) {
-    return invalid_argument(where + "body takes " + str(body->inputs.size()) + " inputs, expected " + str(s.n + s.m) +
-                            " (" + str(s.n) + " state variables and " + str(s.m) + " scan inputs)");
+    return invalid_argument(where + "body takes " + str(body->inputs.size()) + " inputs, expected " +
+                            str(s.n + s.m) + " (" + str(s.n) + " state variables and " + str(s.m) +
+                            " scan inputs)");
   }
   if (body->outputs.size() < s.n) {
-    return invalid_argument(where + "body has " + str(body->outputs.size()) + " outputs, fewer than the " + str(s.n) +
-                            " state variables");
+    return invalid_argument(where + "body has " + str(body->outputs.size()) + " outputs, fewer than the " +
+                            str(s.n) + " state variables");
   }
   s.k = body->outputs.size() - s.n;
   if (node.outputs.size() > s.n + s.k) {
-    return invalid_argument(where + "has " + str(node.outputs.size()) + " outputs, the body gives " + str(s.n + s.k));
+    return invalid_argument(where + "has " + str(node.outputs.size()) + " outputs, the body gives " +
+                            str(s.n + s.k));
   }
   auto list = [&](const char* name, size_t len) -> Expected<std::vector<int64_t>> {
     std::vector<int64_t> v = node.attr_ints(name);
     if (v.empty()) return std::vector<int64_t>(len, 0);
     if (v.size() != len) {
-      return invalid_argument(where + "attribute '" + name + "' has " + str(v.size()) + " entries, expected " + str(len));
+      return invalid_argument(where + "attribute '" + name + "' has " + str(v.size()) +
+                              " entries, expected " + str(len));
     }
     return v;
   };
@@ -345,9 +365,11 @@ Expected<ScanShape> check_scan(const ir::Node& node, int opset, const ir::Graph*
     INGOT_ASSIGN_OR_RETURN(s.out_dirs, list("scan_output_directions", s.k));
   }
   for (int64_t d : s.in_dirs)
-    if (d != 0 && d != 1) return invalid_argument(where + "a scan direction must be 0 or 1, got " + std::to_string(d));
+    if (d != 0 && d != 1)
+      return invalid_argument(where + "a scan direction must be 0 or 1, got " + std::to_string(d));
   for (int64_t d : s.out_dirs)
-    if (d != 0 && d != 1) return invalid_argument(where + "a scan direction must be 0 or 1, got " + std::to_string(d));
+    if (d != 0 && d != 1)
+      return invalid_argument(where + "a scan direction must be 0 or 1, got " + std::to_string(d));
   return s;
 }
 
@@ -363,14 +385,16 @@ Status infer_scan(InferContext& ctx) {
     const int64_t r = static_cast<int64_t>(xs.size());
     int64_t axis = batched ? 1 : s.in_axes[0];
     if (axis < 0) axis += r;
-    if (axis < 0 || axis >= r) return ctx.fail("scan input 0 of rank " + std::to_string(r) + " has no axis " + std::to_string(axis));
+    if (axis < 0 || axis >= r)
+      return ctx.fail("scan input 0 of rank " + std::to_string(r) + " has no axis " + std::to_string(axis));
     len = xs[axis];
     if (batched) batch = xs[0];
   }
   for (size_t i = 0; i < s.n && i < ctx.num_outputs(); ++i) {
     ir::ValueType body_t = body->outputs[i]->type;
     if (batched && body_t.kind == Kind::kTensor) body_t = stacked_type(body_t, batch, 0);
-    auto t = join_types(ctx.input_type(s.first + i), body_t, "state variable " + str(i) + " changes type in the body");
+    auto t = join_types(ctx.input_type(s.first + i), body_t,
+                        "state variable " + str(i) + " changes type in the body");
     if (!t.ok()) return ctx.fail(t.status().message());
     ctx.set_output(i, *t);
   }
@@ -384,9 +408,9 @@ Status infer_scan(InferContext& ctx) {
 
 // One scan over `length` steps: states are threaded through, scan inputs are read one slice per step
 // along their axis, per-step scan outputs are collected (in iteration order).
-Status scan_steps(const RunContext& ctx, const ir::Graph& body, const ScanShape& s, std::vector<RtValue>& states,
-                  const std::vector<const Tensor*>& xs, const std::vector<int64_t>& axes, int64_t length,
-                  std::vector<std::vector<Tensor>>& outs) {
+Status scan_steps(const RunContext& ctx, const ir::Graph& body, const ScanShape& s,
+                  std::vector<RtValue>& states, const std::vector<const Tensor*>& xs,
+                  const std::vector<int64_t>& axes, int64_t length, std::vector<std::vector<Tensor>>& outs) {
   std::vector<RtValue> feeds(s.n + s.m);
   for (int64_t t = 0; t < length; ++t) {
     for (size_t i = 0; i < s.n; ++i) feeds[i] = std::move(states[i]);
@@ -399,8 +423,10 @@ Status scan_steps(const RunContext& ctx, const ir::Graph& body, const ScanShape&
     for (size_t i = 0; i < s.n; ++i) states[i] = std::move(res[i]);
     for (size_t j = 0; j < s.k; ++j) {
       RtValue& v = res[s.n + j];
-      if (!v.is_tensor()) return ctx.fail("scan output " + str(j) + " must be a tensor, got " + value_kind_name(v));
-      if (!outs[j].empty() && (v.tensor.dims() != outs[j][0].dims() || v.tensor.dtype() != outs[j][0].dtype())) {
+      if (!v.is_tensor())
+        return ctx.fail("scan output " + str(j) + " must be a tensor, got " + value_kind_name(v));
+      if (!outs[j].empty() &&
+          (v.tensor.dims() != outs[j][0].dims() || v.tensor.dtype() != outs[j][0].dtype())) {
         return ctx.fail("scan output " + str(j) + " changes shape between iterations: " +
                         dims_to_string(outs[j][0].dims()) + " then " + dims_to_string(v.tensor.dims()));
       }
@@ -418,7 +444,8 @@ Status run_scan9(RunContext& ctx, const ir::Graph& body, const ScanShape& s) {
   int64_t length = -1;
   for (size_t i = 0; i < s.m; ++i) {
     const RtValue& v = ctx.input_value(s.n + i);
-    if (!v.is_tensor()) return ctx.fail("scan input " + str(i) + " must be a tensor, got " + value_kind_name(v));
+    if (!v.is_tensor())
+      return ctx.fail("scan input " + str(i) + " must be a tensor, got " + value_kind_name(v));
     xs[i] = &v.tensor;
     const int64_t r = v.tensor.rank();
     if (s.in_axes[i] < -r || s.in_axes[i] >= r) {
@@ -428,7 +455,8 @@ Status run_scan9(RunContext& ctx, const ir::Graph& body, const ScanShape& s) {
     axes[i] = s.in_axes[i] < 0 ? s.in_axes[i] + r : s.in_axes[i];
     const int64_t l = v.tensor.dims()[axes[i]];
     if (length >= 0 && l != length) {
-      return ctx.fail("scan inputs disagree on the scan length: " + std::to_string(length) + " and " + std::to_string(l));
+      return ctx.fail("scan inputs disagree on the scan length: " + std::to_string(length) + " and " +
+                      std::to_string(l));
     }
     length = l;
   }
@@ -438,8 +466,8 @@ Status run_scan9(RunContext& ctx, const ir::Graph& body, const ScanShape& s) {
   for (size_t j = 0; j < s.k && s.n + j < ctx.num_outputs(); ++j) {
     if (!ctx.has_output(s.n + j)) continue;
     if (s.out_dirs[j]) std::reverse(outs[j].begin(), outs[j].end());
-    INGOT_ASSIGN_OR_RETURN(Tensor t, stack_scan_output(ctx, outs[j], s.out_axes[j], body.outputs[s.n + j]->type,
-                                                       "scan output " + str(j)));
+    INGOT_ASSIGN_OR_RETURN(Tensor t, stack_scan_output(ctx, outs[j], s.out_axes[j],
+                                                       body.outputs[s.n + j]->type, "scan output " + str(j)));
     ctx.set_output(s.n + j, RtValue(std::move(t)));
   }
   return Status::Ok();
@@ -451,7 +479,8 @@ Status run_scan8(RunContext& ctx, const ir::Graph& body, const ScanShape& s) {
   std::vector<const Tensor*> inputs;
   for (size_t i = 0; i < s.n + s.m; ++i) {
     const RtValue& v = ctx.input_value(s.first + i);
-    if (!v.is_tensor()) return ctx.fail("input " + str(s.first + i) + " must be a tensor, got " + value_kind_name(v));
+    if (!v.is_tensor())
+      return ctx.fail("input " + str(s.first + i) + " must be a tensor, got " + value_kind_name(v));
     inputs.push_back(&v.tensor);
   }
   int64_t batch = -1, max_len = -1;
@@ -459,12 +488,14 @@ Status run_scan8(RunContext& ctx, const ir::Graph& body, const ScanShape& s) {
     const Tensor& t = *inputs[i];
     const bool is_scan = i >= s.n;
     if (t.rank() < (is_scan ? 2 : 1)) {
-      return ctx.fail("input " + str(s.first + i) + " needs a batch axis" + (is_scan ? " and a sequence axis" : ""));
+      return ctx.fail("input " + str(s.first + i) + " needs a batch axis" +
+                      (is_scan ? " and a sequence axis" : ""));
     }
     if (batch >= 0 && t.dims()[0] != batch) return ctx.fail("inputs disagree on the batch size");
     batch = t.dims()[0];
     if (is_scan) {
-      if (max_len >= 0 && t.dims()[1] != max_len) return ctx.fail("scan inputs disagree on the sequence length");
+      if (max_len >= 0 && t.dims()[1] != max_len)
+        return ctx.fail("scan inputs disagree on the sequence length");
       max_len = t.dims()[1];
     }
   }
@@ -478,7 +509,8 @@ Status run_scan8(RunContext& ctx, const ir::Graph& body, const ScanShape& s) {
     lens = v.tensor.to_i64_vector();
     for (int64_t l : lens)
       if (l < 0 || l > max_len) {
-        return ctx.fail("sequence length " + std::to_string(l) + " is outside [0, " + std::to_string(max_len) + "]");
+        return ctx.fail("sequence length " + std::to_string(l) + " is outside [0, " +
+                        std::to_string(max_len) + "]");
       }
   }
   std::vector<std::vector<Tensor>> final_states(s.n), scan_outs(s.k);
@@ -503,8 +535,8 @@ Status run_scan8(RunContext& ctx, const ir::Graph& body, const ScanShape& s) {
       final_states[i].push_back(std::move(states[i].tensor));
     }
     for (size_t j = 0; j < s.k; ++j) {
-      INGOT_ASSIGN_OR_RETURN(Tensor y, stack_scan_output(ctx, outs[j], 0, body.outputs[s.n + j]->type,
-                                                         "scan output " + str(j)));
+      INGOT_ASSIGN_OR_RETURN(
+          Tensor y, stack_scan_output(ctx, outs[j], 0, body.outputs[s.n + j]->type, "scan output " + str(j)));
       if (lens[b] < max_len) {
         Dims padded = y.dims();
         padded[0] = max_len;

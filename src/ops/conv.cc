@@ -9,10 +9,6 @@
 namespace ingot::ops {
 namespace {
 
-bool is_float_type(DType t) {
-  return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16;
-}
-
 std::string dim_str(const ir::Dim& d) { return d.is_static() ? std::to_string(d.value) : "?"; }
 
 // Output shape of Conv from the shapes of X, W and B (B may be null); `attrs` receives the window

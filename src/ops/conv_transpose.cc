@@ -9,10 +9,6 @@
 namespace ingot::ops {
 namespace {
 
-bool is_float_type(DType t) {
-  return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16;
-}
-
 // Python-style floor(t / 2): the ONNX split of a negative total padding (output_shape larger than the
 // natural size) puts the extra output at the end.
 int64_t floor_half(int64_t t) { return t >= 0 ? t / 2 : -((-t + 1) / 2); }

@@ -15,8 +15,10 @@ Status normalize_grid_sample(NormalizeContext& ctx) {
   ir::Node& node = ctx.node();
   auto it = node.attrs.find("mode");
   if (it != node.attrs.end() && it->second.kind == ir::Attribute::Kind::kString) {
-    if (it->second.s == "bilinear") it->second.s = "linear";
-    else if (it->second.s == "bicubic") it->second.s = "cubic";
+    if (it->second.s == "bilinear")
+      it->second.s = "linear";
+    else if (it->second.s == "bicubic")
+      it->second.s = "cubic";
   }
   return Status::Ok();
 }
@@ -30,15 +32,23 @@ struct GridSampleAttrs {
 Expected<GridSampleAttrs> read_attrs(const ir::Node& node) {
   GridSampleAttrs a;
   const std::string mode = node.attr_string("mode", "linear");
-  if (mode == "nearest") a.mode = ref::GridSampleMode::kNearest;
-  else if (mode == "linear" || mode == "bilinear") a.mode = ref::GridSampleMode::kLinear;
-  else if (mode == "cubic" || mode == "bicubic") a.mode = ref::GridSampleMode::kCubic;
-  else return invalid_argument(node.describe() + ": unknown mode '" + mode + "'");
+  if (mode == "nearest")
+    a.mode = ref::GridSampleMode::kNearest;
+  else if (mode == "linear" || mode == "bilinear")
+    a.mode = ref::GridSampleMode::kLinear;
+  else if (mode == "cubic" || mode == "bicubic")
+    a.mode = ref::GridSampleMode::kCubic;
+  else
+    return invalid_argument(node.describe() + ": unknown mode '" + mode + "'");
   const std::string pad = node.attr_string("padding_mode", "zeros");
-  if (pad == "zeros") a.padding = ref::GridSamplePadding::kZeros;
-  else if (pad == "border") a.padding = ref::GridSamplePadding::kBorder;
-  else if (pad == "reflection") a.padding = ref::GridSamplePadding::kReflection;
-  else return invalid_argument(node.describe() + ": unknown padding_mode '" + pad + "'");
+  if (pad == "zeros")
+    a.padding = ref::GridSamplePadding::kZeros;
+  else if (pad == "border")
+    a.padding = ref::GridSamplePadding::kBorder;
+  else if (pad == "reflection")
+    a.padding = ref::GridSamplePadding::kReflection;
+  else
+    return invalid_argument(node.describe() + ": unknown padding_mode '" + pad + "'");
   a.align_corners = node.attr_int("align_corners", 0) != 0;
   return a;
 }
@@ -56,8 +66,9 @@ Status infer_grid_sample(InferContext& ctx) {
   const ir::SymShape& x = ctx.input_shape(0);
   const ir::SymShape& g = ctx.input_shape(1);
   if (x.size() < 3 || g.size() != x.size()) {
-    return ctx.fail("'X' must be [N, C, spatial...] and 'grid' [N, spatial_out..., " + std::to_string(x.size() - 2) +
-                    "], got " + ir::shape_to_string(x) + " and " + ir::shape_to_string(g));
+    return ctx.fail("'X' must be [N, C, spatial...] and 'grid' [N, spatial_out..., " +
+                    std::to_string(x.size() - 2) + "], got " + ir::shape_to_string(x) + " and " +
+                    ir::shape_to_string(g));
   }
   if (g.back().is_static() && g.back().value != static_cast<int64_t>(x.size()) - 2) {
     return ctx.fail("the last dim of 'grid' must be " + std::to_string(x.size() - 2));
@@ -73,8 +84,9 @@ Status run_grid_sample(RunContext& ctx) {
   const Tensor& grid = ctx.input(1);
   INGOT_ASSIGN_OR_RETURN(GridSampleAttrs a, read_attrs(ctx.node()));
   if (x.rank() < 3 || grid.rank() != x.rank() || grid.dim(-1) != x.rank() - 2 || grid.dim(0) != x.dim(0)) {
-    return ctx.fail("'X' must be [N, C, spatial...] and 'grid' [N, spatial_out..., " + std::to_string(x.rank() - 2) +
-                    "], got " + dims_to_string(x.dims()) + " and " + dims_to_string(grid.dims()));
+    return ctx.fail("'X' must be [N, C, spatial...] and 'grid' [N, spatial_out..., " +
+                    std::to_string(x.rank() - 2) + "], got " + dims_to_string(x.dims()) + " and " +
+                    dims_to_string(grid.dims()));
   }
   for (int64_t d = 2; d < x.rank(); ++d)
     if (x.dim(d) == 0 && grid.numel() > 0) return ctx.fail("cannot sample an empty spatial dim");
@@ -90,13 +102,15 @@ Status run_grid_sample(RunContext& ctx) {
   INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, x.dtype(), out));
   ok = dispatch_float(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    ref::grid_sample(x.data<T>(), x.dims(), g.data(), grid.dims(), a.mode, a.padding, a.align_corners, y->data<T>());
+    ref::grid_sample(x.data<T>(), x.dims(), g.data(), grid.dims(), a.mode, a.padding, a.align_corners,
+                     y->data<T>());
   });
   return ok ? Status::Ok() : ctx.fail(std::string("unsupported type ") + dtype_name(x.dtype()));
 }
 
 }  // namespace
 
-INGOT_REGISTER_OP(GridSample, .infer = infer_grid_sample, .run = run_grid_sample, .normalize = normalize_grid_sample);
+INGOT_REGISTER_OP(GridSample, .infer = infer_grid_sample, .run = run_grid_sample,
+                  .normalize = normalize_grid_sample);
 
 }  // namespace ingot::ops

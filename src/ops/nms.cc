@@ -30,8 +30,8 @@ Status run_nms(RunContext& ctx) {
     return ctx.fail("'boxes' must be [batches, boxes, 4], got " + dims_to_string(boxes.dims()));
   }
   if (scores.rank() != 3 || scores.dim(0) != boxes.dim(0) || scores.dim(2) != boxes.dim(1)) {
-    return ctx.fail("'scores' must be [batches, classes, boxes] matching 'boxes' " + dims_to_string(boxes.dims()) +
-                    ", got " + dims_to_string(scores.dims()));
+    return ctx.fail("'scores' must be [batches, classes, boxes] matching 'boxes' " +
+                    dims_to_string(boxes.dims()) + ", got " + dims_to_string(scores.dims()));
   }
   ref::NmsParams p;
   p.batches = boxes.dim(0);

@@ -11,6 +11,11 @@
 
 namespace ingot::ops {
 
+// The four IEEE-style float types most float ops accept: float, double, float16, bfloat16.
+inline bool is_float_type(DType t) {
+  return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16;
+}
+
 // Maps a possibly negative axis into [0, rank); an error naming the node when out of range.
 Expected<int64_t> normalize_axis(int64_t axis, int64_t rank, const ir::Node& node);
 

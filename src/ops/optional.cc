@@ -30,7 +30,8 @@ DType elem_dtype_of(const ir::ValueType& t) {
 Status infer_optional(InferContext& ctx) {
   if (ctx.has_input(0)) {
     const ir::ValueType& t = ctx.input_type(0);
-    if (t.kind != Kind::kTensor && t.kind != Kind::kSequence) return ctx.fail("input must be a tensor or a sequence");
+    if (t.kind != Kind::kTensor && t.kind != Kind::kSequence)
+      return ctx.fail("input must be a tensor or a sequence");
     ctx.set_output(0, optional_type(t));
     return Status::Ok();
   }

@@ -10,10 +10,6 @@
 namespace ingot::ops {
 namespace {
 
-bool is_float_type(DType t) {
-  return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16;
-}
-
 // [N, C, out...] of a windowed pool over x; `attrs` receives the attributes with auto_pad resolved.
 Expected<ir::SymShape> pool_output_shape(const ir::Node& node, const ir::SymShape& x, WindowAttrs* attrs) {
   if (x.size() < 3) {

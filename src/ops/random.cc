@@ -27,7 +27,8 @@ Expected<DType> attr_dtype(const ir::Node& node, DType dflt) {
   if (!node.has_attr("dtype")) return dflt;
   const int64_t code = node.attr_int("dtype", 0);
   if (code <= 0 || code > INT32_MAX || !dtype_is_valid(static_cast<int32_t>(code))) {
-    return invalid_argument(node.describe() + ": dtype " + std::to_string(code) + " is not a tensor element type");
+    return invalid_argument(node.describe() + ": dtype " + std::to_string(code) +
+                            " is not a tensor element type");
   }
   return static_cast<DType>(code);
 }
@@ -72,7 +73,8 @@ Status infer_random(InferContext& ctx) {
 Status run_random(RunContext& ctx) {
   const ir::Node& node = ctx.node();
   const bool like = is_like(node);
-  if (like && (!ctx.has_input(0) || !ctx.input_value(0).is_tensor())) return ctx.fail("input must be a tensor");
+  if (like && (!ctx.has_input(0) || !ctx.input_value(0).is_tensor()))
+    return ctx.fail("input must be a tensor");
   INGOT_ASSIGN_OR_RETURN(DType d, random_dtype(node, like, like ? ctx.input(0).dtype() : DType::kF32));
   Dims dims = like ? ctx.input(0).dims() : node.attr_ints("shape");
   if (!like && !node.has_attr("shape")) return ctx.fail("attribute 'shape' is required");
@@ -101,7 +103,8 @@ Status infer_bernoulli(InferContext& ctx) {
   if (!ctx.has_input(0)) return ctx.fail("input is missing");
   if (!dispatch_float(ctx.input_dtype(0), [](auto) {})) return ctx.fail("input must be a float type");
   INGOT_ASSIGN_OR_RETURN(DType d, attr_dtype(ctx.node(), ctx.input_dtype(0)));
-  if (!dispatch_numeric(d, [](auto) {})) return ctx.fail(std::string("unsupported output type ") + dtype_name(d));
+  if (!dispatch_numeric(d, [](auto) {}))
+    return ctx.fail(std::string("unsupported output type ") + dtype_name(d));
   if (ctx.input_has_shape(0)) {
     ctx.set_output(0, d, ctx.input_shape(0));
   } else {
@@ -124,7 +127,8 @@ Status run_bernoulli(RunContext& ctx) {
       ref::bernoulli(rng, p.data<P>(), out->data<T>(), p.numel());
     });
   });
-  if (!ok) return ctx.fail(std::string("unsupported types ") + dtype_name(p.dtype()) + " -> " + dtype_name(d));
+  if (!ok)
+    return ctx.fail(std::string("unsupported types ") + dtype_name(p.dtype()) + " -> " + dtype_name(d));
   return Status::Ok();
 }
 

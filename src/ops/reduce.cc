@@ -14,7 +14,8 @@ namespace {
 
 // Which axes of a rank-`rank` input a node reduces. With noop_with_empty_axes and no axes none are:
 // each output folds one element, so ReduceSumSquare still squares, ReduceL1 takes |x| ... (as the spec says).
-Expected<std::vector<bool>> reduced_axes(const ir::Node& node, const std::vector<int64_t>& axes, int64_t rank) {
+Expected<std::vector<bool>> reduced_axes(const ir::Node& node, const std::vector<int64_t>& axes,
+                                         int64_t rank) {
   std::vector<bool> reduced(rank, false);
   if (axes.empty()) {
     if (node.attr_int("noop_with_empty_axes", 0) != 0) return reduced;
@@ -23,7 +24,8 @@ Expected<std::vector<bool>> reduced_axes(const ir::Node& node, const std::vector
   }
   for (int64_t a : axes) {
     INGOT_ASSIGN_OR_RETURN(int64_t ax, normalize_axis(a, rank, node));
-    if (reduced[ax]) return invalid_argument(node.describe() + ": axis " + std::to_string(a) + " is repeated");
+    if (reduced[ax])
+      return invalid_argument(node.describe() + ": axis " + std::to_string(a) + " is repeated");
     reduced[ax] = true;
   }
   return reduced;
@@ -69,8 +71,10 @@ Status infer_reduce(InferContext& ctx) {
   if (!reduced.ok()) return reduced.status();
   ir::SymShape out;
   for (size_t d = 0; d < in.size(); ++d) {
-    if (!(*reduced)[d]) out.push_back(in[d]);
-    else if (keepdims) out.push_back(ir::Dim(1));
+    if (!(*reduced)[d])
+      out.push_back(in[d]);
+    else if (keepdims)
+      out.push_back(ir::Dim(1));
   }
   ctx.set_output(0, dt, out);
   return Status::Ok();
@@ -79,7 +83,8 @@ Status infer_reduce(InferContext& ctx) {
 template <ref::ReduceKind kKind>
 Status run_reduce(RunContext& ctx) {
   const Tensor& x = ctx.input(0);
-  if (!supported_dtype(kKind, x.dtype())) return ctx.fail(std::string("unsupported type ") + dtype_name(x.dtype()));
+  if (!supported_dtype(kKind, x.dtype()))
+    return ctx.fail(std::string("unsupported type ") + dtype_name(x.dtype()));
   std::vector<int64_t> axes;
   if (ctx.has_input(1)) axes = ctx.input(1).to_i64_vector();
   auto reduced = reduced_axes(ctx.node(), axes, x.rank());
@@ -87,8 +92,10 @@ Status run_reduce(RunContext& ctx) {
   const bool keepdims = ctx.node().attr_int("keepdims", 1) != 0;
   Dims out_dims;
   for (int64_t d = 0; d < x.rank(); ++d) {
-    if (!(*reduced)[d]) out_dims.push_back(x.dim(d));
-    else if (keepdims) out_dims.push_back(1);
+    if (!(*reduced)[d])
+      out_dims.push_back(x.dim(d));
+    else if (keepdims)
+      out_dims.push_back(1);
   }
   INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, x.dtype(), out_dims));
   const ref::ReduceLayout layout = ref::make_reduce_layout(x.dims(), *reduced);
@@ -107,8 +114,8 @@ Status run_reduce(RunContext& ctx) {
 
 }  // namespace
 
-#define INGOT_REDUCE_OP(NAME, KIND, OPSET)                                                          \
-  INGOT_REGISTER_OP(NAME, .infer = infer_reduce<ref::ReduceKind::KIND>,                           \
+#define INGOT_REDUCE_OP(NAME, KIND, OPSET)                              \
+  INGOT_REGISTER_OP(NAME, .infer = infer_reduce<ref::ReduceKind::KIND>, \
                     .run = run_reduce<ref::ReduceKind::KIND>, .normalize = normalize_reduce<OPSET>)
 
 INGOT_REDUCE_OP(ReduceSum, kSum, 13);

@@ -49,10 +49,14 @@ Status normalize_upsample(NormalizeContext& ctx) { return normalize_legacy_scale
 Expected<ref::ResizeOptions> read_options(const ir::Node& node) {
   ref::ResizeOptions o;
   const std::string mode = node.attr_string("mode", "nearest");
-  if (mode == "nearest") o.mode = ref::ResizeMode::kNearest;
-  else if (mode == "linear") o.mode = ref::ResizeMode::kLinear;
-  else if (mode == "cubic") o.mode = ref::ResizeMode::kCubic;
-  else return invalid_argument(node.describe() + ": unknown mode '" + mode + "'");
+  if (mode == "nearest")
+    o.mode = ref::ResizeMode::kNearest;
+  else if (mode == "linear")
+    o.mode = ref::ResizeMode::kLinear;
+  else if (mode == "cubic")
+    o.mode = ref::ResizeMode::kCubic;
+  else
+    return invalid_argument(node.describe() + ": unknown mode '" + mode + "'");
   static const std::map<std::string, ref::ResizeCoordMode> kCoord = {
       {"half_pixel", ref::ResizeCoordMode::kHalfPixel},
       {"half_pixel_symmetric", ref::ResizeCoordMode::kHalfPixelSymmetric},
@@ -63,7 +67,8 @@ Expected<ref::ResizeOptions> read_options(const ir::Node& node) {
       {"tf_half_pixel_for_nn", ref::ResizeCoordMode::kTfHalfPixelForNn}};
   const std::string coord = node.attr_string("coordinate_transformation_mode", "half_pixel");
   auto c = kCoord.find(coord);
-  if (c == kCoord.end()) return invalid_argument(node.describe() + ": unknown coordinate_transformation_mode '" + coord + "'");
+  if (c == kCoord.end())
+    return invalid_argument(node.describe() + ": unknown coordinate_transformation_mode '" + coord + "'");
   o.coord = c->second;
   static const std::map<std::string, ref::ResizeNearestMode> kNearest = {
       {"round_prefer_floor", ref::ResizeNearestMode::kRoundPreferFloor},
@@ -72,7 +77,8 @@ Expected<ref::ResizeOptions> read_options(const ir::Node& node) {
       {"ceil", ref::ResizeNearestMode::kCeil}};
   const std::string nearest = node.attr_string("nearest_mode", "round_prefer_floor");
   auto n = kNearest.find(nearest);
-  if (n == kNearest.end()) return invalid_argument(node.describe() + ": unknown nearest_mode '" + nearest + "'");
+  if (n == kNearest.end())
+    return invalid_argument(node.describe() + ": unknown nearest_mode '" + nearest + "'");
   o.nearest = n->second;
   o.cubic_a = node.attr_float("cubic_coeff_a", -0.75f);
   o.exclude_outside = node.attr_int("exclude_outside", 0) != 0;
@@ -127,12 +133,13 @@ Expected<ResizePlan> make_plan(const ir::Node& node, const Dims& in, const std::
   }
   if (scales) {
     if (scales->size() != na) {
-      return invalid_argument(where + "'scales' has " + std::to_string(scales->size()) + " values, expected " +
-                              std::to_string(na));
+      return invalid_argument(where + "'scales' has " + std::to_string(scales->size()) +
+                              " values, expected " + std::to_string(na));
     }
     for (size_t i = 0; i < na; ++i) {
       const double s = (*scales)[i];
-      if (!(s > 0) || !std::isfinite(s)) return invalid_argument(where + "scales must be positive and finite");
+      if (!(s > 0) || !std::isfinite(s))
+        return invalid_argument(where + "scales must be positive and finite");
       p.scale[axes[i]] = s;
       const int64_t d = in[axes[i]];
       if (d < 0) {
@@ -211,8 +218,9 @@ Status infer_resize(InferContext& ctx) {
   std::vector<int64_t> sizes = sz ? sz->to_i64_vector() : std::vector<int64_t>();
   Dims in_dims;
   for (const ir::Dim& d : in) in_dims.push_back(d.is_static() ? d.value : -1);
-  INGOT_ASSIGN_OR_RETURN(ResizePlan p, make_plan(ctx.node(), in_dims, sc ? &scales : nullptr, sz ? &sizes : nullptr,
-                                                 roi_t ? to_doubles(*roi_t) : std::vector<double>()));
+  INGOT_ASSIGN_OR_RETURN(ResizePlan p,
+                         make_plan(ctx.node(), in_dims, sc ? &scales : nullptr, sz ? &sizes : nullptr,
+                                   roi_t ? to_doubles(*roi_t) : std::vector<double>()));
   ir::SymShape out = in;
   for (size_t d = 0; d < in.size(); ++d)
     if (p.resized[d]) out[d] = p.out[d] >= 0 ? ir::Dim(p.out[d]) : ir::Dim();
@@ -228,8 +236,9 @@ Status run_resize(RunContext& ctx) {
   const Tensor* roi_t = ctx.has_input(1) ? given(&ctx.input(1)) : nullptr;
   std::vector<float> scales = sc ? to_floats(*sc) : std::vector<float>();
   std::vector<int64_t> sizes = sz ? sz->to_i64_vector() : std::vector<int64_t>();
-  INGOT_ASSIGN_OR_RETURN(ResizePlan p, make_plan(ctx.node(), x.dims(), sc ? &scales : nullptr, sz ? &sizes : nullptr,
-                                                 roi_t ? to_doubles(*roi_t) : std::vector<double>()));
+  INGOT_ASSIGN_OR_RETURN(ResizePlan p,
+                         make_plan(ctx.node(), x.dims(), sc ? &scales : nullptr, sz ? &sizes : nullptr,
+                                   roi_t ? to_doubles(*roi_t) : std::vector<double>()));
   INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, x.dtype(), p.out));
   std::vector<ref::ResizeAxisTaps> taps;
   for (int64_t d = 0; d < x.rank(); ++d) {
@@ -237,12 +246,14 @@ Status run_resize(RunContext& ctx) {
       taps.push_back(ref::resize_identity_taps(x.dim(d)));
     } else {
       if (x.dim(d) == 0 && p.out[d] > 0) return ctx.fail("cannot resize an empty axis to a non-empty one");
-      taps.push_back(ref::resize_axis_taps(x.dim(d), p.out[d], p.scale[d], p.roi_start[d], p.roi_end[d], opt));
+      taps.push_back(
+          ref::resize_axis_taps(x.dim(d), p.out[d], p.scale[d], p.roi_start[d], p.roi_end[d], opt));
     }
   }
   bool ok = dispatch_arith(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    ref::resize(x.data<T>(), taps, opt.mode == ref::ResizeMode::kNearest, opt.extrapolation_value, y->data<T>());
+    ref::resize(x.data<T>(), taps, opt.mode == ref::ResizeMode::kNearest, opt.extrapolation_value,
+                y->data<T>());
   });
   return ok ? Status::Ok() : ctx.fail(std::string("unsupported type ") + dtype_name(x.dtype()));
 }

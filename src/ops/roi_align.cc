@@ -29,11 +29,13 @@ Expected<ref::RoiAlignParams> read_params(const ir::Node& node) {
   }
   p.half_pixel = coord == "half_pixel";
   const std::string mode = node.attr_string("mode", "avg");
-  if (mode != "avg" && mode != "max") return invalid_argument(node.describe() + ": unknown mode '" + mode + "'");
+  if (mode != "avg" && mode != "max")
+    return invalid_argument(node.describe() + ": unknown mode '" + mode + "'");
   p.max_mode = mode == "max";
   p.out_h = node.attr_int("output_height", 1);
   p.out_w = node.attr_int("output_width", 1);
-  if (p.out_h <= 0 || p.out_w <= 0) return invalid_argument(node.describe() + ": output size must be positive");
+  if (p.out_h <= 0 || p.out_w <= 0)
+    return invalid_argument(node.describe() + ": output size must be positive");
   p.sampling_ratio = node.attr_int("sampling_ratio", 0);
   if (p.sampling_ratio < 0) return invalid_argument(node.describe() + ": sampling_ratio must be >= 0");
   p.spatial_scale = node.attr_float("spatial_scale", 1.0f);
@@ -71,14 +73,17 @@ Status run_roi_align(RunContext& ctx) {
   const int64_t* b = bi.data<int64_t>();
   for (int64_t i = 0; i < bi.numel(); ++i) {
     if (b[i] < 0 || b[i] >= x.dim(0)) {
-      return ctx.fail("batch index " + std::to_string(b[i]) + " is out of range for batch " + std::to_string(x.dim(0)));
+      return ctx.fail("batch index " + std::to_string(b[i]) + " is out of range for batch " +
+                      std::to_string(x.dim(0)));
     }
   }
   p.channels = x.dim(1);
   p.height = x.dim(2);
   p.width = x.dim(3);
-  if ((p.height == 0 || p.width == 0) && rois.dim(0) * p.channels > 0) return ctx.fail("'X' has an empty plane");
-  INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, x.dtype(), {rois.dim(0), p.channels, p.out_h, p.out_w}));
+  if ((p.height == 0 || p.width == 0) && rois.dim(0) * p.channels > 0)
+    return ctx.fail("'X' has an empty plane");
+  INGOT_ASSIGN_OR_RETURN(Tensor * y,
+                         ctx.alloc_output(0, x.dtype(), {rois.dim(0), p.channels, p.out_h, p.out_w}));
   bool ok = dispatch_float(x.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     ref::roi_align(x.data<T>(), rois.data<T>(), b, rois.dim(0), p, y->data<T>());

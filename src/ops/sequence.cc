@@ -37,7 +37,8 @@ ir::ValueType merge_tensor_types(const ir::ValueType& a, const ir::ValueType& b)
 Status require_sequence(const RunContext& ctx, size_t i) {
   if (!ctx.has_input(i)) return ctx.fail("input " + std::to_string(i) + " is missing");
   if (!ctx.input_value(i).is_sequence()) {
-    return ctx.fail("input " + std::to_string(i) + " must be a sequence, got " + value_kind_name(ctx.input_value(i)));
+    return ctx.fail("input " + std::to_string(i) + " must be a sequence, got " +
+                    value_kind_name(ctx.input_value(i)));
   }
   return Status::Ok();
 }
@@ -45,7 +46,8 @@ Status require_sequence(const RunContext& ctx, size_t i) {
 Status require_tensor(const RunContext& ctx, size_t i) {
   if (!ctx.has_input(i)) return ctx.fail("input " + std::to_string(i) + " is missing");
   if (!ctx.input_value(i).is_tensor()) {
-    return ctx.fail("input " + std::to_string(i) + " must be a tensor, got " + value_kind_name(ctx.input_value(i)));
+    return ctx.fail("input " + std::to_string(i) + " must be a tensor, got " +
+                    value_kind_name(ctx.input_value(i)));
   }
   return Status::Ok();
 }
@@ -61,8 +63,8 @@ Expected<int64_t> read_position(const RunContext& ctx, size_t i, int64_t size, i
   if (p.numel() != 1) return ctx.fail("position must be a scalar, got shape " + dims_to_string(p.dims()));
   const int64_t pos = p.get_i64(0);
   if (pos < -size || pos >= size + extra) {
-    return ctx.fail("position " + std::to_string(pos) + " is out of range for a sequence of " + std::to_string(size) +
-                    " element" + (size == 1 ? "" : "s"));
+    return ctx.fail("position " + std::to_string(pos) + " is out of range for a sequence of " +
+                    std::to_string(size) + " element" + (size == 1 ? "" : "s"));
   }
   return pos < 0 ? pos + size : pos;
 }
@@ -73,7 +75,8 @@ Status check_position_type(const InferContext& ctx, size_t i) {
   if (t.kind == Kind::kTensor && t.dtype != DType::kI32 && t.dtype != DType::kI64) {
     return ctx.fail(std::string("position must be int32 or int64, got ") + dtype_name(t.dtype));
   }
-  if (t.kind == Kind::kTensor && t.has_shape && !(t.shape.empty() || (t.shape.size() == 1 && t.shape[0] == 1))) {
+  if (t.kind == Kind::kTensor && t.has_shape &&
+      !(t.shape.empty() || (t.shape.size() == 1 && t.shape[0] == 1))) {
     return ctx.fail("position must be a scalar, got shape " + ir::shape_to_string(t.shape));
   }
   return Status::Ok();
@@ -81,7 +84,8 @@ Status check_position_type(const InferContext& ctx, size_t i) {
 
 Status check_sequence_input(const InferContext& ctx, size_t i) {
   if (!ctx.has_input(i)) return ctx.fail("input " + std::to_string(i) + " is missing");
-  if (ctx.input_type(i).kind != Kind::kSequence) return ctx.fail("input " + std::to_string(i) + " must be a sequence");
+  if (ctx.input_type(i).kind != Kind::kSequence)
+    return ctx.fail("input " + std::to_string(i) + " must be a sequence");
   return Status::Ok();
 }
 
@@ -90,7 +94,8 @@ Status check_sequence_input(const InferContext& ctx, size_t i) {
 Expected<DType> sequence_empty_dtype(const ir::Node& node) {
   const int64_t code = node.attr_int("dtype", static_cast<int64_t>(DType::kF32));
   if (code <= 0 || code > INT32_MAX || !dtype_is_valid(static_cast<int32_t>(code))) {
-    return invalid_argument(node.describe() + ": dtype " + std::to_string(code) + " is not a tensor element type");
+    return invalid_argument(node.describe() + ": dtype " + std::to_string(code) +
+                            " is not a tensor element type");
   }
   return static_cast<DType>(code);
 }
@@ -121,8 +126,8 @@ Status infer_sequence_construct(InferContext& ctx) {
       continue;
     }
     if (t.dtype != elem.dtype) {
-      return ctx.fail(std::string("inputs must share one type: input 0 is ") + dtype_name(elem.dtype) + ", input " +
-                      std::to_string(i) + " is " + dtype_name(t.dtype));
+      return ctx.fail(std::string("inputs must share one type: input 0 is ") + dtype_name(elem.dtype) +
+                      ", input " + std::to_string(i) + " is " + dtype_name(t.dtype));
     }
     elem = merge_tensor_types(elem, t);
   }
@@ -135,8 +140,9 @@ Status run_sequence_construct(RunContext& ctx) {
   for (size_t i = 0; i < ctx.num_inputs(); ++i) {
     INGOT_RETURN_IF_ERROR(require_tensor(ctx, i));
     if (i > 0 && ctx.input(i).dtype() != ctx.input(0).dtype()) {
-      return ctx.fail(std::string("inputs must share one type: input 0 is ") + dtype_name(ctx.input(0).dtype()) +
-                      ", input " + std::to_string(i) + " is " + dtype_name(ctx.input(i).dtype()));
+      return ctx.fail(std::string("inputs must share one type: input 0 is ") +
+                      dtype_name(ctx.input(0).dtype()) + ", input " + std::to_string(i) + " is " +
+                      dtype_name(ctx.input(i).dtype()));
     }
     items.push_back(ctx.input(i));
   }
@@ -168,7 +174,8 @@ Status run_sequence_at(RunContext& ctx) {
 
 Status infer_sequence_insert(InferContext& ctx) {
   INGOT_RETURN_IF_ERROR(check_sequence_input(ctx, 0));
-  if (!ctx.has_input(1) || ctx.input_type(1).kind != Kind::kTensor) return ctx.fail("input 1 must be a tensor");
+  if (!ctx.has_input(1) || ctx.input_type(1).kind != Kind::kTensor)
+    return ctx.fail("input 1 must be a tensor");
   INGOT_RETURN_IF_ERROR(check_position_type(ctx, 2));
   const ir::ValueType elem = elem_type_of(ctx, 0);
   const ir::ValueType& t = ctx.input_type(1);
@@ -177,7 +184,8 @@ Status infer_sequence_insert(InferContext& ctx) {
                     dtype_name(elem.dtype));
   }
   // An empty sequence's element shape says nothing, so the inserted tensor's shape is not kept.
-  ctx.set_output(0, sequence_type(elem.kind == Kind::kTensor ? merge_tensor_types(elem, t) : ir::ValueType::tensor(t.dtype)));
+  ctx.set_output(0, sequence_type(elem.kind == Kind::kTensor ? merge_tensor_types(elem, t)
+                                                             : ir::ValueType::tensor(t.dtype)));
   return Status::Ok();
 }
 
@@ -241,14 +249,16 @@ Status run_sequence_length(RunContext& ctx) {
 // ---- SplitToSequence ----
 
 Status infer_split_to_sequence(InferContext& ctx) {
-  if (!ctx.has_input(0) || ctx.input_type(0).kind != Kind::kTensor) return ctx.fail("input 0 must be a tensor");
+  if (!ctx.has_input(0) || ctx.input_type(0).kind != Kind::kTensor)
+    return ctx.fail("input 0 must be a tensor");
   const bool has_split = ctx.has_input(1);
   if (has_split) {
     const ir::ValueType& s = ctx.input_type(1);
     if (s.kind == Kind::kTensor && s.dtype != DType::kI32 && s.dtype != DType::kI64) {
       return ctx.fail(std::string("split must be int32 or int64, got ") + dtype_name(s.dtype));
     }
-    if (s.kind == Kind::kTensor && s.has_shape && s.shape.size() > 1) return ctx.fail("split must be a scalar or 1-D");
+    if (s.kind == Kind::kTensor && s.has_shape && s.shape.size() > 1)
+      return ctx.fail("split must be a scalar or 1-D");
   }
   const DType dtype = ctx.input_dtype(0);
   if (!ctx.input_has_shape(0)) {
@@ -257,7 +267,8 @@ Status infer_split_to_sequence(InferContext& ctx) {
   }
   ir::SymShape shape = ctx.input_shape(0);
   if (shape.empty()) return ctx.fail("input must have rank >= 1");
-  INGOT_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(ctx.node().attr_int("axis", 0), static_cast<int64_t>(shape.size()), ctx.node()));
+  INGOT_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(ctx.node().attr_int("axis", 0),
+                                                      static_cast<int64_t>(shape.size()), ctx.node()));
   const bool keepdims = ctx.node().attr_int("keepdims", 1) != 0;
   if (!has_split && !keepdims) {
     shape.erase(shape.begin() + axis);
@@ -418,7 +429,9 @@ Status run_sequence_map(RunContext& ctx) {
   }
   for (size_t j = 0; j < results.size(); ++j) {
     const ir::ValueType& t = body->outputs[j]->type;
-    DType elem = !results[j].empty() ? results[j][0].dtype() : t.kind == Kind::kTensor ? t.dtype : DType::kUndefined;
+    DType elem = !results[j].empty()       ? results[j][0].dtype()
+                 : t.kind == Kind::kTensor ? t.dtype
+                                           : DType::kUndefined;
     ctx.set_output(j, RtValue::make_sequence(std::move(results[j]), elem));
   }
   return Status::Ok();

@@ -20,7 +20,8 @@ void copy_slabs_any(const Tensor& src, int64_t outer, int64_t src_len, int64_t s
                     int64_t dst_len, int64_t dst_start, int64_t count, int64_t inner) {
   dispatch_by_size(src.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
-    ref::copy_slabs(src.data<T>(), outer, src_len, src_start, dst.data<T>(), dst_len, dst_start, count, inner);
+    ref::copy_slabs(src.data<T>(), outer, src_len, src_start, dst.data<T>(), dst_len, dst_start, count,
+                    inner);
   });
 }
 
@@ -51,8 +52,9 @@ Expected<Tensor> join_tensors(const std::vector<const Tensor*>& items, int64_t a
     for (size_t d = 0; same && d < rank; ++d)
       if ((new_axis || d != static_cast<size_t>(axis)) && t.dims()[d] != first.dims()[d]) same = false;
     if (!same) {
-      return invalid_argument(what + ": element " + std::to_string(i) + " has shape " + dims_to_string(t.dims()) +
-                              ", which does not match element 0's " + dims_to_string(first.dims()));
+      return invalid_argument(what + ": element " + std::to_string(i) + " has shape " +
+                              dims_to_string(t.dims()) + ", which does not match element 0's " +
+                              dims_to_string(first.dims()));
     }
     if (!new_axis) out_dims[axis] += t.dims()[axis];
   }
@@ -71,7 +73,8 @@ Expected<Tensor> join_tensors(const std::vector<const Tensor*>& items, int64_t a
 
 Expected<Tensor> slice_along(const Tensor& t, int64_t axis, int64_t start, int64_t count, bool keep_axis) {
   const Dims& in = t.dims();
-  if (axis < 0 || static_cast<size_t>(axis) >= in.size() || start < 0 || count < 0 || start > in[axis] - count) {
+  if (axis < 0 || static_cast<size_t>(axis) >= in.size() || start < 0 || count < 0 ||
+      start > in[axis] - count) {
     return internal_error("slice_along: range out of bounds");
   }
   Dims out_dims = in;

@@ -13,10 +13,6 @@
 namespace ingot::ops {
 namespace {
 
-bool is_float_type(DType t) {
-  return t == DType::kF32 || t == DType::kF64 || t == DType::kF16 || t == DType::kBF16;
-}
-
 std::vector<double> to_doubles(const Tensor& t) {
   std::vector<double> v(static_cast<size_t>(t.numel()));
   dispatch_float(t.dtype(), [&](auto tag) {

@@ -99,7 +99,8 @@ Status run_string_split(RunContext& ctx) {
   INGOT_ASSIGN_OR_RETURN(Tensor * z, ctx.alloc_output(1, DType::kI64, x.dims()));
   for (int64_t i = 0; i < x.numel(); ++i) {
     z->data<int64_t>()[i] = static_cast<int64_t>(pieces[i].size());
-    for (size_t j = 0; j < pieces[i].size(); ++j) y->strings()[i * width + static_cast<int64_t>(j)] = std::move(pieces[i][j]);
+    for (size_t j = 0; j < pieces[i].size(); ++j)
+      y->strings()[i * width + static_cast<int64_t>(j)] = std::move(pieces[i][j]);
   }
   return Status::Ok();
 }
@@ -109,7 +110,8 @@ Status run_string_split(RunContext& ctx) {
 Status check_normalizer_attrs(const ir::Node& node) {
   const std::string action = node.attr_string("case_change_action", "NONE");
   if (action != "NONE" && action != "LOWER" && action != "UPPER") {
-    return invalid_argument(node.describe() + ": case_change_action must be NONE, LOWER or UPPER, got '" + action + "'");
+    return invalid_argument(node.describe() + ": case_change_action must be NONE, LOWER or UPPER, got '" +
+                            action + "'");
   }
   return Status::Ok();
 }
@@ -140,7 +142,8 @@ Status run_string_normalizer(RunContext& ctx) {
   const std::string action = ctx.node().attr_string("case_change_action", "NONE");
   const bool case_sensitive = ctx.node().attr_int("is_case_sensitive", 0) != 0;
   std::set<std::string> stops;
-  for (const std::string& w : ctx.node().attr_strings("stopwords")) stops.insert(case_sensitive ? w : ref::ascii_lower(w));
+  for (const std::string& w : ctx.node().attr_strings("stopwords"))
+    stops.insert(case_sensitive ? w : ref::ascii_lower(w));
   std::vector<std::string> kept;
   for (int64_t i = 0; i < x.numel(); ++i) {
     const std::string& s = x.strings()[i];
@@ -159,7 +162,8 @@ Status run_string_normalizer(RunContext& ctx) {
 // ---- RegexFullMatch ----
 
 Expected<std::regex> compile_pattern(const ir::Node& node) {
-  if (!node.has_attr("pattern")) return invalid_argument(node.describe() + ": attribute 'pattern' is required");
+  if (!node.has_attr("pattern"))
+    return invalid_argument(node.describe() + ": attribute 'pattern' is required");
   const std::string p = node.attr_string("pattern", "");
   try {
     return std::regex(p, std::regex::ECMAScript);

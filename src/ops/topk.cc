@@ -38,12 +38,13 @@ Status infer_topk(InferContext& ctx) {
   }
   ir::SymShape shape = ctx.input_shape(0);
   if (shape.empty()) return ctx.fail("input must have rank >= 1");
-  INGOT_ASSIGN_OR_RETURN(int64_t axis,
-                         normalize_axis(ctx.node().attr_int("axis", -1), static_cast<int64_t>(shape.size()), ctx.node()));
+  INGOT_ASSIGN_OR_RETURN(int64_t axis, normalize_axis(ctx.node().attr_int("axis", -1),
+                                                      static_cast<int64_t>(shape.size()), ctx.node()));
   if (const Tensor* kt = ctx.input_const(1)) {
     INGOT_ASSIGN_OR_RETURN(int64_t k, read_k(*kt, ctx.node()));
     if (shape[axis].is_static() && k > shape[axis].value) {
-      return ctx.fail("k = " + std::to_string(k) + " exceeds the axis size " + std::to_string(shape[axis].value));
+      return ctx.fail("k = " + std::to_string(k) + " exceeds the axis size " +
+                      std::to_string(shape[axis].value));
     }
     shape[axis] = ir::Dim(k);
   } else {

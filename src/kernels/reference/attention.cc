@@ -40,7 +40,7 @@ void attention(const AttentionParams& p, const A* q, const A* k, const A* v, A* 
             const A c = static_cast<A>(p.softcap);
             x = c * std::tanh(x / c);
           }
-          if (qk && p.qk_mode == 2) qk[j] = p.softcap_set ? x : dot;
+          if (qk && p.qk_mode == 2) qk[j] = x;
           scores[j] = x;
         }
         A mx = neg_inf;

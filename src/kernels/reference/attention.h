@@ -10,11 +10,10 @@ struct AttentionParams {
   int64_t batch = 0, q_heads = 0, kv_heads = 0;  // q_heads is a multiple of kv_heads (grouped queries)
   int64_t q_len = 0, past_len = 0, total_len = 0;
   int64_t head_size = 0, v_head_size = 0;
-  double scale = 1;          // applied as sqrt(scale) to Q and to K, as the ONNX reference does
-  bool causal = false;       // query i sees keys j <= i + past_len
-  double softcap = 0;        // > 0: scores become softcap * tanh(scores / softcap) after the mask
-  bool softcap_set = false;  // qk_mode 2 reports the raw scores when no softcap attribute was given
-  int qk_mode = 0;           // which scores qk_out receives: 0 raw, 1 masked, 2 softcapped, 3 softmax
+  double scale = 1;     // applied as sqrt(scale) to Q and to K, as the ONNX reference does
+  bool causal = false;  // query i sees keys j <= i + past_len
+  double softcap = 0;   // > 0: scores become softcap * tanh(scores / softcap) after the mask
+  int qk_mode = 0;      // which scores qk_out receives: 0 raw, 1 masked, 2 softcapped, 3 softmax
   // Additive mask read at mask[b * s0 + h * s1 + i * s2 + j * s3] for j < mask_len; keys past
   // mask_len are masked out. Null for none.
   const float* mask = nullptr;

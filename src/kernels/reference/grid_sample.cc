@@ -35,8 +35,8 @@ double cubic_weight(double x) {
 
 }  // namespace
 
-void grid_sample_taps(float g, int64_t len, GridSampleMode mode, GridSamplePadding padding, bool align_corners,
-                      std::vector<GridTap>& taps) {
+void grid_sample_taps(float g, int64_t len, GridSampleMode mode, GridSamplePadding padding,
+                      bool align_corners, std::vector<GridTap>& taps) {
   taps.clear();
   const float flen = static_cast<float>(len);
   // Denormalized in float32, as the reference does.
@@ -46,15 +46,20 @@ void grid_sample_taps(float g, int64_t len, GridSampleMode mode, GridSamplePaddi
   if (mode == GridSampleMode::kNearest) x = std::nearbyint(x);
   double xv = x;
   if (xv < lo || xv > hi) {
-    if (padding == GridSamplePadding::kBorder) xv = std::clamp(xv, 0.0, static_cast<double>(len) - 1);
-    else if (padding == GridSamplePadding::kReflection) xv = static_cast<float>(reflect(xv, lo, hi));
+    if (padding == GridSamplePadding::kBorder)
+      xv = std::clamp(xv, 0.0, static_cast<double>(len) - 1);
+    else if (padding == GridSamplePadding::kReflection)
+      xv = static_cast<float>(reflect(xv, lo, hi));
   }
   auto pixel = [&](int64_t i) -> int64_t {
     switch (padding) {
-      case GridSamplePadding::kZeros: return i >= 0 && i < len ? i : -1;
-      case GridSamplePadding::kBorder: return std::clamp<int64_t>(i, 0, len - 1);
+      case GridSamplePadding::kZeros:
+        return i >= 0 && i < len ? i : -1;
+      case GridSamplePadding::kBorder:
+        return std::clamp<int64_t>(i, 0, len - 1);
       case GridSamplePadding::kReflection:
-      default: return std::clamp<int64_t>(static_cast<int64_t>(reflect(static_cast<double>(i), lo, hi)), 0, len - 1);
+      default:
+        return std::clamp<int64_t>(static_cast<int64_t>(reflect(static_cast<double>(i), lo, hi)), 0, len - 1);
     }
   };
   if (mode == GridSampleMode::kNearest) {

@@ -18,14 +18,14 @@ struct GridTap {
 };
 
 // Taps along a spatial dim of length `len` for the normalized coordinate `g` (in [-1, 1] inside).
-void grid_sample_taps(float g, int64_t len, GridSampleMode mode, GridSamplePadding padding, bool align_corners,
-                      std::vector<GridTap>& taps);
+void grid_sample_taps(float g, int64_t len, GridSampleMode mode, GridSamplePadding padding,
+                      bool align_corners, std::vector<GridTap>& taps);
 
 // x [N, C, S...] sampled at grid [N, O..., D] (D = number of spatial dims, innermost coordinate first:
 // x, y, z) → y [N, C, O...].
 template <typename T>
-void grid_sample(const T* x, const Dims& x_dims, const float* grid, const Dims& grid_dims, GridSampleMode mode,
-                 GridSamplePadding padding, bool align_corners, T* y) {
+void grid_sample(const T* x, const Dims& x_dims, const float* grid, const Dims& grid_dims,
+                 GridSampleMode mode, GridSamplePadding padding, bool align_corners, T* y) {
   const int64_t n_batch = x_dims[0], channels = x_dims[1];
   const size_t nd = x_dims.size() - 2;
   int64_t spatial = 1, points = 1;

@@ -18,6 +18,7 @@ struct NmsParams {
 
 // boxes [batches, boxes, 4], scores [batches, classes, boxes] → selected (batch, class, box) triples, per
 // batch and class in order of decreasing score (ties: lower box index first).
-std::vector<std::array<int64_t, 3>> non_max_suppression(const float* boxes, const float* scores, const NmsParams& p);
+std::vector<std::array<int64_t, 3>> non_max_suppression(const float* boxes, const float* scores,
+                                                        const NmsParams& p);
 
 }  // namespace ingot::ref

@@ -33,7 +33,8 @@ void bernoulli(RandomEngine& rng, const P* p, T* out, int64_t n) {
 // For each of `batch` rows of `classes` unnormalized log-probabilities, `samples` class indices drawn
 // from softmax(row).
 template <typename L, typename T>
-void multinomial(RandomEngine& rng, const L* logits, int64_t batch, int64_t classes, int64_t samples, T* out) {
+void multinomial(RandomEngine& rng, const L* logits, int64_t batch, int64_t classes, int64_t samples,
+                 T* out) {
   std::vector<double> cdf(static_cast<size_t>(classes));
   std::uniform_real_distribution<double> dist(0.0, 1.0);
   for (int64_t b = 0; b < batch; ++b) {

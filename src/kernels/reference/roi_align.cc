@@ -49,8 +49,8 @@ Sample make_sample(double y, double x, int64_t height, int64_t width) {
 }  // namespace
 
 template <typename T>
-void roi_align(const T* x, const T* rois, const int64_t* batch_indices, int64_t num_rois, const RoiAlignParams& p,
-               T* y) {
+void roi_align(const T* x, const T* rois, const int64_t* batch_indices, int64_t num_rois,
+               const RoiAlignParams& p, T* y) {
   const double offset = p.half_pixel ? 0.5 : 0.0;
   const int64_t plane = p.height * p.width;
   std::vector<Sample> samples;
@@ -103,12 +103,13 @@ void roi_align(const T* x, const T* rois, const int64_t* batch_indices, int64_t 
   }
 }
 
-template void roi_align<float>(const float*, const float*, const int64_t*, int64_t, const RoiAlignParams&, float*);
+template void roi_align<float>(const float*, const float*, const int64_t*, int64_t, const RoiAlignParams&,
+                               float*);
 template void roi_align<double>(const double*, const double*, const int64_t*, int64_t, const RoiAlignParams&,
                                 double*);
-template void roi_align<Float16>(const Float16*, const Float16*, const int64_t*, int64_t, const RoiAlignParams&,
-                                 Float16*);
-template void roi_align<BFloat16>(const BFloat16*, const BFloat16*, const int64_t*, int64_t, const RoiAlignParams&,
-                                  BFloat16*);
+template void roi_align<Float16>(const Float16*, const Float16*, const int64_t*, int64_t,
+                                 const RoiAlignParams&, Float16*);
+template void roi_align<BFloat16>(const BFloat16*, const BFloat16*, const int64_t*, int64_t,
+                                  const RoiAlignParams&, BFloat16*);
 
 }  // namespace ingot::ref

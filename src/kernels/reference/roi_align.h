@@ -18,7 +18,7 @@ struct RoiAlignParams {
 // x [N, C, H, W], rois [num_rois, 4] as (x1, y1, x2, y2), batch_indices [num_rois] (already validated)
 // → y [num_rois, C, out_h, out_w].
 template <typename T>
-void roi_align(const T* x, const T* rois, const int64_t* batch_indices, int64_t num_rois, const RoiAlignParams& p,
-               T* y);
+void roi_align(const T* x, const T* rois, const int64_t* batch_indices, int64_t num_rois,
+               const RoiAlignParams& p, T* y);
 
 }  // namespace ingot::ref

@@ -32,7 +32,9 @@ int three_way(const T& a, const T& b) {
 // `V` is a comparable view of the element type (float for half types).
 template <typename V, typename T>
 UniqueResult unique_slices(const T* x, int64_t outer, int64_t n, int64_t inner, bool sorted) {
-  auto at = [&](int64_t k, int64_t e) { return static_cast<V>(x[(e / inner) * n * inner + k * inner + e % inner]); };
+  auto at = [&](int64_t k, int64_t e) {
+    return static_cast<V>(x[(e / inner) * n * inner + k * inner + e % inner]);
+  };
   const int64_t len = outer * inner;
   auto cmp = [&](int64_t a, int64_t b) {
     for (int64_t e = 0; e < len; ++e) {
@@ -60,7 +62,8 @@ UniqueResult unique_slices(const T* x, int64_t outer, int64_t n, int64_t inner, 
   if (!sorted) {
     std::vector<int64_t> by_first(r.first.size());
     std::iota(by_first.begin(), by_first.end(), 0);
-    std::sort(by_first.begin(), by_first.end(), [&](int64_t a, int64_t b) { return r.first[a] < r.first[b]; });
+    std::sort(by_first.begin(), by_first.end(),
+              [&](int64_t a, int64_t b) { return r.first[a] < r.first[b]; });
     UniqueResult u;
     for (size_t j = 0; j < by_first.size(); ++j) {
       rank[by_first[j]] = static_cast<int64_t>(j);
@@ -77,7 +80,8 @@ UniqueResult unique_slices(const T* x, int64_t outer, int64_t n, int64_t inner, 
 
 // y[o, j, i] = x[o, first[j], i].
 template <typename T>
-void gather_slices(const T* x, int64_t outer, int64_t n, int64_t inner, const std::vector<int64_t>& pick, T* y) {
+void gather_slices(const T* x, int64_t outer, int64_t n, int64_t inner, const std::vector<int64_t>& pick,
+                   T* y) {
   const int64_t u = static_cast<int64_t>(pick.size());
   for (int64_t o = 0; o < outer; ++o)
     for (int64_t j = 0; j < u; ++j)

@@ -58,7 +58,8 @@ def test_pad_bool_and_int8():
         check_op("Pad", {"X": x, "P": np.array([1, 1, 2, 0], np.int64)}, ["Y"])
 
 
-BAD = [({"P": np.array([1, 1], np.int64)}, {}), ({"P": np.array([0, -5, 0, 0], np.int64)}, {}),
+BAD = [({"P": np.array([1, 1], np.int64)}, {}),
+       ({"P": np.array([0, np.iinfo(np.int64).max, 0, 5], np.int64)}, {}), ({"P": np.array([0, -5, 0, 0], np.int64)}, {}),
        ({"P": np.array([0, 0, 0, 0], np.int64)}, {"mode": "bogus"})]
 
 
