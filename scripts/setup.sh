@@ -12,7 +12,7 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build pkg-config git \
   protobuf-compiler libprotobuf-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev \
-  libflatbuffers-dev flatbuffers-compiler libdnnl-dev \
+  libflatbuffers-dev flatbuffers-compiler libdnnl-dev libxxhash-dev \
   clang libclang-rt-14-dev clang-format \
   python3 python3-venv python3-pip python3-numpy python3-torch python3-torchvision \
   >/dev/null

@@ -3,6 +3,7 @@
 
 #include <map>
 #include <memory>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -21,23 +22,69 @@ struct TensorInfo {
   bool rank_known = true;
 };
 
+// The range of shapes a dynamic input accepts (trtexec's --minShapes/--optShapes/--maxShapes).
+struct ShapeRange {
+  Dims min, opt, max;
+};
+
 struct BuildConfig {
-  // Input shapes fixed at build time ("input" -> {1, 3, 224, 224}); others stay dynamic.
+  // Input shapes fixed at build time ("input" -> {1, 3, 224, 224}); min = opt = max.
   std::map<std::string, Dims> shapes;
+  // Optimization profile: per dynamic input the shapes it will run at. Tuned at opt, memory planned
+  // for max, runtime shapes outside [min, max] refused.
+  std::map<std::string, ShapeRange> profile;
+  std::set<std::string> disabled_passes;  // by pass name (see `ingot build --list-passes`)
+  std::set<std::string> dump_ir_after;    // pass names, or "all"
+};
+
+// One layer of a built engine, as `ingot inspect` shows it.
+struct LayerInfo {
+  std::string name;
+  std::string op;                  // "Conv", "ingot.FusedConv" ...
+  std::vector<std::string> fused;  // the model's nodes it stands for ("Conv:conv1", "Relu:relu1")
+  std::string precision;
+  std::string tactic;
+  std::vector<std::string> inputs;  // "name: float32[1,3,224,224]"
+  std::vector<std::string> outputs;
+  bool in_place = false;
+};
+
+struct MemoryInfo {
+  int64_t arena_bytes = 0;  // one arena per execution context
+  int64_t naive_bytes = 0;  // every activation allocated on its own
+  int64_t weight_bytes = 0;
+  int64_t planned_tensors = 0;  // activations with a place in the arena
+  int64_t dynamic_tensors = 0;  // activations allocated when produced (size unknown at build time)
 };
 
 class ExecutionContext;
 
 class Engine : public std::enable_shared_from_this<Engine> {
  public:
-  // Imports, checks and prepares an ONNX model. Errors name the file and the node or tensor.
-  static Expected<std::shared_ptr<Engine>> from_onnx_file(const std::string& path, const BuildConfig& config = {});
-  static Expected<std::shared_ptr<Engine>> from_onnx_bytes(const std::string& bytes, const BuildConfig& config = {});
+  // Imports, simplifies, fuses and plans an ONNX model into an engine. Errors name the file and the node
+  // or tensor.
+  static Expected<std::shared_ptr<Engine>> from_onnx_file(const std::string& path,
+                                                          const BuildConfig& config = {});
+  static Expected<std::shared_ptr<Engine>> from_onnx_bytes(const std::string& bytes,
+                                                           const BuildConfig& config = {});
+  // Loads an engine file written by save(). The file is mapped, not copied; an engine built on another
+  // platform or by another ingot version is refused.
+  static Expected<std::shared_ptr<Engine>> load(const std::string& path);
+  // Writes the engine file atomically (a temporary file renamed into place).
+  Status save(const std::string& path) const;
   ~Engine();
 
   const std::vector<TensorInfo>& inputs() const;
   const std::vector<TensorInfo>& outputs() const;
   std::unique_ptr<ExecutionContext> create_context() const;
+
+  std::vector<LayerInfo> layers() const;
+  MemoryInfo memory() const;
+  // Per input the optimization profile (empty when the engine has no dynamic input in it).
+  std::map<std::string, ShapeRange> profile() const;
+  std::string source() const;    // the model it was built from
+  std::string platform() const;  // the platform fingerprint it was built (tuned) for
+  std::string built_by() const;  // the ingot version that built it
 
   struct Impl;
   static std::shared_ptr<Engine> create(std::unique_ptr<Impl> impl);
@@ -48,16 +95,20 @@ class Engine : public std::enable_shared_from_this<Engine> {
   friend class ExecutionContext;
 };
 
-// Per-thread state over a shared Engine.
+// Per-thread state over a shared Engine: its own activation arena. Several contexts of one engine may
+// run at once in different threads.
 class ExecutionContext {
  public:
   explicit ExecutionContext(std::shared_ptr<const Engine> engine);
+  ~ExecutionContext();
   // Runs on named inputs (every model input must be given, with the model's dtype and a shape that
-  // fits its declared dims) and returns every output by name.
+  // fits its declared dims and the engine's profile) and returns every output by name.
   Expected<std::map<std::string, Tensor>> run(const std::map<std::string, Tensor>& inputs);
 
  private:
   std::shared_ptr<const Engine> engine_;
+  struct State;
+  std::unique_ptr<State> state_;
 };
 
 // The library's version, "MAJOR.MINOR.PATCH".

@@ -31,8 +31,9 @@ Expected<SimplifyReport> simplify_onnx_file(const std::string& in_path, const st
       return invalid_argument(in_path + ": --input-shape names '" + name + "', which is not a model input");
     }
     if (v->type.has_shape && v->type.shape.size() != dims.size()) {
-      return invalid_argument(in_path + ": input '" + name + "' has rank " + std::to_string(v->type.shape.size()) +
-                              ", but the shape given is " + dims_to_string(dims));
+      return invalid_argument(in_path + ": input '" + name + "' has rank " +
+                              std::to_string(v->type.shape.size()) + ", but the shape given is " +
+                              dims_to_string(dims));
     }
     v->type.has_shape = true;
     v->type.shape = ir::to_sym_shape(dims);

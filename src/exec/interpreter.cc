@@ -6,24 +6,6 @@
 
 namespace ingot::exec {
 
-class Frame {
- public:
-  explicit Frame(const Frame* parent) : parent_(parent) {}
-  const RtValue* find(const ir::Value* v) const {
-    for (const Frame* f = this; f; f = f->parent_) {
-      auto it = f->values_.find(v);
-      if (it != f->values_.end()) return &it->second;
-    }
-    return nullptr;
-  }
-  void set(const ir::Value* v, RtValue x) { values_[v] = std::move(x); }
-  void erase(const ir::Value* v) { values_.erase(v); }
-
- private:
-  const Frame* parent_;
-  std::unordered_map<const ir::Value*, RtValue> values_;
-};
-
 namespace {
 
 void collect_unsupported(const ir::Graph& g, std::vector<std::string>& out) {
@@ -38,7 +20,8 @@ void collect_unsupported(const ir::Graph& g, std::vector<std::string>& out) {
   }
 }
 
-// Every value a node's subgraphs (at any depth) read: their outer values are used by the node itself.
+}  // namespace
+
 void subgraph_reads(const ir::Node& n, std::vector<const ir::Value*>& out) {
   for (const auto& [_, a] : n.attrs) {
     std::vector<const ir::Graph*> subs;
@@ -54,6 +37,8 @@ void subgraph_reads(const ir::Node& n, std::vector<const ir::Value*>& out) {
     }
   }
 }
+
+namespace {
 
 // For each node, the values of this graph it reads for the last time (graph outputs are never
 // freed). A value read inside an If/Loop/Scan body counts as read by that node.

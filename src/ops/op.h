@@ -89,9 +89,14 @@ class RunContext {
 
   size_t num_outputs() const { return outputs_->size(); }
   bool has_output(size_t i) const { return node_.has_output(i); }
+  // Where outputs get their memory (an engine's arena); Tensor::create when not set. The memory must be
+  // zero-filled unless it is an input's memory the output may overwrite in place.
+  using OutputAllocator = std::function<Expected<Tensor>(size_t output, DType dtype, Dims dims)>;
+  void set_allocator(const OutputAllocator* allocator) { allocator_ = allocator; }
   // Allocates output i (zero-filled) and returns it for the kernel to write.
   Expected<Tensor*> alloc_output(size_t i, DType dtype, Dims dims) {
-    INGOT_ASSIGN_OR_RETURN(Tensor t, Tensor::create(dtype, std::move(dims)));
+    INGOT_ASSIGN_OR_RETURN(Tensor t, allocator_ ? (*allocator_)(i, dtype, std::move(dims))
+                                                : Tensor::create(dtype, std::move(dims)));
     (*outputs_)[i] = RtValue(std::move(t));
     return &(*outputs_)[i].tensor;
   }
@@ -108,6 +113,7 @@ class RunContext {
   std::vector<const RtValue*> inputs_;
   std::vector<RtValue>* outputs_;
   SubgraphRunner subgraph_runner_;
+  const OutputAllocator* allocator_ = nullptr;
 };
 
 using NormalizeFn = Status (*)(NormalizeContext&);

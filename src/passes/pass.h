@@ -34,6 +34,8 @@ struct PipelineOptions {
 
 // The simplify pipeline (what onnxsim does), in order.
 const std::vector<Pass>& simplify_passes();
+// What `ingot build` runs: simplify, then the fusion passes.
+std::vector<Pass> build_passes();
 Status run_pipeline(ir::Graph& graph, const std::vector<Pass>& passes, const PipelineOptions& options);
 // Structural checks: every input produced before use, no dangling values, names unique.
 Status verify_graph(const ir::Graph& graph);

@@ -25,6 +25,8 @@ const std::vector<Pass>& simplify_passes() {
   return kPasses;
 }
 
+std::vector<Pass> build_passes() { return simplify_passes(); }
+
 Status verify_graph(const ir::Graph& graph) {
   std::unordered_set<const ir::Value*> defined(graph.inputs.begin(), graph.inputs.end());
   for (const auto& [_, v] : graph.values())

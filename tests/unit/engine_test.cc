@@ -114,3 +114,51 @@ TEST(Engine, ContextKeepsEngineAlive) {
 
 }  // namespace
 }  // namespace ingot
+
+namespace ingot {
+namespace {
+
+TEST(EngineFile, SaveLoadRunsIdenticallyInManyThreads) {
+  auto built = Engine::from_onnx_bytes(add_relu_model(), BuildConfig{.profile = {{"x", {{1, 4}, {8, 4}, {64, 4}}}}}).value();
+  const std::string path = ::testing::TempDir() + "/add_relu.ingot";
+  ASSERT_TRUE(built->save(path).ok());
+  auto loaded = Engine::load(path);
+  ASSERT_TRUE(loaded.ok()) << loaded.status().message();
+  auto engine = *loaded;
+  // Each thread runs its own contexts on its own inputs (different batch sizes) and checks every result
+  // against what the in-memory engine computed.
+  constexpr int kThreads = 4;
+  std::vector<Tensor> inputs;
+  std::vector<Tensor> expected;
+  for (int t = 0; t < kThreads; ++t) {
+    inputs.push_back(random_input(8 * (t + 1), 100 + t));
+    expected.push_back(built->create_context()->run({{"x", inputs.back()}}).value().at("y"));
+  }
+  std::atomic<int> mismatches{0}, failures{0};
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      auto a = engine->create_context();
+      auto b = engine->create_context();
+      for (int i = 0; i < 100; ++i) {
+        auto y = (i % 2 ? a : b)->run({{"x", inputs[t]}});
+        if (!y.ok()) {
+          failures++;
+          continue;
+        }
+        const Tensor& out = y->at("y");
+        if (out.dims() != expected[t].dims() || std::memcmp(out.raw(), expected[t].raw(), out.nbytes()) != 0) mismatches++;
+      }
+    });
+  }
+  for (auto& th : threads) th.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(mismatches.load(), 0);
+  // Outside the profile: refused with the range.
+  auto big = engine->create_context()->run({{"x", random_input(65, 1)}});
+  ASSERT_FALSE(big.ok());
+  EXPECT_NE(big.status().message().find("outside the engine's profile"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace ingot

@@ -1,6 +1,7 @@
 #include "cli_util.h"
 
 #include <iostream>
+#include <set>
 
 namespace ingot::cli {
 
@@ -13,7 +14,8 @@ int report(const Status& st) {
   return st.code() == StatusCode::kUsage ? kExitUsage : kExitError;
 }
 
-Expected<std::map<std::string, Dims>> parse_shapes(const std::vector<std::string>& specs, const std::string& flag) {
+Expected<std::map<std::string, Dims>> parse_shapes(const std::vector<std::string>& specs,
+                                                   const std::string& flag) {
   std::map<std::string, Dims> out;
   for (const std::string& joined : specs) {
     size_t start = 0;
@@ -24,7 +26,8 @@ Expected<std::map<std::string, Dims>> parse_shapes(const std::vector<std::string
       if (spec.empty()) continue;
       size_t colon = spec.rfind(':');
       if (colon == std::string::npos || colon == 0) {
-        return Status(StatusCode::kUsage, flag + " expects NAME:DIMS such as input:1x3x224x224, got '" + spec + "'");
+        return Status(StatusCode::kUsage,
+                      flag + " expects NAME:DIMS such as input:1x3x224x224, got '" + spec + "'");
       }
       std::string name = spec.substr(0, colon), dims_s = spec.substr(colon + 1);
       Dims dims;
@@ -48,7 +51,8 @@ Expected<std::map<std::string, Dims>> parse_shapes(const std::vector<std::string
   return out;
 }
 
-Expected<std::pair<std::string, std::string>> parse_binding(const std::string& spec, const std::string& flag) {
+Expected<std::pair<std::string, std::string>> parse_binding(const std::string& spec,
+                                                            const std::string& flag) {
   size_t eq = spec.rfind('=');
   if (eq == std::string::npos || eq == 0 || eq + 1 == spec.size()) {
     return Status(StatusCode::kUsage, flag + " expects NAME=FILE.npy, got '" + spec + "'");
@@ -59,11 +63,124 @@ Expected<std::pair<std::string, std::string>> parse_binding(const std::string& s
 std::string sanitize_file_name(const std::string& name) {
   std::string s = name;
   for (char& c : s) {
-    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
+    bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' ||
+              c == '_' || c == '-';
     if (!ok) c = '_';
   }
   if (s.empty() || s == "." || s == "..") s = "_" + s;
   return s;
+}
+
+}  // namespace ingot::cli
+
+#include <fstream>
+
+#include "core/dispatch.h"
+
+namespace ingot::cli {
+
+void add_build_options(CLI::App* app, BuildOptions& opt) {
+  app->add_option("--shapes", opt.shapes,
+                  "NAME:DIMS (e.g. input:1x3x224x224): fixes a dynamic input's shape");
+  app->add_option("--min-shapes", opt.min_shapes,
+                  "NAME:DIMS: the smallest shape of a dynamic input (profile)");
+  app->add_option("--opt-shapes", opt.opt_shapes, "NAME:DIMS: the shape to tune for (profile)");
+  app->add_option("--max-shapes", opt.max_shapes,
+                  "NAME:DIMS: the largest shape (profile; memory is planned for it)");
+  app->add_option("--disable-pass", opt.disabled_passes, "skip a builder pass by name");
+  app->add_option("--dump-ir-after", opt.dump_ir_after,
+                  "print the IR after the named pass ('all' for every pass)");
+}
+
+Expected<BuildConfig> to_build_config(const BuildOptions& opt) {
+  BuildConfig cfg;
+  INGOT_ASSIGN_OR_RETURN(cfg.shapes, parse_shapes(opt.shapes, "--shapes"));
+  INGOT_ASSIGN_OR_RETURN(auto mins, parse_shapes(opt.min_shapes, "--min-shapes"));
+  INGOT_ASSIGN_OR_RETURN(auto opts, parse_shapes(opt.opt_shapes, "--opt-shapes"));
+  INGOT_ASSIGN_OR_RETURN(auto maxs, parse_shapes(opt.max_shapes, "--max-shapes"));
+  std::set<std::string> names;
+  for (const auto* m : {&mins, &opts, &maxs})
+    for (const auto& [n, _] : *m) names.insert(n);
+  for (const std::string& n : names) {
+    if (!mins.count(n) || !maxs.count(n)) {
+      return Status(StatusCode::kUsage,
+                    "input '" + n + "': a profile needs both --min-shapes and --max-shapes");
+    }
+    ShapeRange r{mins[n], opts.count(n) ? opts[n] : maxs[n], maxs[n]};
+    cfg.profile[n] = r;
+  }
+  cfg.disabled_passes.insert(opt.disabled_passes.begin(), opt.disabled_passes.end());
+  cfg.dump_ir_after.insert(opt.dump_ir_after.begin(), opt.dump_ir_after.end());
+  return cfg;
+}
+
+bool is_engine_file(const std::string& path) {
+  char magic[8] = {};
+  std::ifstream f(path, std::ios::binary);
+  return (f.read(magic, 8) && std::string(magic, 8) == "INGOTENG") ||
+         (path.size() > 6 && path.substr(path.size() - 6) == ".ingot");
+}
+
+Expected<std::shared_ptr<Engine>> open_engine(const std::string& path, const BuildOptions& opt,
+                                              const std::map<std::string, Dims>& extra_shapes) {
+  if (is_engine_file(path)) {
+    const bool any = !opt.shapes.empty() || !opt.min_shapes.empty() || !opt.opt_shapes.empty() ||
+                     !opt.max_shapes.empty() || !opt.disabled_passes.empty() || !opt.dump_ir_after.empty();
+    if (any)
+      return Status(StatusCode::kUsage, path + " is an engine: build options apply when building from ONNX");
+    return Engine::load(path);
+  }
+  INGOT_ASSIGN_OR_RETURN(BuildConfig cfg, to_build_config(opt));
+  for (const auto& [name, dims] : extra_shapes)
+    if (!cfg.shapes.count(name) && !cfg.profile.count(name)) cfg.shapes[name] = dims;
+  return Engine::from_onnx_file(path, cfg);
+}
+
+namespace {
+
+Expected<Tensor> random_tensor(const TensorInfo& info, const Dims& dims, std::mt19937_64& rng) {
+  INGOT_ASSIGN_OR_RETURN(Tensor t, Tensor::create(info.dtype, dims));
+  std::uniform_real_distribution<double> real(-1.0, 1.0);
+  std::uniform_int_distribution<int> small(0, 9);
+  if (info.dtype == DType::kBool) {
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<bool>()[i] = small(rng) % 2;
+    return t;
+  }
+  bool handled = dispatch_float(info.dtype, [&](auto tag) {
+    using T = typename decltype(tag)::type;
+    for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(static_cast<float>(real(rng)));
+  });
+  handled = handled || dispatch_integer(info.dtype, [&](auto tag) {
+              using T = typename decltype(tag)::type;
+              for (int64_t i = 0; i < t.numel(); ++i) t.data<T>()[i] = static_cast<T>(small(rng));
+            });
+  if (!handled)
+    return unsupported("cannot make random data for input '" + info.name + "' of type " +
+                       dtype_name(info.dtype));
+  return t;
+}
+
+}  // namespace
+
+Status fill_random_inputs(const Engine& engine, uint64_t seed, std::map<std::string, Tensor>& feeds) {
+  std::mt19937_64 rng(seed);
+  const auto profile = engine.profile();
+  for (const TensorInfo& info : engine.inputs()) {
+    if (feeds.count(info.name)) continue;
+    Dims dims = info.dims;
+    auto range = profile.find(info.name);
+    if (range != profile.end()) {
+      dims = range->second.opt;
+    } else if (!info.rank_known) {
+      return invalid_argument("input '" + info.name +
+                              "' has no known rank; give it with --shapes or --input");
+    }
+    for (int64_t& d : dims)
+      if (d < 0) d = 1;  // symbolic dims default to 1 unless --shapes says otherwise
+    INGOT_ASSIGN_OR_RETURN(Tensor t, random_tensor(info, dims, rng));
+    feeds[info.name] = std::move(t);
+  }
+  return Status::Ok();
 }
 
 }  // namespace ingot::cli

@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+#include <memory>
+#include <random>
+
+#include "ingot/engine.h"
 #include "ingot/status.h"
 #include "ingot/tensor.h"
 
@@ -21,7 +25,8 @@ constexpr int kExitUsage = 2;
 int report(const Status& st);
 
 // "name:1x3x224x224" (several separated by commas or given repeatedly) -> map.
-Expected<std::map<std::string, Dims>> parse_shapes(const std::vector<std::string>& specs, const std::string& flag);
+Expected<std::map<std::string, Dims>> parse_shapes(const std::vector<std::string>& specs,
+                                                   const std::string& flag);
 // "name=file.npy" -> (name, path).
 Expected<std::pair<std::string, std::string>> parse_binding(const std::string& spec, const std::string& flag);
 // Output file name: characters outside [A-Za-z0-9._-] become '_'.
@@ -32,7 +37,27 @@ struct Command {
   std::function<int()> run;
 };
 
+// The options that say how to build an engine from ONNX (build, and run/bench/inspect on .onnx files).
+struct BuildOptions {
+  std::vector<std::string> shapes, min_shapes, opt_shapes, max_shapes;
+  std::vector<std::string> disabled_passes;
+  std::vector<std::string> dump_ir_after;
+};
+void add_build_options(CLI::App* app, BuildOptions& opt);
+Expected<BuildConfig> to_build_config(const BuildOptions& opt);
+// Loads an engine file, or builds an engine from an ONNX file (`extra_shapes` fix dims from given inputs).
+Expected<std::shared_ptr<Engine>> open_engine(const std::string& path, const BuildOptions& opt,
+                                              const std::map<std::string, Dims>& extra_shapes = {});
+bool is_engine_file(const std::string& path);
+
+// Seeded random inputs for every input not in `feeds`: floats in [-1, 1), integers in [0, 10), bools.
+// Dynamic dims take the profile's opt shape, else 1.
+Status fill_random_inputs(const Engine& engine, uint64_t seed, std::map<std::string, Tensor>& feeds);
+
 Command add_run_command(CLI::App& parent);
+Command add_build_command(CLI::App& parent);
+Command add_inspect_command(CLI::App& parent);
+Command add_bench_command(CLI::App& parent);
 Command add_simplify_command(CLI::App& parent);
 
 }  // namespace ingot::cli

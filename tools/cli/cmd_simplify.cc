@@ -1,8 +1,8 @@
 // `ingot simplify IN.onnx OUT.onnx`: onnxsim's job, with --check N comparing both models on random inputs.
 #include <cmath>
-#include <set>
 #include <iostream>
 #include <random>
+#include <set>
 
 #include "cli_util.h"
 #include "core/dispatch.h"
@@ -58,7 +58,8 @@ int check_models(const SimplifyCliOptions& opt, const std::map<std::string, Dims
       if (!t.ok()) return report(t.status());
       dispatch_float(info.dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
-        for (int64_t i = 0; i < t->numel(); ++i) t->template data<T>()[i] = static_cast<T>(static_cast<float>(real(rng)));
+        for (int64_t i = 0; i < t->numel(); ++i)
+          t->template data<T>()[i] = static_cast<T>(static_cast<float>(real(rng)));
       });
       dispatch_integer(info.dtype, [&](auto tag) {
         using T = typename decltype(tag)::type;
@@ -72,16 +73,19 @@ int check_models(const SimplifyCliOptions& opt, const std::map<std::string, Dims
     if (!b.ok()) return report(b.status().with_context(opt.output));
     for (const auto& [name, t] : *a) {
       auto it = b->find(name);
-      if (it == b->end()) return report(invalid_argument("--check: the simplified model lost output '" + name + "'"));
+      if (it == b->end())
+        return report(invalid_argument("--check: the simplified model lost output '" + name + "'"));
       double e = relative_error(it->second, t);
       if (e < 0 || e > 1e-4) {
-        return report(invalid_argument("--check: output '" + name + "' differs after simplification (relative error " +
-                                       std::to_string(e) + ")"));
+        return report(invalid_argument("--check: output '" + name +
+                                       "' differs after simplification (relative error " + std::to_string(e) +
+                                       ")"));
       }
       worst = std::max(worst, e);
     }
   }
-  std::cout << "check: " << opt.check << " random input set(s), outputs agree (max relative error " << worst << ")\n";
+  std::cout << "check: " << opt.check << " random input set(s), outputs agree (max relative error " << worst
+            << ")\n";
   return kExitOk;
 }
 
@@ -111,15 +115,18 @@ int simplify_command(const SimplifyCliOptions& opt) {
 
 Command add_simplify_command(CLI::App& parent) {
   auto opt = std::make_shared<SimplifyCliOptions>();
-  CLI::App* app = parent.add_subcommand("simplify", "Simplify an ONNX model (shape inference, folding, dead code, CSE)");
+  CLI::App* app =
+      parent.add_subcommand("simplify", "Simplify an ONNX model (shape inference, folding, dead code, CSE)");
   app->add_option("input", opt->input, "ONNX model to read")->required();
   app->add_option("output", opt->output, "ONNX model to write")->required();
-  app->add_option("--input-shape", opt->input_shapes, "NAME:DIMS fixing a dynamic input, e.g. input:1x3x224x224");
+  app->add_option("--input-shape", opt->input_shapes,
+                  "NAME:DIMS fixing a dynamic input, e.g. input:1x3x224x224");
   app->add_option("--check", opt->check, "compare both models on N random inputs");
   std::string passes = "pass names:";
   for (const auto& [name, desc] : simplify_pass_names()) passes += " " + name;
   app->add_option("--disable-pass", opt->disabled, "switch a pass off by name (" + passes + ")");
-  app->add_option("--dump-ir-after", opt->dump_after, "print the IR after the named pass ('all' for every pass)");
+  app->add_option("--dump-ir-after", opt->dump_after,
+                  "print the IR after the named pass ('all' for every pass)");
   return {app, [opt] { return simplify_command(*opt); }};
 }
 

@@ -9,7 +9,10 @@ int main(int argc, char** argv) {
   app.set_version_flag("--version", std::string("ingot ") + ingot::version());
   app.require_subcommand(1);
   std::vector<ingot::cli::Command> commands;
+  commands.push_back(ingot::cli::add_build_command(app));
   commands.push_back(ingot::cli::add_run_command(app));
+  commands.push_back(ingot::cli::add_bench_command(app));
+  commands.push_back(ingot::cli::add_inspect_command(app));
   commands.push_back(ingot::cli::add_simplify_command(app));
   try {
     app.parse(argc, argv);

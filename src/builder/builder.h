@@ -1,0 +1,31 @@
+// The engine builder: import → simplify → fuse → compile the plan (tensor table, layers, weights)
+// → plan memory. What the runtime executes comes out of here.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <string>
+
+#include "engine/plan.h"
+#include "ingot/engine.h"
+#include "onnx/importer.h"
+
+namespace ingot::builder {
+
+// Fixes the given inputs' shapes on the graph (checked against the rank and the static dims the model
+// declares). `flag` names the option in errors ("--shapes").
+Status apply_input_shapes(ir::Graph& graph, const std::map<std::string, Dims>& shapes,
+                          const std::string& label, const std::string& flag);
+
+// Checks a BuildConfig's shapes and profile against the model's inputs: every range has min <= opt <= max,
+// the model's rank and fixed dims. Returns per input the shape to fix at build time (where min == max).
+Expected<std::map<std::string, Dims>> static_shapes_of(const ir::Graph& graph, const BuildConfig& config,
+                                                       const std::string& label);
+
+// Builds the plan. `import` is called once, or twice when the profile has dynamic inputs (the second
+// import, with every input at its max shape, sizes the activations for the memory plan).
+using ImportFn = std::function<Expected<onnx_import::Model>()>;
+Expected<engine::Plan> build_plan(const ImportFn& import, const BuildConfig& config,
+                                  const std::string& label);
+
+}  // namespace ingot::builder

@@ -1,0 +1,31 @@
+// What this machine is, for engines: the CPU's name and the instruction-set features ingot's kernels
+// may use, detected at run time (never assumed at compile time).
+#pragma once
+
+#include <string>
+
+namespace ingot {
+
+struct CpuFeatures {
+  bool avx2 = false;
+  bool fma = false;
+  bool avx512f = false;
+  bool avx512bw = false;
+  bool avx512vl = false;
+  bool avx512dq = false;
+  bool avx512vnni = false;
+  bool avx512bf16 = false;
+  bool avx512fp16 = false;
+  bool amx = false;
+};
+
+const CpuFeatures& cpu_features();
+// "Intel(R) Xeon(R) Platinum 8480+" (the CPUID brand string), or the architecture name elsewhere.
+const std::string& cpu_name();
+// "avx2 fma avx512f ..." in a fixed order.
+std::string cpu_feature_list();
+// The platform an engine is tuned for: backend, CPU name and features. Engines record it and refuse
+// to load where it differs.
+std::string cpu_fingerprint();
+
+}  // namespace ingot

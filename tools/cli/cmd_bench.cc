@@ -1,0 +1,124 @@
+// `ingot bench M.ingot|MODEL.onnx`: throughput and latency (min/mean/median/p90/p95/p99), as trtexec.
+// Runs at least --iterations times and for at least --duration seconds, after --warmup seconds.
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+#include <iostream>
+#include <numeric>
+
+#include <nlohmann/json.hpp>
+
+#include "cli_util.h"
+#include "core/file_util.h"
+#include "core/npy.h"
+
+namespace ingot::cli {
+namespace {
+
+struct BenchOptions {
+  std::string model;
+  BuildOptions build;
+  std::vector<std::string> inputs;
+  int64_t iterations = 10;
+  double duration = 3.0;
+  double warmup = 0.2;
+  uint64_t seed = 0;
+  std::string json;
+};
+
+// Nearest-rank percentile of sorted values.
+double percentile(const std::vector<double>& sorted, double p) {
+  const auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
+  return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+int bench_command(const BenchOptions& opt) {
+  if (opt.iterations < 1 || opt.duration < 0 || opt.warmup < 0) {
+    return report(Status(StatusCode::kUsage, "--iterations must be >= 1, --duration and --warmup >= 0"));
+  }
+  std::map<std::string, Tensor> feeds;
+  std::map<std::string, Dims> given;
+  for (const auto& spec : opt.inputs) {
+    auto b = parse_binding(spec, "--input");
+    if (!b.ok()) return report(b.status());
+    auto t = read_npy(b->second);
+    if (!t.ok()) return report(t.status().with_context("--input " + b->first));
+    given[b->first] = t->dims();
+    feeds[b->first] = std::move(*t);
+  }
+  using Clock = std::chrono::steady_clock;
+  const auto t_load = Clock::now();
+  auto engine = open_engine(opt.model, opt.build, given);
+  if (!engine.ok()) return report(engine.status());
+  const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t_load).count();
+  Status filled = fill_random_inputs(**engine, opt.seed, feeds);
+  if (!filled.ok()) return report(filled);
+  auto ctx = (*engine)->create_context();
+  auto run_once = [&]() -> Status {
+    auto r = ctx->run(feeds);
+    return r.ok() ? Status::Ok() : r.status();
+  };
+  // Warm-up: at least one run.
+  const auto w0 = Clock::now();
+  do {
+    Status st = run_once();
+    if (!st.ok()) return report(st.with_context(opt.model));
+  } while (std::chrono::duration<double>(Clock::now() - w0).count() < opt.warmup);
+  std::vector<double> ms;
+  const auto m0 = Clock::now();
+  double elapsed = 0;
+  while (static_cast<int64_t>(ms.size()) < opt.iterations || elapsed < opt.duration) {
+    const auto s = Clock::now();
+    Status st = run_once();
+    const auto e = Clock::now();
+    if (!st.ok()) return report(st.with_context(opt.model));
+    ms.push_back(std::chrono::duration<double, std::milli>(e - s).count());
+    elapsed = std::chrono::duration<double>(e - m0).count();
+  }
+  std::vector<double> sorted = ms;
+  std::sort(sorted.begin(), sorted.end());
+  const double mean = std::accumulate(ms.begin(), ms.end(), 0.0) / static_cast<double>(ms.size());
+  const double qps = static_cast<double>(ms.size()) / elapsed;
+  nlohmann::json j;
+  j["model"] = opt.model;
+  j["iterations"] = ms.size();
+  j["wall_s"] = elapsed;
+  j["load_ms"] = load_ms;
+  j["throughput_qps"] = qps;
+  j["latency_ms"] = {{"min", sorted.front()},
+                     {"mean", mean},
+                     {"median", percentile(sorted, 50)},
+                     {"p90", percentile(sorted, 90)},
+                     {"p95", percentile(sorted, 95)},
+                     {"p99", percentile(sorted, 99)},
+                     {"max", sorted.back()}};
+  std::printf("%s: %zu iterations in %.3f s (load %.1f ms)\n", opt.model.c_str(), ms.size(), elapsed,
+              load_ms);
+  std::printf("throughput: %.2f qps\n", qps);
+  std::printf("latency (ms): min %.3f  mean %.3f  median %.3f  p90 %.3f  p95 %.3f  p99 %.3f  max %.3f\n",
+              sorted.front(), mean, percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 95),
+              percentile(sorted, 99), sorted.back());
+  if (!opt.json.empty()) {
+    Status st = write_file_atomic(opt.json, {j.dump(2) + "\n"});
+    if (!st.ok()) return report(st);
+  }
+  return kExitOk;
+}
+
+}  // namespace
+
+Command add_bench_command(CLI::App& parent) {
+  auto opt = std::make_shared<BenchOptions>();
+  CLI::App* app = parent.add_subcommand("bench", "Measure throughput and latency of an engine or ONNX model");
+  app->add_option("model", opt->model, "engine file (.ingot) or ONNX model (built in memory)")->required();
+  app->add_option("--input,-i", opt->inputs, "NAME=FILE.npy; inputs not given get seeded random values");
+  app->add_option("--iterations", opt->iterations, "run at least N times (default 10)");
+  app->add_option("--duration", opt->duration, "run for at least S seconds (default 3)");
+  app->add_option("--warmup", opt->warmup, "warm up for S seconds first (default 0.2)");
+  app->add_option("--seed", opt->seed, "seed for random inputs (default 0)");
+  app->add_option("--json", opt->json, "write the results as JSON to FILE");
+  add_build_options(app, opt->build);
+  return {app, [opt] { return bench_command(*opt); }};
+}
+
+}  // namespace ingot::cli
