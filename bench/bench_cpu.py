@@ -38,13 +38,16 @@ import common  # noqa: E402
 AGREE = 1e-4
 
 
-def has_subcommand(name):
-    """Whether `ingot NAME --help` succeeds (an unknown subcommand is a usage error)."""
+def ingot_subcommands():
+    """{subcommand: its --help text} for the subcommands that `ingot --help` lists."""
     try:
-        p = subprocess.run([common.ingot_bin(), name, "--help"], capture_output=True, text=True, timeout=60)
+        p = subprocess.run([common.ingot_bin(), "--help"], capture_output=True, text=True, timeout=60)
     except OSError:
-        return False, ""
-    return p.returncode == 0, p.stdout
+        return {}
+    listed = p.stdout.split("Subcommands:", 1)[1].splitlines() if "Subcommands:" in p.stdout else []
+    names = [line.split()[0] for line in listed if line.startswith("  ") and line.strip()]
+    return {n: subprocess.run([common.ingot_bin(), n, "--help"], capture_output=True, text=True,
+                              timeout=60).stdout for n in names}
 
 
 def input_flags(input_files):
@@ -109,6 +112,7 @@ def ingot_agreement(model, input_files, out_names, reference):
 def bench_model(args, name, tools):
     path = common.model_path(args.cache, name)
     rows = []
+    agreement = {}
     for threads in args.threads:
         row = {"model": name, "threads": threads}
         sess = common.ort_session(path, threads=threads)
@@ -150,7 +154,10 @@ def bench_model(args, name, tools):
             row["ratio"] = row["ingot_median_ms"] / row["ort_median_ms"]
         if not args.no_agreement and tools["run"] and engine.exists():
             try:
-                row["max_rel_err"] = ingot_agreement(engine, input_files, out_names, ort_outputs)
+                # Without `ingot build` every thread count runs the same .onnx: check it once.
+                if engine not in agreement:
+                    agreement[engine] = ingot_agreement(engine, input_files, out_names, ort_outputs)
+                row["max_rel_err"] = agreement[engine]
             except (RuntimeError, subprocess.TimeoutExpired, OSError) as e:
                 row["agreement_error"] = str(e)
         if not tools["bench_takes_input"] and tools["bench"]:
@@ -177,6 +184,10 @@ def markdown(rows, env):
                       fmt(r, "ratio", "%.3f"), err, fmt(r, "ingot_build_s", "%.1f")])
     notes = sorted({"- %s T=%d: %s" % (r["model"], r["threads"], r[k]) for r in rows
                     for k in ("ingot_error", "agreement_error", "ingot_note") if k in r})
+    busy = float(env["load_average"].split()[0]) > 0.5 * (os.cpu_count() or 1)
+    if busy:
+        notes.append("- the machine was busy (load average %s on %d CPUs): these latencies are not fit to compare"
+                     % (env["load_average"], os.cpu_count() or 1))
     parts = [common.markdown_table(head, table), ""]
     if notes:
         parts += ["Notes:", ""] + notes + [""]
@@ -201,11 +212,9 @@ def main(argv=None):
     names = args.names or common.BENCH_MODELS
     common.ensure_exported(args.cache, names)
 
-    tools = {}
-    tools["bench"], bench_help = has_subcommand("bench")
-    tools["build"], _ = has_subcommand("build")
-    tools["run"], _ = has_subcommand("run")
-    tools["bench_takes_input"] = tools["bench"] and "--input" in bench_help
+    subcommands = ingot_subcommands()
+    tools = {t: t in subcommands for t in ("bench", "build", "run")}
+    tools["bench_takes_input"] = "--input" in subcommands.get("bench", "")
     for t in ("bench", "build", "run"):
         if not tools[t]:
             print("ingot %s not available (%s)" % (t, common.ingot_bin()), file=sys.stderr)
