@@ -78,7 +78,7 @@ def ingot_round(model, threads, iterations, warmup, extra):
     """One `ingot bench` batch; returns its median latency in ms."""
     with tempfile.NamedTemporaryFile(suffix=".json") as f:
         cmd = [common.ingot_bin(), "bench", str(model), "--threads", str(threads), "--iterations", str(iterations),
-               "--warmup", str(warmup), "--json", f.name] + extra
+               "--warmup", "%g" % warmup, "--json", f.name] + extra
         p = subprocess.run(cmd, capture_output=True, text=True, timeout=3600)
         if p.returncode != 0:
             raise RuntimeError("ingot bench: " + tail(p))
