@@ -35,6 +35,8 @@ struct BuildConfig {
   std::map<std::string, ShapeRange> profile;
   std::set<std::string> disabled_passes;  // by pass name (see `ingot build --list-passes`)
   std::set<std::string> dump_ir_after;    // pass names, or "all"
+  // 0: tactics chosen by heuristics, no timing; 1-3: every supporting tactic timed on this machine.
+  int opt_level = 1;
 };
 
 // One layer of a built engine, as `ingot inspect` shows it.

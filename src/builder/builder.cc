@@ -4,6 +4,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "backends/tactic.h"
 #include "builder/memory_planner.h"
 #include "exec/interpreter.h"
 #include "ops/op.h"
@@ -337,6 +338,7 @@ Expected<Plan> build_plan(const ImportFn& import, const BuildConfig& config, con
   PlanCompiler compiler(graph, max_bytes, label);
   INGOT_ASSIGN_OR_RETURN(Plan plan, compiler.compile());
   plan.profile = std::move(profile);
+  INGOT_RETURN_IF_ERROR(backends::select_tactics(plan, backends::TuningOptions{.opt_level = config.opt_level}));
   return plan;
 }
 

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <set>
 
+#include "backends/tactic.h"
 #include "builder/builder.h"
 #include "core/platform.h"
 #include "engine/engine_file.h"
@@ -28,6 +29,7 @@ struct Step {
   std::unique_ptr<ir::Node> node;
   std::vector<std::unique_ptr<ir::Value>> slots;  // placeholders so the node knows which inputs exist
   std::vector<int32_t> release;                   // tensors whose last reader this is
+  std::unique_ptr<backends::Kernel> kernel;       // the layer's tactic; null: the reference evaluation
 };
 
 std::string shape_text(const PlanTensor& t) {
@@ -106,6 +108,17 @@ struct Engine::Impl {
       };
       for (int32_t id : layer.inputs) s.node->inputs.push_back(slot(id));
       for (int32_t id : layer.outputs) s.node->outputs.push_back(slot(id));
+      if (!layer.tactic.empty() && layer.tactic != backends::kReferenceTactic) {
+        const backends::Tactic* tactic = backends::find_tactic(layer.tactic);
+        if (!tactic) {
+          return invalid_argument("layer '" + layer.name + "' uses tactic '" + layer.tactic +
+                                  "', which this ingot does not have: rebuild the engine on this machine");
+        }
+        backends::LayerDesc desc{layer, plan.tensors};
+        const std::string why = tactic->supports(desc);
+        if (!why.empty()) return invalid_argument("layer '" + layer.name + "': tactic " + layer.tactic + ": " + why);
+        INGOT_ASSIGN_OR_RETURN(s.kernel, tactic->prepare(desc));
+      }
     }
     for (size_t t = 0; t < n; ++t)
       if (last[t] >= 0 && plan.tensors[t].kind != TensorKind::kWeight)
@@ -345,7 +358,7 @@ Expected<std::map<std::string, Tensor>> ExecutionContext::run(const std::map<std
                           return exec::run_graph(g, sub_inputs, &frame);
                         });
     ctx.set_allocator(&allocate);
-    INGOT_RETURN_IF_ERROR(step.def->run(ctx));
+    INGOT_RETURN_IF_ERROR(step.kernel ? step.kernel->run(ctx) : step.def->run(ctx));
     for (size_t i = 0; i < layer.outputs.size(); ++i) {
       const int32_t id = layer.outputs[i];
       if (id < 0) continue;

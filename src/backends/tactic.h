@@ -1,0 +1,65 @@
+// Tactics: the ways to run a layer on a backend (DESIGN.md, "Key abstractions"). Each has a stable id
+// ("cpu.onednn.conv"), says whether it supports a layer (with a reason when not), prepares a Kernel for a
+// layer once per engine (packing weights, creating primitives), and the Kernel runs the layer. Kernels
+// are shared by every execution context of an engine, so run() must be safe to call from several
+// threads at once. The reference tactic (the op's own reference evaluation) supports every layer.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "engine/plan.h"
+#include "ingot/status.h"
+#include "ops/op.h"
+
+namespace ingot::backends {
+
+// A layer as tactics see it: the plan layer and its tensors (shapes, weights).
+struct LayerDesc {
+  const engine::PlanLayer& layer;
+  const std::vector<engine::PlanTensor>& tensors;
+  const engine::PlanTensor* input(size_t i) const {
+    return i < layer.inputs.size() && layer.inputs[i] >= 0 ? &tensors[layer.inputs[i]] : nullptr;
+  }
+  const engine::PlanTensor* output(size_t i) const {
+    return i < layer.outputs.size() && layer.outputs[i] >= 0 ? &tensors[layer.outputs[i]] : nullptr;
+  }
+};
+
+class Kernel {
+ public:
+  virtual ~Kernel() = default;
+  // Reads ctx's inputs, allocates outputs with ctx.alloc_output (the context's arena) and writes them.
+  virtual Status run(ops::RunContext& ctx) const = 0;
+};
+
+struct Tactic {
+  const char* id = "";
+  // Empty when the tactic can run the layer, else why not (shown by `inspect --verbose` and the tuner).
+  std::string (*supports)(const LayerDesc& desc) = nullptr;
+  Expected<std::unique_ptr<Kernel>> (*prepare)(const LayerDesc& desc) = nullptr;
+};
+
+const Tactic* find_tactic(const std::string& id);
+std::vector<const Tactic*> all_tactics();  // registration order
+
+struct TacticRegistrar {
+  explicit TacticRegistrar(const Tactic& t);
+};
+
+inline constexpr const char* kReferenceTactic = "reference";
+
+// Chooses a tactic for every layer of the plan (sets layer.tactic). opt_level 0: the first supporting
+// tactic in registration order (fast tactics register before the reference); >= 1: every supporting
+// tactic is timed on the layer at the plan's shapes and the fastest kept.
+struct TuningOptions {
+  int opt_level = 1;
+  int repeats = 5;
+};
+Status select_tactics(engine::Plan& plan, const TuningOptions& options);
+
+}  // namespace ingot::backends
+
+#define INGOT_REGISTER_TACTIC(ID, ...) \
+  static const ::ingot::backends::TacticRegistrar INGOT_CONCAT(kIngotTactic_, ID)(::ingot::backends::Tactic{__VA_ARGS__})
