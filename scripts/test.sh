@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: C++ unit tests (ctest), the ONNX conformance suite with its ratchet, and the
-# Python op, CLI and model tests (pytest). Run scripts/setup.sh first.
+# Python op, CLI and model tests (pytest). Run scripts/setup.sh first. INGOT_SANITIZE_CI=1 adds the
+# sanitizer build and the fuzzers (below).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
@@ -15,5 +16,35 @@ ctest --test-dir build --output-on-failure -j"$(nproc)" || status=1
 
 echo "== Python op, CLI and model tests =="
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/python tests/models || status=1
+
+# ASan + UBSan (undefined behaviour fails the run), with INGOT_SANITIZE_CI=1: the C++ unit tests, the
+# conformance suite and the Python op and CLI tests again, on the instrumented build that also holds the
+# fuzz targets (build-fuzz, clang), then each fuzz target for INGOT_FUZZ_SECONDS (default 60). The model
+# tests (tests/models) are left out: the reference kernels under ASan make them take too long.
+if [ "${INGOT_SANITIZE_CI:-0}" = 1 ]; then
+  start=$SECONDS
+  echo "== Sanitizer build (build-fuzz: clang, ASan + UBSan + fuzzer instrumentation) =="
+  scripts/fuzz.sh --build-only || status=1
+  export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=0}
+  export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  echo "   built in $((SECONDS - start))s"; t=$SECONDS
+
+  echo "== ASan + UBSan: ONNX backend conformance =="
+  build-fuzz/bin/ingot_conformance --data "$data" --results build-fuzz/conformance-results.txt \
+    --baseline tests/conformance/baseline.txt || status=1
+  echo "   $((SECONDS - t))s"; t=$SECONDS
+
+  echo "== ASan + UBSan: C++ unit tests =="
+  ctest --test-dir build-fuzz --output-on-failure -j"$(nproc)" || status=1
+  echo "   $((SECONDS - t))s"; t=$SECONDS
+
+  echo "== ASan + UBSan: Python op and CLI tests =="
+  INGOT_BIN=build-fuzz/bin/ingot .venv/bin/python -m pytest -q -p no:cacheprovider tests/python || status=1
+  echo "   $((SECONDS - t))s"; t=$SECONDS
+
+  echo "== Fuzzing: each target for ${INGOT_FUZZ_SECONDS:-60}s =="
+  scripts/fuzz.sh "${INGOT_FUZZ_SECONDS:-60}" || status=1
+  echo "   $((SECONDS - t))s; sanitizer stage $((SECONDS - start))s in all"
+fi
 
 exit $status

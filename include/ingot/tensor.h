@@ -70,6 +70,8 @@ class Tensor {
 // Largest tensor ingot allocates (bytes); a guard against dims read from hostile files.
 void set_max_tensor_bytes(int64_t bytes);
 int64_t max_tensor_bytes();
+// The check Tensor::create makes before it allocates: bad dims, or a size over the cap (kOutOfRange).
+Status check_tensor_bytes(DType dtype, const Dims& dims);
 
 template <typename T>
 Tensor Tensor::from_vector(Dims dims, const std::vector<T>& values) {

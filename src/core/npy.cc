@@ -1,5 +1,7 @@
 #include "core/npy.h"
 
+#include "core/atomic_file.h"
+
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -840,37 +842,10 @@ std::string serialize_npy(const Tensor& t) {
 
 Status write_npy(const std::string& path, const Tensor& t) {
   INGOT_ASSIGN_OR_RETURN(WriteSpec spec, write_spec(t, path));
-  const std::string tmp = path + ".tmp." + std::to_string(static_cast<long>(getpid()));
-  errno = 0;
-  FILE* f = std::fopen(tmp.c_str(), "wb");
-  if (!f) {
-    const int err = errno;
-    std::string msg = path + ": cannot create " + tmp + ": " + errno_text(err);
-    return err == ENOENT ? not_found(std::move(msg)) : invalid_argument(std::move(msg));
-  }
-  auto sink = [&](const char* p, size_t n) { return std::fwrite(p, 1, n, f) == n; };
   const std::string header = make_header(spec.descr, t.dims());
-  errno = 0;
-  bool ok = sink(header.data(), header.size()) && emit_data(t, spec, sink) && std::fflush(f) == 0;
-  int err = errno;
-  if (ok && fsync(fileno(f)) != 0 && errno != EINVAL && errno != EROFS) {
-    ok = false;
-    err = errno;
-  }
-  if (std::fclose(f) != 0 && ok) {
-    ok = false;
-    err = errno;
-  }
-  if (!ok) {
-    std::remove(tmp.c_str());
-    return bad(path, "write failed: " + errno_text(err));
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    err = errno;
-    std::remove(tmp.c_str());
-    return bad(path, "cannot rename " + tmp + " to it: " + errno_text(err));
-  }
-  return Status::Ok();
+  return write_file_atomically(path, [&](const WriteSink& sink) {
+    return sink(header.data(), header.size()) && emit_data(t, spec, sink);
+  });
 }
 
 }  // namespace ingot

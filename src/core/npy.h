@@ -36,8 +36,9 @@ Expected<Tensor> parse_npy(const std::string& bytes, const std::string& label);
 // not writable); write_npy reports those cases as errors.
 std::string serialize_npy(const Tensor& t);
 
-// Writes `t` to `path` through `path + ".tmp.<pid>"` and a rename, so readers never see a partial
-// file. On failure the temporary file is removed and an existing file at `path` is left untouched.
+// Writes `t` to `path` through a temporary file unique to the call (core/atomic_file.h) and a rename,
+// so readers never see a partial file and concurrent writers never share one. On failure the
+// temporary file is removed and an existing file at `path` is left untouched.
 Status write_npy(const std::string& path, const Tensor& t);
 
 }  // namespace ingot

@@ -1,5 +1,6 @@
 #include "ingot/tensor.h"
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <limits>
@@ -46,14 +47,21 @@ std::string dims_to_string(const Dims& dims) {
   return s;
 }
 
-Expected<Tensor> Tensor::create(DType dtype, Dims dims) {
+Status check_tensor_bytes(DType dtype, const Dims& dims) {
   if (dtype == DType::kUndefined) return invalid_argument("tensor of undefined element type");
   INGOT_ASSIGN_OR_RETURN(int64_t n, checked_numel(dims));
-  const size_t elem = dtype_size(dtype);
-  if (n > 0 && static_cast<uint64_t>(n) > static_cast<uint64_t>(g_max_tensor_bytes.load()) / elem) {
+  const int64_t cap = g_max_tensor_bytes.load();
+  if (n > 0 && static_cast<uint64_t>(n) > static_cast<uint64_t>(std::max<int64_t>(cap, 0)) / dtype_size(dtype)) {
     return out_of_range("tensor of shape " + dims_to_string(dims) + " (" + dtype_name(dtype) + ") is larger than the " +
-                        std::to_string(g_max_tensor_bytes.load() >> 20) + " MiB tensor cap");
+                        std::to_string(cap >> 20) + " MiB tensor cap");
   }
+  return Status::Ok();
+}
+
+Expected<Tensor> Tensor::create(DType dtype, Dims dims) {
+  INGOT_RETURN_IF_ERROR(check_tensor_bytes(dtype, dims));
+  const int64_t n = checked_numel(dims).value();
+  const size_t elem = dtype_size(dtype);
   Tensor t;
   t.dtype_ = dtype;
   t.dims_ = std::move(dims);

@@ -1,12 +1,11 @@
 #include "onnx/exporter.h"
 
-#include <unistd.h>
-
 #include <cstdio>
 #include <fstream>
 #include <functional>
 #include <set>
 
+#include "core/atomic_file.h"
 #include "onnx/onnx-ml.pb.h"
 #include "onnx/tensor_proto.h"
 
@@ -198,23 +197,7 @@ Expected<std::string> export_model(const ir::Graph& graph, const ExportOptions& 
 
 Status export_model_file(const ir::Graph& graph, const std::string& path, const ExportOptions& options) {
   INGOT_ASSIGN_OR_RETURN(std::string bytes, export_model(graph, options));
-  const std::string tmp = path + ".tmp." + std::to_string(::getpid());
-  {
-    std::ofstream f(tmp, std::ios::binary | std::ios::trunc);
-    if (!f) return invalid_argument(path + ": cannot write (is the folder there and writable?)");
-    f.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
-    f.flush();
-    if (!f) {
-      f.close();
-      std::remove(tmp.c_str());
-      return invalid_argument(path + ": write failed (disk full?)");
-    }
-  }
-  if (std::rename(tmp.c_str(), path.c_str()) != 0) {
-    std::remove(tmp.c_str());
-    return invalid_argument(path + ": cannot rename the temporary file into place");
-  }
-  return Status::Ok();
+  return write_file_atomically(path, [&](const WriteSink& sink) { return sink(bytes.data(), bytes.size()); });
 }
 
 }  // namespace ingot::onnx_import

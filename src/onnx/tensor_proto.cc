@@ -15,6 +15,10 @@ int64_t stored_bytes(DType t, int64_t n) { return is_packed_4bit(t) ? (n + 1) / 
 // Copies stored (packed) bytes into the tensor, unpacking 4-bit types to one element per byte.
 void unpack_into(Tensor& out, const uint8_t* src) {
   const int64_t n = out.numel();
+  if (out.dtype() == DType::kBool) {  // any non-zero byte is true; a bool object must hold 0 or 1
+    for (int64_t i = 0; i < n; ++i) out.data<bool>()[i] = src[i] != 0;
+    return;
+  }
   if (!is_packed_4bit(out.dtype())) {
     std::memcpy(out.raw(), src, out.nbytes());
     return;
@@ -85,24 +89,31 @@ Expected<Tensor> tensor_from_proto(const onnx::TensorProto& tp, const std::strin
   auto numel = checked_numel(dims);
   if (!numel.ok()) return Status(numel.status().code(), what + ": " + numel.status().message());
   if (tp.has_segment()) return unsupported(what + " is segmented");
-  auto created = Tensor::create(dtype, dims);
-  if (!created.ok()) return Status(created.status().code(), what + ": " + created.status().message());
-  Tensor t = std::move(created).value();
   const int64_t n = *numel;
+  // Every size is checked before the tensor is allocated: a few bytes of a hostile file must not make
+  // ingot allocate gigabytes.
+  if (Status st = check_tensor_bytes(dtype, dims); !st.ok()) return Status(st.code(), what + ": " + st.message());
   const int64_t need = stored_bytes(dtype, n);
   auto short_data = [&](int64_t have, const char* unit) {
     return invalid_argument(what + " of shape " + dims_to_string(dims) + " needs " + std::to_string(dtype == DType::kString ? n : need) +
                             " " + unit + " of data but has " + std::to_string(have));
   };
+  auto make = [&]() -> Expected<Tensor> {
+    auto created = Tensor::create(dtype, dims);
+    if (!created.ok()) return Status(created.status().code(), what + ": " + created.status().message());
+    return created;
+  };
 
   if (tp.data_location() == onnx::TensorProto::EXTERNAL) {
     if (dtype == DType::kString) return invalid_argument(what + ": external string data is not supported");
     INGOT_ASSIGN_OR_RETURN(std::string buf, read_external(tp, base_dir, label, need));
+    INGOT_ASSIGN_OR_RETURN(Tensor t, make());
     unpack_into(t, reinterpret_cast<const uint8_t*>(buf.data()));
     return t;
   }
   if (dtype == DType::kString) {
     if (tp.string_data_size() != n) return short_data(tp.string_data_size(), "strings");
+    INGOT_ASSIGN_OR_RETURN(Tensor t, make());
     for (int64_t i = 0; i < n; ++i) t.strings()[i] = tp.string_data(static_cast<int>(i));
     return t;
   }
@@ -110,45 +121,58 @@ Expected<Tensor> tensor_from_proto(const onnx::TensorProto& tp, const std::strin
     if (static_cast<int64_t>(tp.raw_data().size()) != need) {
       return short_data(static_cast<int64_t>(tp.raw_data().size()), "bytes");
     }
+    INGOT_ASSIGN_OR_RETURN(Tensor t, make());
     unpack_into(t, reinterpret_cast<const uint8_t*>(tp.raw_data().data()));
     return t;
   }
+  // The typed field each dtype keeps its values in, and how many it must hold.
+  int64_t have = -1, want = n;
+  switch (dtype) {
+    case DType::kF32: have = tp.float_data_size(); break;
+    case DType::kF64: have = tp.double_data_size(); break;
+    case DType::kI64: have = tp.int64_data_size(); break;
+    case DType::kU32: case DType::kU64: have = tp.uint64_data_size(); break;
+    case DType::kU4: case DType::kI4: case DType::kF4E2M1: have = tp.int32_data_size(); want = (n + 1) / 2; break;
+    case DType::kI32: case DType::kI16: case DType::kU16: case DType::kF16: case DType::kBF16: case DType::kI8:
+    case DType::kU8: case DType::kBool: case DType::kF8E4M3FN: case DType::kF8E4M3FNUZ: case DType::kF8E5M2:
+    case DType::kF8E5M2FNUZ:
+      have = tp.int32_data_size();
+      break;
+    default:
+      return unsupported(what + ": data type " + dtype_name(dtype) + " is not supported");
+  }
+  if (have != want) return short_data(have, "values");
+  INGOT_ASSIGN_OR_RETURN(Tensor t, make());
   switch (dtype) {
     case DType::kF32:
-      if (tp.float_data_size() != n) return short_data(tp.float_data_size(), "values");
       convert_field(tp.float_data(), t.data<float>(), n);
       break;
     case DType::kF64:
-      if (tp.double_data_size() != n) return short_data(tp.double_data_size(), "values");
       convert_field(tp.double_data(), t.data<double>(), n);
       break;
     case DType::kI64:
-      if (tp.int64_data_size() != n) return short_data(tp.int64_data_size(), "values");
       convert_field(tp.int64_data(), t.data<int64_t>(), n);
       break;
     case DType::kU32:
-      if (tp.uint64_data_size() != n) return short_data(tp.uint64_data_size(), "values");
       convert_field(tp.uint64_data(), t.data<uint32_t>(), n);
       break;
     case DType::kU64:
-      if (tp.uint64_data_size() != n) return short_data(tp.uint64_data_size(), "values");
       convert_field(tp.uint64_data(), t.data<uint64_t>(), n);
       break;
     case DType::kI32:
-      if (tp.int32_data_size() != n) return short_data(tp.int32_data_size(), "values");
       convert_field(tp.int32_data(), t.data<int32_t>(), n);
       break;
     case DType::kI16: case DType::kU16: case DType::kF16: case DType::kBF16:
-      if (tp.int32_data_size() != n) return short_data(tp.int32_data_size(), "values");
       convert_field(tp.int32_data(), t.data<uint16_t>(), n);
       break;
-    case DType::kI8: case DType::kU8: case DType::kBool: case DType::kF8E4M3FN: case DType::kF8E4M3FNUZ:
+    case DType::kBool:
+      for (int64_t i = 0; i < n; ++i) t.data<bool>()[i] = tp.int32_data(static_cast<int>(i)) != 0;
+      break;
+    case DType::kI8: case DType::kU8: case DType::kF8E4M3FN: case DType::kF8E4M3FNUZ:
     case DType::kF8E5M2: case DType::kF8E5M2FNUZ:
-      if (tp.int32_data_size() != n) return short_data(tp.int32_data_size(), "values");
       convert_field(tp.int32_data(), t.data<uint8_t>(), n);
       break;
     case DType::kU4: case DType::kI4: case DType::kF4E2M1: {
-      if (tp.int32_data_size() != (n + 1) / 2) return short_data(tp.int32_data_size(), "values");
       std::vector<uint8_t> packed((n + 1) / 2);
       for (size_t i = 0; i < packed.size(); ++i) packed[i] = static_cast<uint8_t>(tp.int32_data(static_cast<int>(i)));
       unpack_into(t, packed.data());

@@ -57,22 +57,22 @@ using Wide = ref::WideT<T>;
 struct AddOp {
   static constexpr bool kIntegerDivision = false;
   template <typename T>
-  static auto apply(T x, T y) {
-    return static_cast<Wide<T>>(x) + static_cast<Wide<T>>(y);
+  static T apply(T x, T y) {
+    return ref::wrapping_add(x, y);
   }
 };
 struct SubOp {
   static constexpr bool kIntegerDivision = false;
   template <typename T>
-  static auto apply(T x, T y) {
-    return static_cast<Wide<T>>(x) - static_cast<Wide<T>>(y);
+  static T apply(T x, T y) {
+    return ref::wrapping_sub(x, y);
   }
 };
 struct MulOp {
   static constexpr bool kIntegerDivision = false;
   template <typename T>
-  static auto apply(T x, T y) {
-    return static_cast<Wide<T>>(x) * static_cast<Wide<T>>(y);
+  static T apply(T x, T y) {
+    return ref::wrapping_mul(x, y);
   }
 };
 struct DivOp {

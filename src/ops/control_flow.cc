@@ -256,10 +256,16 @@ Status run_loop(RunContext& ctx) {
   if (ctx.has_input(1)) {
     INGOT_ASSIGN_OR_RETURN(cond, read_condition(ctx, ctx.input_value(1), "condition"));
   }
+  const int64_t limit = max_loop_iterations();
+  // Without a condition the trip count is exact: refuse one over the limit before running anything.
+  // (With a condition, M is often INT64_MAX, as exporters write while-loops; the limit is checked below.)
+  if (has_trips && !ctx.has_input(1) && trips > limit) {
+    return ctx.fail("trip count " + std::to_string(trips) + " is over the limit of " + std::to_string(limit) +
+                    " iterations (set_max_loop_iterations raises it)");
+  }
   std::vector<RtValue> feeds(s.n + 2);
   for (size_t i = 0; i < s.n; ++i) feeds[i + 2] = ctx.input_value(i + 2);
   std::vector<std::vector<Tensor>> scans(s.k);
-  const int64_t limit = max_loop_iterations();
   int64_t it = 0;
   for (; (!has_trips || it < trips) && cond; ++it) {
     if (it >= limit) {

@@ -2,6 +2,7 @@
 // Opsets < 7 had a `broadcast` attribute; when it is 0 C must already be [M, N], which the
 // broadcast rule accepts too, so one form serves every opset.
 #include "core/dispatch.h"
+#include "kernels/reference/binary.h"
 #include "kernels/reference/matmul.h"
 #include "ops/op.h"
 #include "ops/op_util.h"
@@ -108,7 +109,14 @@ Status run_gemm(RunContext& ctx) {
   dispatch_arith(a.dtype(), [&](auto tag) {
     using T = typename decltype(tag)::type;
     using Acc = ref::MatAcc<T>;
-    ref::gemm<T>(ta, tb, M, N, K, static_cast<Acc>(alpha), a.data<T>(), b.data<T>(), static_cast<Acc>(beta),
+    // Integer Gemm: alpha and beta truncate to integers (as onnxruntime's do) without overflowing.
+    auto scale = [](float v) {
+      if constexpr (std::is_integral_v<T>)
+        return static_cast<Acc>(ref::saturate_cast<int64_t>(v));
+      else
+        return static_cast<Acc>(v);
+    };
+    ref::gemm<T>(ta, tb, M, N, K, scale(alpha), a.data<T>(), b.data<T>(), scale(beta),
                  c ? c->data<T>() : nullptr, rs, cs, y->data<T>());
   });
   return Status::Ok();

@@ -29,8 +29,7 @@ struct SumOp {
   static constexpr bool kFloatOnly = false;
   template <typename T>
   static T apply(T x, T y) {
-    using W = ref::WideT<T>;
-    return static_cast<T>(static_cast<W>(x) + static_cast<W>(y));
+    return ref::wrapping_add(x, y);
   }
 };
 struct MeanOp : SumOp {

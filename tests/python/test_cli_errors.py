@@ -196,3 +196,128 @@ def test_external_data_outside_folder_is_refused(tmp_path, kind):
         p = external_model(tmp_path, "link.bin")
         os.symlink(secret, p.parent / "link.bin")
     assert_error(run("run", p), "'w'", "folder")
+
+
+def write_raw_model(path, nodes, inputs, outputs, initializers=()):
+    """Serialized without onnx.save's checks: the files here are bad on purpose."""
+    g = helper.make_graph(nodes, "g", inputs, outputs, list(initializers))
+    path.write_bytes(helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)]).SerializeToString())
+    return path
+
+
+def test_tensor_over_the_cap(tmp_path):
+    # 2^40 floats (4 TiB): the product fits int64, the size is over the 16 GiB default cap.
+    w = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[1 << 20, 1 << 20], raw_data=b"")
+    p = write_raw_model(tmp_path / "huge.onnx", [helper.make_node("Add", ["x", "w"], ["y"])],
+                        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    assert_error(run("run", p), "huge.onnx", "'w'", "tensor cap")
+
+
+def test_short_initializer_is_refused_before_allocating(tmp_path):
+    # 16 GiB of float32 (just at the cap) promised by a 100-byte file: refused from the sizes alone,
+    # without allocating and zeroing 16 GiB first.
+    n = (16 << 30) // 4
+    w = TensorProto(name="w", data_type=TensorProto.FLOAT, dims=[n], raw_data=b"abc")
+    p = write_raw_model(tmp_path / "liar.onnx", [helper.make_node("Add", ["x", "w"], ["y"])],
+                        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    proc = subprocess.run([INGOT, "run", str(p)], capture_output=True, text=True, timeout=20)
+    assert_error(proc, "liar.onnx", "'w'", f"needs {n * 4} bytes", "has 3")
+
+
+def test_typed_field_shorter_than_dims(tmp_path):
+    w = helper.make_tensor("w", TensorProto.INT64, [3], [1, 2])  # int64_data with 2 values for 3
+    p = write_raw_model(tmp_path / "short_typed.onnx", [helper.make_node("Add", ["x", "w"], ["y"])],
+                        [helper.make_tensor_value_info("x", TensorProto.INT64, [3])],
+                        [helper.make_tensor_value_info("y", TensorProto.INT64, None)], [w])
+    assert_error(run("run", p), "short_typed.onnx", "'w'", "needs 3 values", "has 2")
+
+
+def loop_model(path, trips):
+    """A Loop with trip count `trips` and no condition, adding 1 to x each iteration."""
+    body = helper.make_graph(
+        [helper.make_node("Add", ["acc_in", "one"], ["acc_out"]),
+         helper.make_node("Identity", ["cond_in"], ["cond_out"])],
+        "body", [helper.make_tensor_value_info("i", TensorProto.INT64, []),
+                 helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+                 helper.make_tensor_value_info("acc_in", TensorProto.FLOAT, [1])],
+        [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+         helper.make_tensor_value_info("acc_out", TensorProto.FLOAT, [1])],
+        [numpy_helper.from_array(np.ones(1, np.float32), "one")])
+    return write_raw_model(path, [helper.make_node("Loop", ["M", "", "x"], ["y"], body=body, name="loop")],
+                           [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                           [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])],
+                           [numpy_helper.from_array(np.array(trips, np.int64), "M")])
+
+
+def test_loop_trip_count_over_the_limit(tmp_path):
+    x = tmp_path / "x.npy"
+    np.save(x, np.zeros(1, np.float32))
+    ok = run("run", loop_model(tmp_path / "loop5.onnx", 5), "--input", f"x={x}", "--output-dir", tmp_path / "out")
+    assert ok.returncode == 0, ok.stderr
+    np.testing.assert_array_equal(np.load(tmp_path / "out" / "y.npy"), [5])
+    # 10^12 iterations: refused up front (the default limit is 10^7), not run until the limit.
+    proc = subprocess.run([INGOT, "run", str(loop_model(tmp_path / "loop_huge.onnx", 10**12)), "--input", f"x={x}"],
+                          capture_output=True, text=True, timeout=20)
+    assert_error(proc, "'loop'", "trip count 1000000000000", "limit")
+
+
+def test_simplify_failure_keeps_the_existing_output(good, tmp_path):
+    p, _ = good
+    out = tmp_path / "out.onnx"
+    out.write_bytes(b"precious")
+    bad = tmp_path / "bad.onnx"
+    bad.write_bytes(b"\x08\x01garbage")
+    assert_error(run("simplify", bad, out), "bad.onnx")
+    assert out.read_bytes() == b"precious"
+    # Onto a folder: the rename fails, nothing is left behind.
+    folder = tmp_path / "folder.onnx"
+    folder.mkdir()
+    assert_error(run("simplify", p, folder), "folder.onnx")
+    # Into a missing folder.
+    assert_error(run("simplify", p, tmp_path / "missing" / "o.onnx"), "o.onnx")
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["bad.onnx", "folder.onnx", "good.onnx", "out.onnx", "x.npy"]
+    assert list(folder.iterdir()) == []
+    # A good run replaces it with a complete model.
+    ok = run("simplify", p, out)
+    assert ok.returncode == 0, ok.stderr
+    onnx.checker.check_model(onnx.load(out))
+    assert sorted(f.name for f in tmp_path.iterdir()) == ["bad.onnx", "folder.onnx", "good.onnx", "out.onnx", "x.npy"]
+
+
+@pytest.mark.parametrize("case,fragments", [
+    ("undefined_input", ["'relu'", "reads 'nowhere'", "defines"]),
+    ("defined_twice", ["'y' is defined twice"]),
+    ("output_never_computed", ["graph output 'ghost' is never computed"]),
+])
+def test_graph_structure_errors(tmp_path, case, fragments):
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, None)
+    if case == "undefined_input":
+        nodes, outs = [helper.make_node("Relu", ["nowhere"], ["y"], name="relu")], [y]
+    elif case == "defined_twice":
+        nodes, outs = [helper.make_node("Relu", ["x"], ["y"]), helper.make_node("Neg", ["x"], ["y"])], [y]
+    else:
+        nodes, outs = [helper.make_node("Relu", ["x"], ["y"])], [helper.make_tensor_value_info("ghost", TensorProto.FLOAT, None)]
+    p = write_raw_model(tmp_path / f"{case}.onnx", nodes, [x], outs)
+    assert_error(run("run", p), f"{case}.onnx", *fragments)
+
+
+def test_unknown_element_type(tmp_path):
+    w = TensorProto(name="w", data_type=99, dims=[1], raw_data=b"\0")
+    p = write_raw_model(tmp_path / "dtype.onnx", [helper.make_node("Add", ["x", "w"], ["y"])],
+                        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
+                        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)], [w])
+    assert_error(run("run", p), "dtype.onnx", "'w'", "data type 99", "does not know")
+
+
+def test_external_data_file_missing(tmp_path):
+    p = external_model(tmp_path, "absent.bin")
+    assert_error(run("run", p), "'w'", "'absent.bin' not found")
+
+
+def test_external_data_too_short(tmp_path):
+    p = external_model(tmp_path, "short.bin")
+    (p.parent / "short.bin").write_bytes(b"\0" * 10)
+    assert_error(run("run", p), "'w'", "'short.bin' holds 10 bytes", "needed 24")

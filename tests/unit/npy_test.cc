@@ -9,6 +9,7 @@
 #include <random>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace ingot {
@@ -502,6 +503,35 @@ TEST(Npy, FailedWritesLeaveNoTrace) {
   auto r = read_npy(path);
   ASSERT_TRUE(r.ok()) << r.status().message();
   expect_same(t2, *r);
+}
+
+// Threads writing one path at the same time each go through their own temporary file: every write
+// succeeds, the file left is one whole array, and no temporary file remains.
+TEST(Npy, ConcurrentWritesToOnePath) {
+  TempDir dir;
+  const std::string path = dir.file("shared.npy");
+  constexpr int kThreads = 8, kWrites = 25;
+  std::vector<Tensor> tensors;
+  for (int i = 0; i < kThreads; ++i) tensors.push_back(random_tensor(DType::kF32, {64, 33}, 100 + i));
+  std::vector<std::string> errors(kThreads);
+  std::vector<std::thread> threads;
+  for (int i = 0; i < kThreads; ++i) {
+    threads.emplace_back([&, i] {
+      for (int k = 0; k < kWrites && errors[i].empty(); ++k) {
+        Status st = write_npy(path, tensors[i]);
+        if (!st.ok()) errors[i] = st.message();
+      }
+    });
+  }
+  for (auto& t : threads) t.join();
+  for (const auto& e : errors) EXPECT_EQ(e, "");
+  EXPECT_EQ(dir.entries(), std::vector<std::string>{"shared.npy"});
+  auto r = read_npy(path);
+  ASSERT_TRUE(r.ok()) << r.status().message();
+  int matches = 0;
+  for (const Tensor& t : tensors)
+    matches += r->dims() == t.dims() && std::memcmp(r->raw(), t.raw(), t.nbytes()) == 0;
+  EXPECT_EQ(matches, 1);
 }
 
 }  // namespace

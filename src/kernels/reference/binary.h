@@ -20,6 +20,37 @@ template <typename T>
 constexpr bool kIsFloat =
     std::is_floating_point_v<T> || std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>;
 
+// Integer +, -, * that wrap as two's complement (onnxruntime's and numpy's answer; signed overflow is
+// undefined in C++): the arithmetic happens in the unsigned type at least as wide as int, whose overflow
+// is defined, and the conversion back to T is modular (C++20). Float types use their WideT arithmetic.
+template <typename T>
+using WrapT = std::make_unsigned_t<std::common_type_t<T, unsigned>>;
+
+template <typename T>
+T wrapping_add(T x, T y) {
+  if constexpr (kIsFloat<T>) {
+    return static_cast<T>(static_cast<WideT<T>>(x) + static_cast<WideT<T>>(y));
+  } else {
+    return static_cast<T>(static_cast<WrapT<T>>(x) + static_cast<WrapT<T>>(y));
+  }
+}
+template <typename T>
+T wrapping_sub(T x, T y) {
+  if constexpr (kIsFloat<T>) {
+    return static_cast<T>(static_cast<WideT<T>>(x) - static_cast<WideT<T>>(y));
+  } else {
+    return static_cast<T>(static_cast<WrapT<T>>(x) - static_cast<WrapT<T>>(y));
+  }
+}
+template <typename T>
+T wrapping_mul(T x, T y) {
+  if constexpr (kIsFloat<T>) {
+    return static_cast<T>(static_cast<WideT<T>>(x) * static_cast<WideT<T>>(y));
+  } else {
+    return static_cast<T>(static_cast<WrapT<T>>(x) * static_cast<WrapT<T>>(y));
+  }
+}
+
 // double -> integer T without undefined behaviour: truncates toward zero, NaN -> 0, saturates out of range
 // (C++ leaves those cases undefined; numpy gives platform garbage, so any defined answer will do).
 template <typename T>

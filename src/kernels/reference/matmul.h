@@ -9,12 +9,13 @@
 
 namespace ingot::ref {
 
-// The type products are summed in: float for the half types (as every peer does), 64-bit for
-// integers (so intermediate sums do not overflow before the final narrowing), T otherwise.
+// The type products are summed in: float for the half types (as every peer does), uint64_t for
+// integers (arithmetic modulo 2^64, so sums and products wrap as two's complement, as onnxruntime's do,
+// instead of overflowing, which is undefined for signed types; the final narrowing keeps the low bits),
+// T otherwise.
 template <typename T>
-using MatAcc = std::conditional_t<
-    std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>, float,
-    std::conditional_t<std::is_integral_v<T>, std::conditional_t<std::is_signed_v<T>, int64_t, uint64_t>, T>>;
+using MatAcc = std::conditional_t<std::is_same_v<T, Float16> || std::is_same_v<T, BFloat16>, float,
+                                  std::conditional_t<std::is_integral_v<T>, uint64_t, T>>;
 
 // y[j] += a * x[j]. Blocks of a fixed 8 and the restrict parameters let GCC vectorize this at -O2,
 // whose cost model skips loops with an unknown trip count or a runtime alias check.
