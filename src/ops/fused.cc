@@ -53,7 +53,8 @@ ir::Node base_view(const ir::Node& node, size_t n) {
   b.name = node.name;
   b.op_type = node.op_type;
   b.opset = 13;
-  b.inputs.assign(node.inputs.begin(), node.inputs.begin() + static_cast<std::ptrdiff_t>(std::min(n, node.inputs.size())));
+  b.inputs.assign(node.inputs.begin(),
+                  node.inputs.begin() + static_cast<std::ptrdiff_t>(std::min(n, node.inputs.size())));
   b.outputs = node.outputs;
   b.attrs = node.attrs;
   return b;
@@ -70,9 +71,10 @@ Expected<Tensor> run_base(RunContext& ctx, const char* op, size_t n) {
   std::vector<const RtValue*> inputs;
   for (size_t i = 0; i < n; ++i) inputs.push_back(ctx.has_input(i) ? &ctx.input_value(i) : nullptr);
   std::vector<RtValue> outs(ctx.num_outputs());
-  RunContext bc(b, inputs, &outs, [](const ir::Graph&, const std::vector<RtValue>&) -> Expected<std::vector<RtValue>> {
-    return internal_error("fused layers run no subgraph");
-  });
+  RunContext bc(b, inputs, &outs,
+                [](const ir::Graph&, const std::vector<RtValue>&) -> Expected<std::vector<RtValue>> {
+                  return internal_error("fused layers run no subgraph");
+                });
   INGOT_RETURN_IF_ERROR(find_op("", op)->run(bc));
   return std::move(outs[0].tensor);
 }
@@ -95,7 +97,8 @@ Status check_residual(InferContext& ctx, size_t z) {
 }
 
 // Applies bias (per channel) / Z / activation to y seen as [outer, channels, inner].
-Status run_epilogue(RunContext& ctx, Tensor& y, int64_t channels, int64_t inner, const Tensor* bias, size_t z) {
+Status run_epilogue(RunContext& ctx, Tensor& y, int64_t channels, int64_t inner, const Tensor* bias,
+                    size_t z) {
   INGOT_ASSIGN_OR_RETURN(ref::EpilogueParams p, epilogue_params(ctx.node()));
   const Tensor* zt = ctx.has_input(z) ? &ctx.input(z) : nullptr;
   if (zt && (zt->dims() != y.dims() || zt->dtype() != y.dtype())) {
@@ -161,7 +164,8 @@ Status infer_attention(InferContext& ctx) {
   if (ctx.num_inputs() < 3 || !ctx.has_input(0) || !ctx.has_input(1) || !ctx.has_input(2))
     return ctx.fail("expects inputs Q, K and V");
   const DType dt = ctx.input_dtype(0);
-  if (dt != DType::kF32 && dt != DType::kF64) return ctx.fail(std::string("unsupported type ") + dtype_name(dt));
+  if (dt != DType::kF32 && dt != DType::kF64)
+    return ctx.fail(std::string("unsupported type ") + dtype_name(dt));
   for (size_t i = 1; i < ctx.num_inputs(); ++i)
     if (ctx.has_input(i) && ctx.input_dtype(i) != dt) return ctx.fail("inputs differ in type");
   if (ctx.node().attr_float("scale", 1.0f) <= 0) return ctx.fail("scale must be positive");
@@ -172,7 +176,8 @@ Status infer_attention(InferContext& ctx) {
   const ir::SymShape& q = ctx.input_shape(0);
   const ir::SymShape& v = ctx.input_shape(2);
   if ((q.size() != 3 && q.size() != 4) || v.size() != q.size())
-    return ctx.fail("Q and V must have the same rank, 3 or 4: " + ir::shape_to_string(q) + ", " + ir::shape_to_string(v));
+    return ctx.fail("Q and V must have the same rank, 3 or 4: " + ir::shape_to_string(q) + ", " +
+                    ir::shape_to_string(v));
   ir::SymShape out(q.begin(), q.end() - 1);
   out.push_back(v.back());
   ctx.set_output(0, dt, std::move(out));
@@ -189,8 +194,8 @@ Status run_attention_typed(RunContext& ctx, Tensor* y) {
   const int64_t sq = q.dim(-2), d = q.dim(-1), sk = v.dim(-2), dv = v.dim(-1);
   const int64_t ks = kt ? k_in.dim(-1) : k_in.dim(-2), kd = kt ? k_in.dim(-2) : k_in.dim(-1);
   if (ks != sk || kd != d) {
-    return ctx.fail("K " + dims_to_string(k_in.dims()) + " does not fit Q " + dims_to_string(q.dims()) + " and V " +
-                    dims_to_string(v.dims()));
+    return ctx.fail("K " + dims_to_string(k_in.dims()) + " does not fit Q " + dims_to_string(q.dims()) +
+                    " and V " + dims_to_string(v.dims()));
   }
   ref::AttentionParams p;
   p.batch = q.dim(0);
@@ -215,7 +220,8 @@ Status run_attention_typed(RunContext& ctx, Tensor* y) {
   std::vector<float> mask;
   if (ctx.has_input(3)) {
     const Tensor& m = ctx.input(3);
-    if (m.rank() > r) return ctx.fail("mask " + dims_to_string(m.dims()) + " has a higher rank than the scores");
+    if (m.rank() > r)
+      return ctx.fail("mask " + dims_to_string(m.dims()) + " has a higher rank than the scores");
     Dims md(static_cast<size_t>(r - m.rank()), 1);
     md.insert(md.end(), m.dims().begin(), m.dims().end());
     if (r == 3) md.insert(md.begin() + 1, 1);
@@ -266,6 +272,7 @@ Status run_attention(RunContext& ctx) {
 INGOT_REGISTER_OP_DOMAIN("ingot", FusedConv, "FusedConv", .infer = infer_fused_conv, .run = run_fused_conv);
 INGOT_REGISTER_OP_DOMAIN("ingot", FusedMatMul, "FusedMatMul", .infer = infer_fused_matmul,
                          .run = run_fused_matmul);
-INGOT_REGISTER_OP_DOMAIN("ingot", IngotAttention, "Attention", .infer = infer_attention, .run = run_attention);
+INGOT_REGISTER_OP_DOMAIN("ingot", IngotAttention, "Attention", .infer = infer_attention,
+                         .run = run_attention);
 
 }  // namespace ingot::ops

@@ -11,9 +11,7 @@ namespace {
 
 using namespace fusion;  // NOLINT(google-build-using-namespace)
 
-bool dims_match(const ir::Dim& a, const ir::Dim& b) {
-  return (a.is_static() || !a.symbol.empty()) && a == b;
-}
+bool dims_match(const ir::Dim& a, const ir::Dim& b) { return (a.is_static() || !a.symbol.empty()) && a == b; }
 
 // The scaled scores feeding Softmax: appends the nodes, sets q / kt / scale. False when `v` is not one.
 bool match_scores(const ir::Graph& g, ir::Value* v, const ir::Node* reader, std::vector<ir::Node*>& nodes,
@@ -67,7 +65,8 @@ bool fuse_one(ir::Graph& g, ir::Node* sm, std::unordered_set<const ir::Node*>& g
   if (!q || scale <= 0) return false;
   // Same rank and leading dims for Q, Kt and V; the mask broadcasts to the scores.
   for (const ir::Value* t : {q, kt, v})
-    if (!t->type.has_shape || static_cast<int64_t>(t->type.shape.size()) != rank || t->type.dtype != in->type.dtype)
+    if (!t->type.has_shape || static_cast<int64_t>(t->type.shape.size()) != rank ||
+        t->type.dtype != in->type.dtype)
       return false;
   for (int64_t i = 0; i < rank - 2; ++i)
     if (!dims_match(q->type.shape[i], kt->type.shape[i]) || !dims_match(q->type.shape[i], v->type.shape[i]))

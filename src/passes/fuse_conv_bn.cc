@@ -36,7 +36,8 @@ bool bn_affine(const ir::Node& bn, int64_t channels, std::vector<double>* s, std
 }
 
 // The bias after the fold: b * s + t (b = 0 when absent).
-std::vector<double> folded_bias(const std::vector<double>* b, const std::vector<double>& s, const std::vector<double>& t) {
+std::vector<double> folded_bias(const std::vector<double>* b, const std::vector<double>& s,
+                                const std::vector<double>& t) {
   std::vector<double> out(t);
   if (b)
     for (size_t c = 0; c < out.size(); ++c) out[c] += (*b)[c] * s[c];
@@ -45,7 +46,8 @@ std::vector<double> folded_bias(const std::vector<double>* b, const std::vector<
 
 bool fold(ir::Graph& g, ir::Node* layer, std::unordered_set<const ir::Node*>& gone) {
   ir::Node* bn = sole_consumer(g, layer->outputs.empty() ? nullptr : layer->outputs[0]);
-  if (!is_op(bn, "BatchNormalization") || bn->inputs[0] != layer->outputs[0] || !is_float(bn->outputs[0])) return false;
+  if (!is_op(bn, "BatchNormalization") || bn->inputs[0] != layer->outputs[0] || !is_float(bn->outputs[0]))
+    return false;
   Rewrite rw(g);
   const bool conv = is_op(layer, "Conv"), deconv = is_op(layer, "ConvTranspose");
   if (conv || deconv) {
@@ -70,11 +72,12 @@ bool fold(ir::Graph& g, ir::Node* layer, std::unordered_set<const ir::Node*>& go
     }
     const std::vector<double> bv = b ? to_doubles(*b) : std::vector<double>{};
     ir::Value* nw = rw.add_constant(layer->name + "_bn_weight", from_doubles(w->dtype(), w->dims(), wv));
-    ir::Value* nb = rw.add_constant(layer->name + "_bn_bias", from_doubles(w->dtype(), {m}, folded_bias(b ? &bv : nullptr, s, t)));
-    ir::Node* n = conv ? rw.add_node("FusedConv", kDomain, layer->name, {layer->inputs[0], nw, nb}, {bn->outputs[0]},
-                                     kDomainVersion)
-                       : rw.add_node("ConvTranspose", "", layer->name, {layer->inputs[0], nw, nb}, {bn->outputs[0]},
-                                     layer->opset);
+    ir::Value* nb = rw.add_constant(layer->name + "_bn_bias",
+                                    from_doubles(w->dtype(), {m}, folded_bias(b ? &bv : nullptr, s, t)));
+    ir::Node* n = conv ? rw.add_node("FusedConv", kDomain, layer->name, {layer->inputs[0], nw, nb},
+                                     {bn->outputs[0]}, kDomainVersion)
+                       : rw.add_node("ConvTranspose", "", layer->name, {layer->inputs[0], nw, nb},
+                                     {bn->outputs[0]}, layer->opset);
     n->attrs = layer->attrs;
     if (conv) {
       set_fused_from(*n, {*layer, *bn});
@@ -94,8 +97,10 @@ bool fold(ir::Graph& g, ir::Node* layer, std::unordered_set<const ir::Node*>& go
   for (size_t i = 0; i < wv.size(); ++i) wv[i] *= s[i % static_cast<size_t>(n_cols)];
   const DType dt = d->w.dtype();
   ir::Value* nw = rw.add_constant(layer->name + "_bn_weight", from_doubles(dt, d->w.dims(), wv));
-  ir::Value* nb = rw.add_constant(layer->name + "_bn_bias", from_doubles(dt, {n_cols}, folded_bias(d->bias ? &*d->bias : nullptr, s, t)));
-  ir::Node* n = rw.add_node("FusedMatMul", kDomain, layer->name, {d->x, nw, nb}, {bn->outputs[0]}, kDomainVersion);
+  ir::Value* nb = rw.add_constant(
+      layer->name + "_bn_bias", from_doubles(dt, {n_cols}, folded_bias(d->bias ? &*d->bias : nullptr, s, t)));
+  ir::Node* n =
+      rw.add_node("FusedMatMul", kDomain, layer->name, {d->x, nw, nb}, {bn->outputs[0]}, kDomainVersion);
   set_fused_from(*n, {*layer, *bn});
   set_activation(*n, {});
   rw.remove({layer, bn}, &gone);
@@ -109,7 +114,8 @@ Expected<bool> fuse_conv_batchnorm(ir::Graph& graph, const PassOptions&) {
   std::unordered_set<const ir::Node*> gone;
   for (ir::Node* n : snapshot(graph)) {
     if (gone.count(n)) continue;
-    const bool candidate = is_op(n, "Conv") || is_op(n, "ConvTranspose") || is_op(n, "MatMul") || is_op(n, "Gemm");
+    const bool candidate =
+        is_op(n, "Conv") || is_op(n, "ConvTranspose") || is_op(n, "MatMul") || is_op(n, "Gemm");
     if (candidate && fold(graph, n, gone)) changed = true;
   }
   return finish(graph, changed);

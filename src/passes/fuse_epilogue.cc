@@ -16,7 +16,8 @@ namespace {
 using namespace fusion;  // NOLINT(google-build-using-namespace)
 
 // The activation op reading `y`, as a fused activation: appends its nodes and returns the value it writes.
-ir::Value* match_activation(const ir::Graph& g, ir::Value* y, Activation* act, std::vector<ir::Node*>& nodes) {
+ir::Value* match_activation(const ir::Graph& g, ir::Value* y, Activation* act,
+                            std::vector<ir::Node*>& nodes) {
   // SiLU: y -> Sigmoid -> Mul(y, sigmoid(y)); y has exactly these two readers.
   if (y->consumers.size() == 2) {
     for (ir::Node* s : y->consumers) {
@@ -50,7 +51,8 @@ ir::Value* match_activation(const ir::Graph& g, ir::Value* y, Activation* act, s
       auto s = scalar_of(n->inputs[i]);
       return s ? std::optional<float>(static_cast<float>(*s)) : std::nullopt;
     };
-    auto lo = bound(1, std::numeric_limits<float>::lowest()), hi = bound(2, std::numeric_limits<float>::max());
+    auto lo = bound(1, std::numeric_limits<float>::lowest()),
+         hi = bound(2, std::numeric_limits<float>::max());
     if (!lo || !hi) return nullptr;
     *act = {op, *lo, *hi};
   } else {
@@ -63,9 +65,9 @@ ir::Value* match_activation(const ir::Graph& g, ir::Value* y, Activation* act, s
 struct Head {
   bool conv = false;
   ir::Value* x = nullptr;
-  ir::Value* w = nullptr;       // existing weight value, when usable unchanged
-  std::optional<Tensor> new_w;  // folded weight (Gemm)
-  ir::Value* b = nullptr;       // existing bias value (may be non-constant for Conv)
+  ir::Value* w = nullptr;                   // existing weight value, when usable unchanged
+  std::optional<Tensor> new_w;              // folded weight (Gemm)
+  ir::Value* b = nullptr;                   // existing bias value (may be non-constant for Conv)
   std::optional<std::vector<double>> bias;  // constant bias values, when known
   int64_t channels = 0, channel_axis = 0;
   DType dtype = DType::kUndefined;
@@ -144,8 +146,8 @@ bool fuse_one(ir::Graph& g, ir::Node* layer, std::unordered_set<const ir::Node*>
   ir::Value* b = bias_changed || (!h->b && h->bias)
                      ? rw.add_constant(layer->name + "_bias", from_doubles(h->dtype, {h->channels}, *h->bias))
                      : h->b;
-  ir::Node* fused = rw.add_node(h->conv ? "FusedConv" : "FusedMatMul", kDomain, layer->name, {h->x, w, b, z}, {y},
-                                kDomainVersion);
+  ir::Node* fused = rw.add_node(h->conv ? "FusedConv" : "FusedMatMul", kDomain, layer->name, {h->x, w, b, z},
+                                {y}, kDomainVersion);
   if (h->conv) fused->attrs = layer->attrs;
   while (!fused->inputs.empty() && !fused->inputs.back()) fused->inputs.pop_back();
   std::vector<std::reference_wrapper<const ir::Node>> parts{*layer};

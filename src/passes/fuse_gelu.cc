@@ -76,7 +76,8 @@ ir::Value* match_tanh(const ir::Graph& g, ir::Node* tanh, std::vector<ir::Node*>
   ir::Value* inner = nullptr;
   if (!is_op(outer, "Mul") || sole_consumer(g, tanh->inputs[0]) != tanh) return nullptr;
   auto c = scalar_operand(outer, &inner);
-  if (!c || !near(*c, std::sqrt(2.0 / M_PI)) || !inner->producer || sole_consumer(g, inner) != outer) return nullptr;
+  if (!c || !near(*c, std::sqrt(2.0 / M_PI)) || !inner->producer || sole_consumer(g, inner) != outer)
+    return nullptr;
   ir::Node* add = inner->producer;  // Add(x, 0.044715 * x^3)
   if (!is_op(add, "Add") || add->inputs.size() != 2) return nullptr;
   for (int i = 0; i < 2; ++i) {
@@ -85,7 +86,8 @@ ir::Value* match_tanh(const ir::Graph& g, ir::Node* tanh, std::vector<ir::Node*>
     ir::Node* m = t ? t->producer : nullptr;
     ir::Value* cube = nullptr;
     auto k = is_op(m, "Mul") ? scalar_operand(m, &cube) : std::nullopt;
-    if (!k || !near(*k, 0.044715) || sole_consumer(g, t) != add || !cube->producer || sole_consumer(g, cube) != m)
+    if (!k || !near(*k, 0.044715) || sole_consumer(g, t) != add || !cube->producer ||
+        sole_consumer(g, cube) != m)
       continue;
     ir::Node* p = cube->producer;
     std::vector<ir::Node*> cube_nodes{p};
@@ -113,7 +115,8 @@ Expected<bool> fuse_gelu(ir::Graph& graph, const PassOptions&) {
   bool changed = false;
   std::unordered_set<const ir::Node*> gone;
   for (ir::Node* n : snapshot(graph)) {
-    if (gone.count(n) || !(is_op(n, "Erf") || is_op(n, "Tanh")) || !n->has_input(0) || !is_float(n->inputs[0]))
+    if (gone.count(n) || !(is_op(n, "Erf") || is_op(n, "Tanh")) || !n->has_input(0) ||
+        !is_float(n->inputs[0]))
       continue;
     const bool erf = n->op_type == "Erf";
     std::vector<ir::Node*> nodes;

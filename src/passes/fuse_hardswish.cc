@@ -44,7 +44,8 @@ ir::Value* match_clip_form(const ir::Graph& g, ir::Node* clip, std::vector<ir::N
 
 // x * HardSigmoid(x), from the HardSigmoid node.
 ir::Value* match_hardsigmoid_form(const ir::Graph& g, ir::Node* hs, std::vector<ir::Node*>& nodes) {
-  if (!near(hs->attr_float("alpha", 0.2f), 1.0 / 6.0) || !near(hs->attr_float("beta", 0.5f), 0.5)) return nullptr;
+  if (!near(hs->attr_float("alpha", 0.2f), 1.0 / 6.0) || !near(hs->attr_float("beta", 0.5f), 0.5))
+    return nullptr;
   ir::Value* x = hs->inputs[0];
   ir::Node* m = sole_consumer(g, hs->outputs[0]);
   if (!is_op(m, "Mul") || other_input(m, hs->outputs[0]) != x) return nullptr;
@@ -58,10 +59,12 @@ Expected<bool> fuse_hardswish(ir::Graph& graph, const PassOptions&) {
   bool changed = false;
   std::unordered_set<const ir::Node*> gone;
   for (ir::Node* n : snapshot(graph)) {
-    if (gone.count(n) || !(is_op(n, "Clip") || is_op(n, "HardSigmoid")) || !n->has_input(0) || !is_float(n->inputs[0]))
+    if (gone.count(n) || !(is_op(n, "Clip") || is_op(n, "HardSigmoid")) || !n->has_input(0) ||
+        !is_float(n->inputs[0]))
       continue;
     std::vector<ir::Node*> nodes;
-    ir::Value* x = n->op_type == "Clip" ? match_clip_form(graph, n, nodes) : match_hardsigmoid_form(graph, n, nodes);
+    ir::Value* x =
+        n->op_type == "Clip" ? match_clip_form(graph, n, nodes) : match_hardsigmoid_form(graph, n, nodes);
     if (!x) continue;
     Rewrite rw(graph);
     // HardSwish is ai.onnx opset 14.

@@ -1,8 +1,9 @@
 // Horizontal fusion: sibling layers that read the same input with constant weights and the same
 // attributes and epilogue (Q/K/V projections, parallel 1x1 convs) become one wider layer whose
 // output a Split hands back to the branches:
-//   MatMul / Gemm / FusedMatMul(X, W_i, b_i)  => FusedMatMul(X, [W_1 .. W_n], [b_1 .. b_n]) -> Split(last axis)
-//   1x1 Conv / FusedConv(X, W_i, B_i)         => FusedConv(X, [W_1; ..; W_n], [B_1; ..; B_n]) -> Split(axis 1)
+//   MatMul / Gemm / FusedMatMul(X, W_i, b_i)  => FusedMatMul(X, [W_1 .. W_n], [b_1 .. b_n]) -> Split(last
+//   axis) 1x1 Conv / FusedConv(X, W_i, B_i)         => FusedConv(X, [W_1; ..; W_n], [B_1; ..; B_n]) ->
+//   Split(axis 1)
 // It runs after the epilogue fusion, so each branch's bias is already in its layer and is
 // concatenated here; branches with a residual input or different activations stay apart.
 #include <map>
@@ -32,7 +33,8 @@ std::string candidate(const ir::Node& n, Branch* b) {
     b->w = d->w;
     b->bias = d->bias;
     b->width = d->w.dim(1);
-    return "dense:" + std::string(dtype_name(d->w.dtype())) + ":" + std::to_string(d->w.dim(0)) + ":" + act_key;
+    return "dense:" + std::string(dtype_name(d->w.dtype())) + ":" + std::to_string(d->w.dim(0)) + ":" +
+           act_key;
   }
   const bool fused = is_ingot_op(&n, "FusedConv");
   if (!(is_op(&n, "Conv") || fused) || (fused && n.has_input(3)) || !n.has_input(0) || !is_float(n.inputs[0]))
@@ -50,14 +52,16 @@ std::string candidate(const ir::Node& n, Branch* b) {
   b->width = w->dim(0);
   ir::Node window;  // the attributes that shape the conv, without the epilogue's and the provenance
   window.attrs = n.attrs;
-  for (const char* a : {"fused_from", "activation", "activation_alpha", "activation_beta"}) window.attrs.erase(a);
+  for (const char* a : {"fused_from", "activation", "activation_alpha", "activation_beta"})
+    window.attrs.erase(a);
   std::string key;
   if (!attrs_key(window, &key)) return "";
   return "conv:" + std::string(dtype_name(w->dtype())) + ":" + std::to_string(w->dim(1)) + ":" +
          std::to_string(w->rank()) + ":" + key + ":" + act_key;
 }
 
-void merge(ir::Graph& g, const std::vector<Branch>& branches, bool conv, std::unordered_set<const ir::Node*>& gone) {
+void merge(ir::Graph& g, const std::vector<Branch>& branches, bool conv,
+           std::unordered_set<const ir::Node*>& gone) {
   const Branch& first = branches.front();
   const DType dt = first.w.dtype();
   int64_t total = 0;
@@ -80,7 +84,8 @@ void merge(ir::Graph& g, const std::vector<Branch>& branches, bool conv, std::un
         w[di * cols + dj] = src[i * c + j];
       }
     if (any_bias) {
-      const std::vector<double> bb = b.bias ? *b.bias : std::vector<double>(static_cast<size_t>(b.width), 0.0);
+      const std::vector<double> bb =
+          b.bias ? *b.bias : std::vector<double>(static_cast<size_t>(b.width), 0.0);
       bias.insert(bias.end(), bb.begin(), bb.end());
     }
     offset += b.width;
@@ -93,15 +98,17 @@ void merge(ir::Graph& g, const std::vector<Branch>& branches, bool conv, std::un
   Rewrite rw(g);
   ir::Node* head = first.node;
   ir::Value* x = head->inputs[0];
-  std::vector<ir::Value*> inputs{x, rw.add_constant(head->name + "_merged_weight", from_doubles(dt, w_dims, w))};
-  if (any_bias) inputs.push_back(rw.add_constant(head->name + "_merged_bias", from_doubles(dt, {total}, bias)));
+  std::vector<ir::Value*> inputs{x,
+                                 rw.add_constant(head->name + "_merged_weight", from_doubles(dt, w_dims, w))};
+  if (any_bias)
+    inputs.push_back(rw.add_constant(head->name + "_merged_bias", from_doubles(dt, {total}, bias)));
   ir::Value* wide = g.add_value(g.unique_name(head->name + "_merged")).value();
   const ir::Value* y0 = head->outputs[0];
   wide->type = y0->type;
   const int64_t axis = conv ? 1 : static_cast<int64_t>(y0->type.shape.size()) - 1;
   if (wide->type.has_shape && axis >= 0) wide->type.shape[axis] = total;
-  ir::Node* layer = rw.add_node(conv ? "FusedConv" : "FusedMatMul", kDomain, head->name + "_merged", inputs, {wide},
-                                kDomainVersion);
+  ir::Node* layer = rw.add_node(conv ? "FusedConv" : "FusedMatMul", kDomain, head->name + "_merged", inputs,
+                                {wide}, kDomainVersion);
   if (conv) layer->attrs = head->attrs;
   std::vector<std::reference_wrapper<const ir::Node>> parts;
   for (const Branch& b : branches) parts.emplace_back(*b.node);
@@ -117,10 +124,11 @@ void merge(ir::Graph& g, const std::vector<Branch>& branches, bool conv, std::un
   }
   // Split takes its sizes as an input from opset 13; import moved older opsets' attribute there too.
   const int opset = g.opsets.count("") ? g.opsets.at("") : 13;
-  ir::Node* split = rw.add_node("Split", "", head->name + "_split",
-                                {wide, rw.add_constant(head->name + "_split_sizes", Tensor::from_vector<int64_t>(
-                                                                                      {static_cast<int64_t>(sizes.size())}, sizes))},
-                                outs, opset);
+  ir::Node* split = rw.add_node(
+      "Split", "", head->name + "_split",
+      {wide, rw.add_constant(head->name + "_split_sizes",
+                             Tensor::from_vector<int64_t>({static_cast<int64_t>(sizes.size())}, sizes))},
+      outs, opset);
   split->attrs["axis"].kind = ir::Attribute::Kind::kInt;
   split->attrs["axis"].i = conv ? 1 : -1;
   if (opset < 13) split->inputs_from_attrs["split"] = 1;

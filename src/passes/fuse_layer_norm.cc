@@ -41,16 +41,22 @@ bool fuse_one(ir::Graph& g, ir::Node* mean, std::unordered_set<const ir::Node*>&
   ir::Node* sub = sole_consumer(g, mean->outputs[0]);
   if (!is_op(sub, "Sub") || sub->inputs[0] != x || sub->inputs[1] != mean->outputs[0]) return false;
   ir::Value* d = sub->outputs[0];
-  if (d->consumers.size() != 2) return false;
-  // d feeds the square and the final Div.
+  // d feeds the square and the final Div, and nothing else (Mul(d, d) reads it twice).
   ir::Node* sq = nullptr;
   ir::Node* div = nullptr;
   for (ir::Node* c : d->consumers) {
-    if (is_op(c, "Div") && c->inputs[0] == d && c->inputs[1] != d) div = c;
-    else if (is_op(c, "Pow") && c->inputs[0] == d && scalar_of(c->inputs[1]) == 2.0) sq = c;
-    else if (is_op(c, "Mul") && c->inputs[0] == d && c->inputs[1] == d) sq = c;
+    if (is_op(c, "Div") && c->inputs[0] == d && c->inputs[1] != d)
+      div = c;
+    else if (is_op(c, "Pow") && c->inputs[0] == d && scalar_of(c->inputs[1]) == 2.0)
+      sq = c;
+    else if (is_op(c, "Mul") && c->inputs[0] == d && c->inputs[1] == d)
+      sq = c;
+    else
+      return false;
   }
-  if (!sq || !div || is_graph_output(g, d)) return false;
+  const size_t sq_reads = sq && sq->op_type == "Mul" ? 2 : 1;
+  if (!sq || !div || d->consumers.size() != sq_reads + 1) return false;
+  if (is_graph_output(g, d)) return false;
   ir::Node* var = sole_consumer(g, sq->outputs[0]);
   if (!var || !mean_over_last_axis(var, sq->outputs[0])) return false;
   ir::Node* add_eps = sole_consumer(g, var->outputs[0]);
@@ -94,7 +100,8 @@ Expected<bool> fuse_layer_norm(ir::Graph& graph, const PassOptions&) {
   bool changed = false;
   std::unordered_set<const ir::Node*> gone;
   for (ir::Node* n : snapshot(graph)) {
-    if (!gone.count(n) && is_op(n, "ReduceMean") && n->has_input(0) && fuse_one(graph, n, gone)) changed = true;
+    if (!gone.count(n) && is_op(n, "ReduceMean") && n->has_input(0) && fuse_one(graph, n, gone))
+      changed = true;
   }
   return finish(graph, changed);
 }

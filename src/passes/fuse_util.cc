@@ -96,7 +96,8 @@ Tensor from_doubles(DType dtype, Dims dims, const std::vector<double>& v) {
   return t;
 }
 
-std::optional<std::vector<double>> per_channel(const Tensor& c, int64_t rank, int64_t axis, int64_t channels) {
+std::optional<std::vector<double>> per_channel(const Tensor& c, int64_t rank, int64_t axis,
+                                               int64_t channels) {
   if (!ops::is_float_type(c.dtype()) || c.rank() > rank) return std::nullopt;
   // Right-aligned against the output: every dim is 1 except, at the channel axis, `channels`.
   for (int64_t i = 0; i < c.rank(); ++i) {
@@ -128,7 +129,8 @@ void set_fused_from(ir::Node& n, const std::vector<std::reference_wrapper<const 
 }
 
 Activation activation_of(const ir::Node& n) {
-  return {n.attr_string("activation", ""), n.attr_float("activation_alpha", 0), n.attr_float("activation_beta", 0)};
+  return {n.attr_string("activation", ""), n.attr_float("activation_alpha", 0),
+          n.attr_float("activation_beta", 0)};
 }
 
 void set_activation(ir::Node& n, const Activation& a) {
@@ -190,8 +192,9 @@ std::optional<Dense> as_dense(const ir::Node& n) {
   return d;
 }
 
-ir::Node* Rewrite::add_node(const std::string& op_type, const std::string& domain, const std::string& name_from,
-                            std::vector<ir::Value*> inputs, std::vector<ir::Value*> outputs, int opset) {
+ir::Node* Rewrite::add_node(const std::string& op_type, const std::string& domain,
+                            const std::string& name_from, std::vector<ir::Value*> inputs,
+                            std::vector<ir::Value*> outputs, int opset) {
   auto node = std::make_unique<ir::Node>();
   node->op_type = op_type;
   node->domain = domain;

@@ -60,7 +60,8 @@ void set_fused_from(ir::Node& n, const std::vector<std::reference_wrapper<const 
 
 // The epilogue attributes of a fused layer: activation name, alpha, beta.
 struct Activation {
-  std::string name;  // "" none, Relu, LeakyRelu, Clip, Sigmoid, HardSigmoid, HardSwish, Silu, Gelu, GeluTanh, Tanh
+  std::string
+      name;  // "" none, Relu, LeakyRelu, Clip, Sigmoid, HardSigmoid, HardSwish, Silu, Gelu, GeluTanh, Tanh
   float alpha = 0, beta = 0;
 };
 Activation activation_of(const ir::Node& n);
@@ -84,7 +85,9 @@ class Rewrite {
   // A node named after `name_from` (made unique) writing `outputs`, which the matched nodes wrote.
   ir::Node* add_node(const std::string& op_type, const std::string& domain, const std::string& name_from,
                      std::vector<ir::Value*> inputs, std::vector<ir::Value*> outputs, int opset);
-  ir::Value* add_constant(const std::string& prefix, Tensor t) { return g_.add_constant(prefix, std::move(t)); }
+  ir::Value* add_constant(const std::string& prefix, Tensor t) {
+    return g_.add_constant(prefix, std::move(t));
+  }
   // Removes `matched` (recording them in `gone`, for passes iterating over a snapshot).
   void remove(const std::vector<ir::Node*>& matched, std::unordered_set<const ir::Node*>* gone);
 

@@ -11,13 +11,13 @@ namespace ingot::ref {
 enum class EpilogueActivation {
   kNone,
   kRelu,
-  kLeakyRelu,    // alpha
-  kClip,         // min = alpha, max = beta
+  kLeakyRelu,  // alpha
+  kClip,       // min = alpha, max = beta
   kSigmoid,
   kHardSigmoid,  // alpha, beta
   kHardSwish,
-  kSilu,         // x * sigmoid(x)
-  kGelu,         // erf form
+  kSilu,  // x * sigmoid(x)
+  kGelu,  // erf form
   kGeluTanh,
   kTanh,
 };
