@@ -114,14 +114,16 @@ bool fuse_one(ir::Graph& g, ir::Node* layer, std::unordered_set<const ir::Node*>
   bool bias_changed = false;
   ir::Value* z = nullptr;
   Activation act;
-  // Bias Add: needs the output's rank to see which axis a constant varies along.
+  // Bias Add: needs the output's rank (not its dims) to see which axis a constant varies along.
   if (ir::Node* add = sole_consumer(g, y); is_op(add, "Add") && y->type.has_shape && (!h->b || h->bias)) {
     const Tensor* c = const_of(other_input(add, y));
     const int64_t rank = static_cast<int64_t>(y->type.shape.size());
     auto vals = c && c->dtype() == h->dtype
                     ? per_channel(*c, rank, h->channel_axis < 0 ? rank - 1 : h->channel_axis, h->channels)
                     : std::nullopt;
-    if (vals && same_shape(add->outputs[0], y)) {
+    // c has at most y's rank and is 1 on every axis but the channel one, where it has y's size: the
+    // Add keeps y's shape, known or not.
+    if (vals) {
       if (!h->bias) h->bias = std::vector<double>(static_cast<size_t>(h->channels), 0.0);
       for (size_t i = 0; i < vals->size(); ++i) (*h->bias)[i] += (*vals)[i];
       bias_changed = true;
