@@ -34,7 +34,10 @@ struct PipelineOptions {
 
 // The simplify pipeline (what onnxsim does), in order.
 const std::vector<Pass>& simplify_passes();
-// What `ingot build` runs: simplify, then the fusion passes.
+// Layer fusion (Conv+BN, bias/residual/activation epilogues, GELU, HardSwish, LayerNorm, attention,
+// horizontal merging), in order; expects a simplified graph with inferred shapes.
+const std::vector<Pass>& fusion_passes();
+// What the engine builder runs: simplify_passes(), then fusion_passes(), then a cleanup.
 std::vector<Pass> build_passes();
 Status run_pipeline(ir::Graph& graph, const std::vector<Pass>& passes, const PipelineOptions& options);
 // Structural checks: every input produced before use, no dangling values, names unique.
@@ -48,5 +51,12 @@ Expected<bool> fold_constants(ir::Graph& graph, const PassOptions& options);
 Expected<bool> eliminate_dead_code(ir::Graph& graph, const PassOptions& options);
 Expected<bool> eliminate_common_subexpressions(ir::Graph& graph, const PassOptions& options);
 Expected<bool> infer_shapes_pass(ir::Graph& graph, const PassOptions& options);
+Expected<bool> fuse_conv_batchnorm(ir::Graph& graph, const PassOptions& options);
+Expected<bool> fuse_gelu(ir::Graph& graph, const PassOptions& options);
+Expected<bool> fuse_hardswish(ir::Graph& graph, const PassOptions& options);
+Expected<bool> fuse_layer_norm(ir::Graph& graph, const PassOptions& options);
+Expected<bool> fuse_attention(ir::Graph& graph, const PassOptions& options);
+Expected<bool> fuse_epilogue(ir::Graph& graph, const PassOptions& options);
+Expected<bool> fuse_horizontal(ir::Graph& graph, const PassOptions& options);
 
 }  // namespace ingot::passes

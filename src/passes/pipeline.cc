@@ -25,7 +25,43 @@ const std::vector<Pass>& simplify_passes() {
   return kPasses;
 }
 
-std::vector<Pass> build_passes() { return simplify_passes(); }
+const std::vector<Pass>& fusion_passes() {
+  // Fusion passes change numerics by rounding only (BN folded into weights, reassociated adds), as
+  // TensorRT's do, so they are not `changes_numerics` passes.
+  static const std::vector<Pass> kPasses = {
+      // First: a folded BatchNormalization becomes the layer's bias, which the epilogue then extends;
+      // BN must still sit right after its Conv / MatMul, before any epilogue is fused in between.
+      {"fuse_conv_batchnorm", "fold BatchNormalization into the Conv / ConvTranspose / MatMul / Gemm before it", false, fuse_conv_batchnorm},
+      // Before the epilogue: x feeds several nodes of these chains until they are one Gelu / HardSwish
+      // node, and only then is it the single reader the epilogue fusion needs.
+      {"fuse_gelu", "GELU chains (erf and tanh forms) into one Gelu", false, fuse_gelu},
+      {"fuse_hardswish", "x*HardSigmoid(x) and x*Clip(x+3,0,6)/6 forms into one HardSwish", false, fuse_hardswish},
+      // Free to move: these chains hold no constant-weight layer, and no Add right after one that the
+      // epilogue fusion could take.
+      {"fuse_layer_norm", "decomposed LayerNorm (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add) into LayerNormalization", false, fuse_layer_norm},
+      {"fuse_attention", "MatMul(Q, K^T), scale, mask Add, Softmax, MatMul(., V) into ingot.Attention", false, fuse_attention},
+      // After BN folding and the Gelu / HardSwish collapse: bias Add, residual Add and activation join
+      // the Conv / MatMul as ingot.FusedConv / ingot.FusedMatMul.
+      {"fuse_epilogue", "Conv / MatMul / Gemm + bias + residual Add + activation into ingot.FusedConv / FusedMatMul", false, fuse_epilogue},
+      // After the epilogue: each branch's bias is in its layer and is concatenated; siblings with
+      // different epilogues (activation, residual) are not merged.
+      {"fuse_horizontal", "sibling MatMul / Gemm / 1x1 Conv layers on one input into one wider layer + Split", false, fuse_horizontal},
+  };
+  return kPasses;
+}
+
+std::vector<Pass> build_passes() {
+  std::vector<Pass> passes = simplify_passes();
+  // Fusion needs the types and shapes simplify inferred, and the constants it folded (weights behind
+  // Transpose / Reshape / Cast become plain constants that the patterns accept).
+  const std::vector<Pass>& fusion = fusion_passes();
+  passes.insert(passes.end(), fusion.begin(), fusion.end());
+  // Cleanup: the fused nodes' constants replaced the old ones, which nothing reads now; shape
+  // inference over the fused layers checks that each rewrite kept the types it promised.
+  passes.push_back({"eliminate_dead_code", "after fusion", false, eliminate_dead_code});
+  passes.push_back({"infer_shapes", "check the fused graph's types and shapes", false, infer_shapes_pass});
+  return passes;
+}
 
 Status verify_graph(const ir::Graph& graph) {
   std::unordered_set<const ir::Value*> defined(graph.inputs.begin(), graph.inputs.end());

@@ -1,5 +1,6 @@
 // `ingot simplify IN.onnx OUT.onnx`: onnxsim's job, with --check N comparing both models on random inputs.
 #include <cmath>
+#include <cstdio>
 #include <iostream>
 #include <random>
 #include <set>
@@ -8,6 +9,9 @@
 #include "core/dispatch.h"
 #include "ingot/engine.h"
 #include "ingot/simplify.h"
+#include "onnx/exporter.h"
+#include "onnx/importer.h"
+#include "passes/pass.h"
 
 namespace ingot::cli {
 namespace {
@@ -18,6 +22,7 @@ struct SimplifyCliOptions {
   std::vector<std::string> disabled;
   std::vector<std::string> dump_after;
   int check = 0;
+  bool fuse = false;
 };
 
 // Largest |a - b| / max(|b|, 1e-6) over an output, or -1 when shapes or dtypes differ.
@@ -89,6 +94,47 @@ int check_models(const SimplifyCliOptions& opt, const std::map<std::string, Dims
   return kExitOk;
 }
 
+// `--fuse`: the engine builder's pass list (build_passes: simplify, then layer fusion) with the fused
+// layers written as ingot.* ops, for looking at what fusion did and for `ingot run`; other runtimes
+// do not know ingot's domain. Simplify writes a temporary model, the passes after simplify run on it.
+Expected<SimplifyReport> fuse_onnx_file(const SimplifyCliOptions& opt, SimplifyOptions so) {
+  const std::vector<passes::Pass> all = passes::build_passes();
+  const size_t n_simplify = passes::simplify_passes().size();
+  passes::PipelineOptions po;
+  std::set<std::string> simplify_names;
+  for (size_t i = 0; i < all.size(); ++i) (i < n_simplify ? simplify_names : po.disabled).insert(all[i].name);
+  std::set<std::string> fusion_names = po.disabled;
+  po.disabled.clear();
+  so.disabled_passes.clear();
+  for (const auto& name : opt.disabled) {
+    if (!simplify_names.count(name) && !fusion_names.count(name))
+      return Status(StatusCode::kUsage, "--disable-pass: no pass named '" + name + "'");
+    if (simplify_names.count(name)) so.disabled_passes.insert(name);
+    if (fusion_names.count(name)) po.disabled.insert(name);
+  }
+  for (const auto& name : opt.dump_after) (simplify_names.count(name) ? so.dump_ir_after : po.dump_ir_after).insert(name);
+  if (so.dump_ir_after.count("all")) po.dump_ir_after.insert("all");
+  const std::string tmp = opt.output + ".simplified.tmp";
+  auto r = simplify_onnx_file(opt.input, tmp, so);
+  if (!r.ok()) return r.status();
+  auto model = onnx_import::import_file(tmp);
+  std::remove(tmp.c_str());
+  if (!model.ok()) return model.status().with_context("reading the simplified model back");
+  ir::Graph& g = *model->graph;
+  INGOT_RETURN_IF_ERROR(passes::run_pipeline(g, {all.begin() + static_cast<std::ptrdiff_t>(n_simplify), all.end()}, po)
+                            .with_context(opt.input));
+  r->ops_after.clear();
+  r->nodes_after = 0;
+  for (const auto& n : g.nodes()) {
+    r->ops_after[(n->domain.empty() ? "" : n->domain + ".") + n->op_type]++;
+    r->nodes_after++;
+  }
+  onnx_import::ExportOptions eo;
+  eo.ir_version = std::max<int64_t>(model->ir_version, 7);
+  INGOT_RETURN_IF_ERROR(onnx_import::export_model_file(g, opt.output, eo));
+  return r;
+}
+
 int simplify_command(const SimplifyCliOptions& opt) {
   auto shapes = parse_shapes(opt.input_shapes, "--input-shape");
   if (!shapes.ok()) return report(shapes.status());
@@ -96,7 +142,7 @@ int simplify_command(const SimplifyCliOptions& opt) {
   so.input_shapes = *shapes;
   so.disabled_passes = {opt.disabled.begin(), opt.disabled.end()};
   so.dump_ir_after = {opt.dump_after.begin(), opt.dump_after.end()};
-  auto r = simplify_onnx_file(opt.input, opt.output, so);
+  auto r = opt.fuse ? fuse_onnx_file(opt, so) : simplify_onnx_file(opt.input, opt.output, so);
   if (!r.ok()) return report(r.status());
   std::cout << "nodes: " << r->nodes_before << " -> " << r->nodes_after << "\n";
   std::set<std::string> ops;
@@ -125,8 +171,9 @@ Command add_simplify_command(CLI::App& parent) {
   std::string passes = "pass names:";
   for (const auto& [name, desc] : simplify_pass_names()) passes += " " + name;
   app->add_option("--disable-pass", opt->disabled, "switch a pass off by name (" + passes + ")");
-  app->add_option("--dump-ir-after", opt->dump_after,
-                  "print the IR after the named pass ('all' for every pass)");
+  app->add_option("--dump-ir-after", opt->dump_after, "print the IR after the named pass ('all' for every pass)");
+  // Hidden (empty group): a developer's view of the engine builder's fusion, not an ONNX for other tools.
+  app->add_flag("--fuse", opt->fuse, "also run the engine builder's layer fusion (writes ingot.* ops)")->group("");
   return {app, [opt] { return simplify_command(*opt); }};
 }
 

@@ -1,0 +1,492 @@
+"""Layer fusion (`ingot simplify --fuse`): each pattern is fused into the expected layer, the pattern's ops
+are gone, and `ingot run` gives the same outputs on the fused model as on the original (random data,
+fixed seeds). Negative cases check that nothing is fused where it would be wrong."""
+import collections
+import math
+import subprocess
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from op_harness import INGOT
+
+EXACT = dict(rtol=1e-5, atol=1e-5)
+CLOSE = dict(rtol=1e-4, atol=1e-4)
+
+
+class Model:
+    """A graph under construction: inputs with random data, constants, nodes."""
+
+    def __init__(self, seed=0):
+        self.rng = np.random.default_rng(seed)
+        self.nodes, self.inputs, self.inits, self.feeds, self.outputs = [], [], [], {}, []
+
+    def input(self, name, shape):
+        self.inputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, shape))
+        self.feeds[name] = self.rng.standard_normal(shape).astype(np.float32)
+        return name
+
+    def const(self, name, value):
+        self.inits.append(numpy_helper.from_array(np.asarray(value), name))
+        return name
+
+    def rand(self, name, shape, scale=0.5, offset=0.0):
+        return self.const(name, (self.rng.standard_normal(shape) * scale + offset).astype(np.float32))
+
+    def scalar(self, name, v):
+        return self.const(name, np.array(v, np.float32))
+
+    def node(self, op, ins, out=None, name=None, **attrs):
+        out = out or (name or op.lower()) + "_out"
+        self.nodes.append(helper.make_node(op, ins, [out], name=name or op.lower(), **attrs))
+        return out
+
+    def output(self, name):
+        self.outputs.append(helper.make_tensor_value_info(name, TensorProto.FLOAT, None))
+
+    def bn(self, x, c, name="bn"):
+        return self.node("BatchNormalization", [x, self.rand(name + "_s", [c], 0.3, 1.0), self.rand(name + "_b", [c]),
+                                                self.rand(name + "_m", [c]),
+                                                self.const(name + "_v", self.rng.uniform(0.5, 2.0, c).astype(np.float32))],
+                         name=name, epsilon=1e-3)
+
+    def save(self, path, opset=17):
+        g = helper.make_graph(self.nodes, "g", self.inputs, self.outputs, self.inits)
+        m = helper.make_model(g, opset_imports=[helper.make_opsetid("", opset)])
+        m.ir_version = 8
+        onnx.save(m, path)
+        return path
+
+
+def fuse(model, tmp_path, opset=17, tol=EXACT):
+    """Fuses `model`, compares `ingot run` on both files; returns the fused ONNX and its op counts."""
+    src = model.save(tmp_path / "in.onnx", opset)
+    dst = tmp_path / "out.onnx"
+    proc = subprocess.run([INGOT, "simplify", "--fuse", str(src), str(dst)], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    fused = onnx.load(dst)
+    args = []
+    for name, arr in model.feeds.items():
+        np.save(tmp_path / (name + ".npy"), arr)
+        args += ["--input", "%s=%s" % (name, tmp_path / (name + ".npy"))]
+    outs = {}
+    for tag, path in (("ref", src), ("fused", dst)):
+        proc = subprocess.run([INGOT, "run", str(path), *args, "--output-dir", str(tmp_path / tag)],
+                              capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0, proc.stderr
+        outs[tag] = {o.name: np.load(tmp_path / tag / (o.name + ".npy")) for o in model.outputs}
+    for name, ref in outs["ref"].items():
+        assert np.abs(ref).max() > 1e-3, "%s is all (near) zero: the comparison would prove nothing" % name
+        np.testing.assert_allclose(outs["fused"][name], ref, **tol, err_msg=name)
+    ops = collections.Counter((n.domain + "." if n.domain else "") + n.op_type for n in fused.graph.node)
+    return fused, ops
+
+
+def attrs(node):
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def only(fused, op):
+    found = [n for n in fused.graph.node if (n.domain + "." if n.domain else "") + n.op_type == op]
+    assert len(found) == 1, [n.op_type for n in fused.graph.node]
+    return found[0], attrs(found[0])
+
+
+def fused_from(a):
+    return [s.decode() for s in a["fused_from"]]
+
+
+# ----------------------------------------------------------------------------------------------
+# Conv / BatchNorm / bias / residual / activation
+
+
+def test_conv_bn_relu(tmp_path):
+    m = Model()
+    y = m.node("Conv", [m.input("x", [1, 3, 9, 9]), m.rand("w", [4, 3, 3, 3]), m.rand("b", [4])], name="conv",
+               pads=[1, 1, 1, 1])
+    m.output(m.node("Relu", [m.bn(y, 4)], "y", name="relu"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"ingot.FusedConv": 1}
+    _, a = only(fused, "ingot.FusedConv")
+    assert a["activation"] == b"Relu"
+    assert fused_from(a) == ["Conv:conv", "BatchNormalization:bn", "Relu:relu"]
+    assert a["pads"] == [1, 1, 1, 1]
+
+
+def test_conv_bn_residual_relu(tmp_path):
+    """resnet's block end: Conv -> BN -> Add(shortcut) -> Relu is one layer with a residual input."""
+    m = Model(1)
+    x = m.input("x", [1, 4, 6, 6])
+    y = m.node("Conv", [x, m.rand("w", [4, 4, 3, 3])], name="conv", pads=[1, 1, 1, 1])
+    s = m.node("Add", [m.bn(y, 4), x], name="add")
+    m.output(m.node("Relu", [s], "y", name="relu"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"ingot.FusedConv": 1}
+    n, a = only(fused, "ingot.FusedConv")
+    assert len(n.input) == 4 and n.input[3] == "x"
+    assert fused_from(a) == ["Conv:conv", "BatchNormalization:bn", "Add:add", "Relu:relu"]
+
+
+def gelu_erf(m, x, order="pytorch"):
+    """0.5 * x * (1 + erf(x / sqrt2)) in the orders exporters write."""
+    if order == "mul_rsqrt2":
+        e = m.node("Erf", [m.node("Mul", [m.scalar("r2", 1 / math.sqrt(2)), x], name="div")], name="erf")
+    else:
+        e = m.node("Erf", [m.node("Div", [x, m.scalar("s2", math.sqrt(2))], name="div")], name="erf")
+    u = m.node("Add", [e, m.scalar("one", 1.0)], name="add1")
+    half = m.scalar("half", 0.5)
+    if order in ("pytorch", "mul_rsqrt2"):  # (x * u) * 0.5
+        return m.node("Mul", [m.node("Mul", [x, u], name="mulx"), half], name="mulh")
+    if order == "half_first":  # (x * 0.5) * u
+        return m.node("Mul", [m.node("Mul", [half, x], name="mulh"), u], name="mulx")
+    return m.node("Mul", [x, m.node("Mul", [u, half], name="mulh")], name="mulx")  # x * (u * 0.5)
+
+
+def gelu_tanh(m, x, cube="pow"):
+    if cube == "pow":
+        c = m.node("Pow", [x, m.scalar("three", 3.0)], name="pow")
+    else:
+        c = m.node("Mul", [x, m.node("Mul", [x, x], name="sq")], name="cube")
+    inner = m.node("Add", [x, m.node("Mul", [m.scalar("k", 0.044715), c], name="mulk")], name="addx")
+    t = m.node("Tanh", [m.node("Mul", [inner, m.scalar("c", math.sqrt(2 / math.pi))], name="mulc")], name="tanh")
+    u = m.node("Add", [m.scalar("one", 1.0), t], name="add1")
+    return m.node("Mul", [m.node("Mul", [x, m.scalar("half", 0.5)], name="mulh"), u], name="mulx")
+
+
+def hardswish(m, x, form):
+    if form == "hardsigmoid":
+        return m.node("Mul", [x, m.node("HardSigmoid", [x], name="hs", alpha=1 / 6, beta=0.5)], name="mul")
+    c = m.node("Clip", [m.node("Add", [x, m.scalar("three", 3.0)], name="add3"), m.scalar("lo", 0.0),
+                        m.scalar("hi", 6.0)], name="clip")
+    six = m.scalar("six", 6.0)
+    sixth = m.scalar("sixth", 1 / 6)
+    if form == "add_clip_div_mul":  # PyTorch
+        return m.node("Mul", [x, m.node("Div", [c, six], name="div")], name="mul")
+    if form == "add_clip_mul_div":  # Paddle
+        return m.node("Div", [m.node("Mul", [x, c], name="mul"), six], name="div")
+    return m.node("Mul", [m.node("Mul", [c, x], name="mul"), sixth], name="div")  # Mul by 1/6
+
+
+# activation builder -> (expected activation attribute, alpha, beta)
+ACTIVATIONS = {
+    "Relu": (lambda m, y: m.node("Relu", [y]), "Relu", None),
+    "LeakyRelu": (lambda m, y: m.node("LeakyRelu", [y], alpha=0.2), "LeakyRelu", (0.2, None)),
+    "Relu6": (lambda m, y: m.node("Clip", [y, m.scalar("lo", 0.0), m.scalar("hi", 6.0)]), "Clip", (0.0, 6.0)),
+    "ClipMinOnly": (lambda m, y: m.node("Clip", [y, m.scalar("lo", -0.5)]), "Clip", (-0.5, None)),
+    "Sigmoid": (lambda m, y: m.node("Sigmoid", [y]), "Sigmoid", None),
+    "Tanh": (lambda m, y: m.node("Tanh", [y]), "Tanh", None),
+    "HardSigmoid": (lambda m, y: m.node("HardSigmoid", [y], alpha=0.3, beta=0.4), "HardSigmoid", (0.3, 0.4)),
+    "HardSwish": (lambda m, y: m.node("HardSwish", [y]), "HardSwish", None),
+    "HardSwishClipForm": (lambda m, y: hardswish(m, y, "add_clip_div_mul"), "HardSwish", None),
+    "HardSwishPaddle": (lambda m, y: hardswish(m, y, "add_clip_mul_div"), "HardSwish", None),
+    "HardSwishHardSigmoid": (lambda m, y: hardswish(m, y, "hardsigmoid"), "HardSwish", None),
+    "Silu": (lambda m, y: m.node("Mul", [y, m.node("Sigmoid", [y])]), "Silu", None),
+    "GeluErf": (lambda m, y: gelu_erf(m, y), "Gelu", None),
+    "GeluTanh": (lambda m, y: gelu_tanh(m, y), "GeluTanh", None),
+}
+
+
+@pytest.mark.parametrize("act", sorted(ACTIVATIONS))
+def test_conv_bias_activation(tmp_path, act):
+    build, name, params = ACTIVATIONS[act]
+    m = Model(2)
+    y = m.node("Conv", [m.input("x", [2, 3, 7, 7]), m.rand("w", [5, 3, 3, 3])], name="conv", strides=[2, 2])
+    y = m.node("Add", [y, m.rand("bias", [1, 5, 1, 1])], name="bias")  # a bias the exporter left as an Add
+    m.output(m.node("Identity", [build(m, y)], "y"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE if "Gelu" in act or "Swish" in act else EXACT)
+    assert ops == {"ingot.FusedConv": 1}, ops
+    n, a = only(fused, "ingot.FusedConv")
+    assert a["activation"].decode() == name and len(n.input) == 3
+    if params:
+        assert a["activation_alpha"] == pytest.approx(params[0], rel=1e-6)
+        if params[1] is not None:
+            assert a["activation_beta"] == pytest.approx(params[1], rel=1e-6)
+
+
+def test_conv_transpose_bn(tmp_path):
+    m = Model(3)
+    y = m.node("ConvTranspose", [m.input("x", [1, 4, 5, 5]), m.rand("w", [4, 3, 3, 3]), m.rand("b", [6])],
+               name="deconv", group=2, strides=[2, 2])
+    m.output(m.node("Identity", [m.bn(y, 6)], "y"))
+    _, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"ConvTranspose": 1}
+
+
+def test_depthwise_conv_bn_relu6(tmp_path):
+    m = Model(4)
+    y = m.node("Conv", [m.input("x", [1, 6, 8, 8]), m.rand("w", [6, 1, 3, 3])], name="dw", group=6, pads=[1, 1, 1, 1])
+    m.output(m.node("Clip", [m.bn(y, 6), m.scalar("lo", 0.0), m.scalar("hi", 6.0)], "y", name="relu6"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"ingot.FusedConv": 1}
+    assert only(fused, "ingot.FusedConv")[1]["group"] == 6
+
+
+# ----------------------------------------------------------------------------------------------
+# MatMul / Gemm
+
+
+def test_gemm_trans_alpha_beta_relu(tmp_path):
+    m = Model(5)
+    y = m.node("Gemm", [m.input("x", [3, 8]), m.rand("w", [6, 8]), m.rand("c", [6])], name="gemm", transB=1,
+               alpha=0.5, beta=2.0)
+    m.output(m.node("Relu", [y], "y", name="relu"))
+    fused, ops = fuse(m, tmp_path)
+    assert ops == {"ingot.FusedMatMul": 1}
+    _, a = only(fused, "ingot.FusedMatMul")
+    assert fused_from(a) == ["Gemm:gemm", "Relu:relu"]
+
+
+def test_matmul_bias_residual_gelu(tmp_path):
+    """A transformer FFN tail: MatMul + bias (Add with the bias first, as PyTorch writes it) + residual."""
+    m = Model(6)
+    x = m.input("x", [2, 5, 8])
+    y = m.node("MatMul", [x, m.rand("w", [8, 8])], name="mm")
+    y = m.node("Add", [m.rand("bias", [8]), y], name="bias")
+    y = m.node("Add", [y, m.input("z", [2, 5, 8])], name="residual")
+    m.output(m.node("Identity", [gelu_erf(m, y)], "y"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"ingot.FusedMatMul": 1}
+    n, a = only(fused, "ingot.FusedMatMul")
+    assert a["activation"] == b"Gelu" and list(n.input)[3] == "z"
+    assert fused_from(a)[:3] == ["MatMul:mm", "Add:bias", "Add:residual"]
+
+
+def test_matmul_bn(tmp_path):
+    m = Model(7)
+    y = m.node("MatMul", [m.input("x", [4, 8]), m.rand("w", [8, 6])], name="mm")
+    m.output(m.node("Identity", [m.bn(y, 6)], "y"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"ingot.FusedMatMul": 1}
+    assert fused_from(only(fused, "ingot.FusedMatMul")[1]) == ["MatMul:mm", "BatchNormalization:bn"]
+
+
+# ----------------------------------------------------------------------------------------------
+# Standalone GELU / HardSwish chains become one ONNX op
+
+
+@pytest.mark.parametrize("order", ["pytorch", "mul_rsqrt2", "half_first", "half_last"])
+def test_standalone_gelu_erf(tmp_path, order):
+    m = Model(8)
+    m.output(m.node("Identity", [gelu_erf(m, m.input("x", [3, 17]), order)], "y"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"Gelu": 1}, ops
+    assert only(fused, "Gelu")[1]["approximate"] == b"none"
+
+
+@pytest.mark.parametrize("cube", ["pow", "mul"])
+def test_standalone_gelu_tanh(tmp_path, cube):
+    m = Model(9)
+    m.output(m.node("Identity", [gelu_tanh(m, m.input("x", [3, 17]), cube)], "y"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"Gelu": 1}, ops
+    assert only(fused, "Gelu")[1]["approximate"] == b"tanh"
+
+
+@pytest.mark.parametrize("form", ["add_clip_div_mul", "add_clip_mul_div", "mul_sixth", "hardsigmoid"])
+def test_standalone_hardswish(tmp_path, form):
+    m = Model(10)
+    x = m.input("x", [4, 9])
+    m.feeds["x"] *= 4  # reach both clip bounds
+    m.output(m.node("Identity", [hardswish(m, x, form)], "y"))
+    _, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"HardSwish": 1}, ops
+
+
+# ----------------------------------------------------------------------------------------------
+# LayerNorm
+
+
+def layer_norm(m, x, axes=(-1,), square="pow", affine=True, hidden=16):
+    mean = m.node("ReduceMean", [x, m.const("axes", np.array(axes, np.int64))], name="mean")
+    d = m.node("Sub", [x, mean], name="sub")
+    sq = m.node("Pow", [d, m.scalar("two", 2.0)], name="pow") if square == "pow" else m.node("Mul", [d, d], name="sq")
+    var = m.node("ReduceMean", [sq, "axes"], name="var")
+    s = m.node("Sqrt", [m.node("Add", [var, m.scalar("eps", 1e-5)], name="addeps")], name="sqrt")
+    y = m.node("Div", [d, s], name="div")
+    if affine:
+        y = m.node("Mul", [y, m.rand("gamma", [hidden], 0.3, 1.0)], name="gamma_mul")
+        y = m.node("Add", [y, m.rand("beta", [1, 1, hidden])], name="beta_add")
+    return y
+
+
+@pytest.mark.parametrize("square,affine", [("pow", True), ("mul", True), ("pow", False)])
+def test_layer_norm(tmp_path, square, affine):
+    m = Model(11)
+    m.output(m.node("Identity", [layer_norm(m, m.input("x", [2, 5, 16]), square=square, affine=affine)], "y"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"LayerNormalization": 1}, ops
+    n, a = only(fused, "LayerNormalization")
+    assert a["axis"] == -1 and a["epsilon"] == pytest.approx(1e-5)
+    assert len(n.input) == (3 if affine else 2)
+
+
+def test_layer_norm_over_another_axis_is_not_fused(tmp_path):
+    m = Model(12)
+    m.output(m.node("Identity", [layer_norm(m, m.input("x", [2, 16, 16]), axes=(1,), affine=False)], "y"))
+    _, ops = fuse(m, tmp_path)
+    assert "LayerNormalization" not in ops and ops["ReduceMean"] == 2
+
+
+# ----------------------------------------------------------------------------------------------
+# Attention
+
+
+def attention(m, rank=4, k_form="transpose", scale_op="Div", mask=True):
+    lead = [2, 3] if rank == 4 else [3]
+    q = m.input("q", lead + [5, 8])
+    if k_form == "transpose":
+        kt = m.node("Transpose", [m.input("k", lead + [6, 8])], name="kt", perm=list(range(rank - 2)) + [rank - 1, rank - 2])
+    else:
+        kt = m.input("kt", lead + [8, 6])
+    s = m.node("MatMul", [q, kt], name="qk")
+    if scale_op == "Div":
+        s = m.node("Div", [s, m.scalar("sqrt_d", math.sqrt(8))], name="scale")
+    elif scale_op == "Mul":
+        s = m.node("Mul", [m.scalar("rsqrt_d", 1 / math.sqrt(8)), s], name="scale")
+    if mask:
+        mk = m.input("mask", [2, 1, 1, 6] if rank == 4 else [1, 6])
+        m.feeds["mask"] = np.where(m.rng.random(m.feeds["mask"].shape) < 0.3, -10000.0, 0.0).astype(np.float32)
+        s = m.node("Add", [s, mk], name="mask_add")
+    p = m.node("Softmax", [s], name="softmax", axis=-1)
+    return m.node("MatMul", [p, m.input("v", lead + [6, 7])], name="pv")
+
+
+@pytest.mark.parametrize("rank,k_form,scale_op,mask", [
+    (4, "transpose", "Div", True),
+    (4, "given", "Mul", True),
+    (3, "transpose", "Mul", False),
+    (3, "given", None, True),
+])
+def test_attention(tmp_path, rank, k_form, scale_op, mask):
+    m = Model(13)
+    m.output(m.node("Identity", [attention(m, rank, k_form, scale_op, mask)], "y"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"ingot.Attention": 1}, ops
+    n, a = only(fused, "ingot.Attention")
+    assert a["k_transposed"] == (0 if k_form == "transpose" else 1)
+    assert a["scale"] == pytest.approx(1 / math.sqrt(8) if scale_op else 1.0, rel=1e-6)
+    assert len(n.input) == (4 if mask else 3)
+    assert fused_from(a)[-2:] == ["Softmax:softmax", "MatMul:pv"]
+
+
+def test_softmax_over_another_axis_is_not_attention(tmp_path):
+    m = Model(14)
+    q, kt, v = m.input("q", [2, 5, 8]), m.input("kt", [2, 8, 5]), m.input("v", [2, 5, 7])
+    p = m.node("Softmax", [m.node("MatMul", [q, kt], name="qk")], name="softmax", axis=1)
+    m.output(m.node("MatMul", [p, v], "y", name="pv"))
+    _, ops = fuse(m, tmp_path)
+    assert "ingot.Attention" not in ops and ops["Softmax"] == 1
+
+
+# ----------------------------------------------------------------------------------------------
+# Horizontal merging
+
+
+def test_qkv_projections_merge(tmp_path):
+    m = Model(15)
+    x = m.input("x", [2, 5, 16])
+    for name in "qkv":
+        y = m.node("MatMul", [x, m.rand("w" + name, [16, 8 if name != "v" else 12])], name=name)
+        m.output(m.node("Add", [y, m.rand("b" + name, [8 if name != "v" else 12])], name, name=name + "_bias"))
+    fused, ops = fuse(m, tmp_path)
+    assert ops == {"ingot.FusedMatMul": 1, "Split": 1}, ops
+    n, a = only(fused, "ingot.FusedMatMul")
+    assert fused_from(a) == ["MatMul:q", "Add:q_bias", "MatMul:k", "Add:k_bias", "MatMul:v", "Add:v_bias"]
+    w = {i.name: numpy_helper.to_array(i) for i in fused.graph.initializer}[n.input[1]]
+    assert w.shape == (16, 28)
+
+
+def test_sibling_1x1_convs_merge(tmp_path):
+    m = Model(16)
+    x = m.input("x", [1, 8, 5, 5])
+    for i, c in enumerate([4, 6]):
+        y = m.node("Conv", [x, m.rand("w%d" % i, [c, 8, 1, 1]), m.rand("b%d" % i, [c])], name="conv%d" % i)
+        m.output(m.node("Relu", [y], "y%d" % i, name="relu%d" % i))
+    fused, ops = fuse(m, tmp_path)
+    assert ops == {"ingot.FusedConv": 1, "Split": 1}, ops
+    assert only(fused, "ingot.FusedConv")[1]["activation"] == b"Relu"
+
+
+def test_siblings_with_different_epilogues_stay_apart(tmp_path):
+    m = Model(17)
+    x = m.input("x", [1, 8, 5, 5])
+    m.output(m.node("Relu", [m.node("Conv", [x, m.rand("w0", [4, 8, 1, 1])], name="c0")], "y0"))
+    m.output(m.node("Sigmoid", [m.node("Conv", [x, m.rand("w1", [4, 8, 1, 1])], name="c1")], "y1"))
+    m.output(m.node("Relu", [m.node("Conv", [x, m.rand("w2", [4, 8, 3, 3])], name="c2", pads=[1, 1, 1, 1])], "y2"))
+    _, ops = fuse(m, tmp_path)
+    assert ops == {"ingot.FusedConv": 3}, ops
+
+
+# ----------------------------------------------------------------------------------------------
+# Where fusion must not happen
+
+
+def test_conv_output_read_twice_is_not_fused(tmp_path):
+    m = Model(18)
+    y = m.node("Conv", [m.input("x", [1, 3, 6, 6]), m.rand("w", [4, 3, 3, 3])], name="conv")
+    m.output(m.node("Relu", [y], "a", name="relu"))
+    m.output(m.node("Sigmoid", [y], "b", name="sig"))
+    _, ops = fuse(m, tmp_path)
+    assert ops == {"Conv": 1, "Relu": 1, "Sigmoid": 1}, ops
+
+
+def test_conv_output_that_is_a_graph_output_keeps_its_bn(tmp_path):
+    m = Model(19)
+    y = m.node("Conv", [m.input("x", [1, 3, 6, 6]), m.rand("w", [4, 3, 3, 3])], "conv_y", name="conv")
+    m.output("conv_y")
+    m.output(m.node("Identity", [m.bn(y, 4)], "y"))
+    _, ops = fuse(m, tmp_path)
+    assert ops["BatchNormalization"] == 1 and ops["Conv"] == 1
+
+
+def test_gelu_with_erf_read_elsewhere_is_not_fused(tmp_path):
+    m = Model(20)
+    x = m.input("x", [3, 8])
+    m.output(m.node("Identity", [gelu_erf(m, x)], "y"))
+    m.output(m.node("Identity", ["erf_out"], "e", name="peek"))
+    _, ops = fuse(m, tmp_path)
+    assert "Gelu" not in ops and ops["Erf"] == 1
+
+
+def test_broadcast_add_is_not_a_residual(tmp_path):
+    """Z must have the output's shape: a [1, C, 1, 1] input broadcasts, so the Add stays."""
+    m = Model(21)
+    y = m.node("Conv", [m.input("x", [1, 3, 6, 6]), m.rand("w", [4, 3, 3, 3])], name="conv")
+    m.output(m.node("Add", [y, m.input("z", [1, 4, 1, 1])], "y", name="add"))
+    _, ops = fuse(m, tmp_path)
+    assert ops == {"Conv": 1, "Add": 1}, ops
+
+
+def test_nonconstant_weight_matmul_is_not_fused(tmp_path):
+    m = Model(22)
+    y = m.node("MatMul", [m.input("a", [3, 4]), m.input("b", [4, 5])], name="mm")
+    m.output(m.node("Relu", [y], "y"))
+    _, ops = fuse(m, tmp_path)
+    assert ops == {"MatMul": 1, "Relu": 1}, ops
+
+
+def test_fused_model_output_name_survives(tmp_path):
+    """The pattern's last value is a graph output: the fused layer writes it under the same name."""
+    m = Model(23)
+    y = m.node("Conv", [m.input("x", [1, 3, 6, 6]), m.rand("w", [4, 3, 3, 3])], name="conv")
+    m.output(m.node("Relu", [y], "final", name="relu"))
+    fused, _ = fuse(m, tmp_path)
+    assert [o.name for o in fused.graph.output] == ["final"]
+    assert list(only(fused, "ingot.FusedConv")[0].output) == ["final"]
+
+
+def test_disable_fusion_pass(tmp_path):
+    m = Model(24)
+    y = m.node("Conv", [m.input("x", [1, 3, 6, 6]), m.rand("w", [4, 3, 3, 3])], name="conv")
+    m.output(m.node("Relu", [y], "y", name="relu"))
+    src = m.save(tmp_path / "in.onnx")
+    proc = subprocess.run([INGOT, "simplify", "--fuse", str(src), str(tmp_path / "o.onnx"), "--disable-pass",
+                           "fuse_epilogue"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(n.op_type for n in onnx.load(tmp_path / "o.onnx").graph.node) == ["Conv", "Relu"]
+    proc = subprocess.run([INGOT, "simplify", "--fuse", str(src), str(tmp_path / "p.onnx"), "--disable-pass",
+                           "fuse_nothing"], capture_output=True, text=True, timeout=60)
+    assert proc.returncode == 2 and "fuse_nothing" in proc.stderr
+    assert not (tmp_path / "p.onnx").exists()
