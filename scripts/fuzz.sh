@@ -35,6 +35,19 @@ cmake --build "$build" -j"${INGOT_BUILD_JOBS:-$(nproc)}" --target "${targets[@]}
 declare -A max_len=([fuzz_onnx_import]=65536 [fuzz_npy]=8192)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+# Extra seeds for the importer, not committed: the ONNX backend test models (one per op and variant)
+# from the onnx package of the test venv, when there is one.
+extra_seeds() {
+  [ "$1" = fuzz_onnx_import ] && [ -x .venv/bin/python ] || return 0
+  local node dir="$build/seeds/onnx_node"
+  node=$(.venv/bin/python -c "import onnx, os; print(os.path.join(os.path.dirname(onnx.__file__), 'backend/test/data/node'))" 2>/dev/null) || return 0
+  if [ ! -d "$dir" ] && [ -d "$node" ]; then
+    mkdir -p "$dir"
+    for m in "$node"/*/model.onnx; do cp "$m" "$dir/$(basename "$(dirname "$m")").onnx"; done
+  fi
+  [ -d "$dir" ] && echo "$dir"
+}
+
 status=0
 for t in "${targets[@]}"; do
   work="$build/corpus/$t"       # the fuzzer's growing corpus; the committed seeds stay untouched
@@ -42,7 +55,10 @@ for t in "${targets[@]}"; do
   mkdir -p "$work" "$artifacts"
   echo "== $t: ${seconds}s =="
   log="$build/$t.log"
-  if "$build/bin/$t" "$work" "tests/fuzz/corpus/$t" -max_total_time="$seconds" -max_len="${max_len[$t]:-65536}" \
+  seeds=("tests/fuzz/corpus/$t")
+  extra=$(extra_seeds "$t")
+  [ -n "$extra" ] && seeds+=("$extra")
+  if "$build/bin/$t" "$work" "${seeds[@]}" -max_total_time="$seconds" -max_len="${max_len[$t]:-65536}" \
       -rss_limit_mb=2048 -timeout=10 -print_final_stats=1 -artifact_prefix="$artifacts/" >"$log" 2>&1; then
     grep -E '^stat::number_of_executed_units|^stat::peak_rss_mb|^#[0-9]+.*DONE' "$log" || true
   else

@@ -94,9 +94,9 @@ Expected<Tensor> tensor_from_proto(const onnx::TensorProto& tp, const std::strin
   // ingot allocate gigabytes.
   if (Status st = check_tensor_bytes(dtype, dims); !st.ok()) return Status(st.code(), what + ": " + st.message());
   const int64_t need = stored_bytes(dtype, n);
-  auto short_data = [&](int64_t have, const char* unit) {
-    return invalid_argument(what + " of shape " + dims_to_string(dims) + " needs " + std::to_string(dtype == DType::kString ? n : need) +
-                            " " + unit + " of data but has " + std::to_string(have));
+  auto short_data = [&](int64_t want, int64_t have, const char* unit) {
+    return invalid_argument(what + " of shape " + dims_to_string(dims) + " needs " + std::to_string(want) + " " + unit +
+                            " of data but has " + std::to_string(have));
   };
   auto make = [&]() -> Expected<Tensor> {
     auto created = Tensor::create(dtype, dims);
@@ -112,14 +112,14 @@ Expected<Tensor> tensor_from_proto(const onnx::TensorProto& tp, const std::strin
     return t;
   }
   if (dtype == DType::kString) {
-    if (tp.string_data_size() != n) return short_data(tp.string_data_size(), "strings");
+    if (tp.string_data_size() != n) return short_data(n, tp.string_data_size(), "strings");
     INGOT_ASSIGN_OR_RETURN(Tensor t, make());
     for (int64_t i = 0; i < n; ++i) t.strings()[i] = tp.string_data(static_cast<int>(i));
     return t;
   }
   if (tp.has_raw_data()) {
     if (static_cast<int64_t>(tp.raw_data().size()) != need) {
-      return short_data(static_cast<int64_t>(tp.raw_data().size()), "bytes");
+      return short_data(need, static_cast<int64_t>(tp.raw_data().size()), "bytes");
     }
     INGOT_ASSIGN_OR_RETURN(Tensor t, make());
     unpack_into(t, reinterpret_cast<const uint8_t*>(tp.raw_data().data()));
@@ -141,7 +141,7 @@ Expected<Tensor> tensor_from_proto(const onnx::TensorProto& tp, const std::strin
     default:
       return unsupported(what + ": data type " + dtype_name(dtype) + " is not supported");
   }
-  if (have != want) return short_data(have, "values");
+  if (have != want) return short_data(want, have, "values");
   INGOT_ASSIGN_OR_RETURN(Tensor t, make());
   switch (dtype) {
     case DType::kF32:

@@ -61,7 +61,7 @@ def test_reduce_sum_prod_and_cumsum_wrap(dtype):
     x = np.array([[info.max, info.max, 5], [info.min, -1, info.min]], dtype=dtype)
     axes = np.array([1], np.int64)
     with np.errstate(over="ignore"):
-        check_op("ReduceSum", {"data": x, "axes": axes}, ["r"], expected={"r": x.sum(axis=1, keepdims=True)})
+        check_op("ReduceSum", {"data": x, "axes": axes}, ["r"], expected={"r": x.sum(axis=1, keepdims=True, dtype=dtype)})
         check_op("ReduceProd", {"data": x, "axes": axes}, ["r"], opset=18,
-                 expected={"r": x.prod(axis=1, keepdims=True)})
-        check_op("CumSum", {"x": x, "axis": np.array(1, np.int64)}, ["y"], expected={"y": np.cumsum(x, axis=1)})
+                 expected={"r": x.prod(axis=1, keepdims=True, dtype=dtype)})
+        check_op("CumSum", {"x": x, "axis": np.array(1, np.int64)}, ["y"], expected={"y": np.cumsum(x, axis=1, dtype=dtype)})
