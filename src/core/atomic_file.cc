@@ -58,4 +58,12 @@ Status write_file_atomically(const std::string& path,
   return Status::Ok();
 }
 
+Status write_file_atomically(const std::string& path, std::initializer_list<std::string_view> pieces) {
+  return write_file_atomically(path, [&](const WriteSink& sink) {
+    for (std::string_view p : pieces)
+      if (!sink(p.data(), p.size())) return false;
+    return true;
+  });
+}
+
 }  // namespace ingot

@@ -4,7 +4,9 @@
 
 #include <cstddef>
 #include <functional>
+#include <initializer_list>
 #include <string>
+#include <string_view>
 
 #include "ingot/status.h"
 
@@ -21,5 +23,7 @@ using WriteSink = std::function<bool(const char* data, size_t size)>;
 // returns false when it or the sink failed), flushes it to disk and renames it onto `path`. On any
 // failure the temporary file is removed, `path` is left as it was, and the error starts with `path`.
 Status write_file_atomically(const std::string& path, const std::function<bool(const WriteSink& sink)>& emit);
+// The same for bytes already in memory, in order.
+Status write_file_atomically(const std::string& path, std::initializer_list<std::string_view> pieces);
 
 }  // namespace ingot

@@ -9,7 +9,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "core/file_util.h"
+#include "core/atomic_file.h"
 #include "core/platform.h"
 #include "ingot/engine.h"
 #include "ops/op.h"
@@ -492,7 +492,7 @@ Expected<std::string> serialize_plan(const Plan& plan) { return Writer(plan).run
 
 Status write_engine_file(const Plan& plan, const std::string& path) {
   INGOT_ASSIGN_OR_RETURN(std::string bytes, serialize_plan(plan));
-  return write_file_atomic(path, {bytes});
+  return write_file_atomically(path, {bytes});
 }
 
 Expected<Plan> read_engine(const void* data, size_t size, std::shared_ptr<const void> owner,

@@ -12,6 +12,7 @@
 #include "engine/engine_file.h"
 #include "exec/interpreter.h"
 #include "onnx/importer.h"
+#include "runtime/engine_internal.h"
 #include "ops/op.h"
 
 namespace ingot {
@@ -127,7 +128,7 @@ struct Engine::Impl {
   }
 };
 
-namespace {
+namespace runtime {
 
 Expected<std::shared_ptr<Engine>> engine_from_plan(Plan plan) {
   if (plan.platform.empty()) plan.platform = cpu_fingerprint();
@@ -138,7 +139,9 @@ Expected<std::shared_ptr<Engine>> engine_from_plan(Plan plan) {
   return Engine::create(std::move(impl));
 }
 
-}  // namespace
+}  // namespace runtime
+
+using runtime::engine_from_plan;
 
 Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
 std::shared_ptr<Engine> Engine::create(std::unique_ptr<Impl> impl) {

@@ -6,6 +6,7 @@ run this again only to change the seeds (crash regressions are added beside them
 """
 import io
 import pathlib
+import subprocess
 
 import numpy as np
 import onnx
@@ -129,6 +130,13 @@ def main():
     d.mkdir(parents=True, exist_ok=True)
     for name, b in npy_seeds().items():
         (d / f"{name}.npy").write_bytes(b)
+    # Engine seeds: the model seeds that build, built by this checkout's ingot (rebuild them when the
+    # engine format changes; the fuzz target skips the platform and checksum checks).
+    d = HERE / "corpus" / "fuzz_engine_load"
+    d.mkdir(parents=True, exist_ok=True)
+    ingot = HERE.parents[1] / "build" / "bin" / "ingot"
+    for f in sorted((HERE / "corpus" / "fuzz_onnx_import").glob("*.onnx")):
+        subprocess.run([str(ingot), "build", str(f), "-o", str(d / (f.stem + ".ingot"))], capture_output=True)
 
 
 if __name__ == "__main__":

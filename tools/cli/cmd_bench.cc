@@ -9,7 +9,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
-#include "core/file_util.h"
+#include "core/atomic_file.h"
 #include "core/npy.h"
 
 namespace ingot::cli {
@@ -99,7 +99,7 @@ int bench_command(const BenchOptions& opt) {
               sorted.front(), mean, percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 95),
               percentile(sorted, 99), sorted.back());
   if (!opt.json.empty()) {
-    Status st = write_file_atomic(opt.json, {j.dump(2) + "\n"});
+    Status st = write_file_atomically(opt.json, {j.dump(2) + "\n"});
     if (!st.ok()) return report(st);
   }
   return kExitOk;

@@ -6,7 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
-#include "core/file_util.h"
+#include "core/atomic_file.h"
 
 namespace ingot::cli {
 namespace {
@@ -80,7 +80,7 @@ int inspect_command(const InspectOptions& opt) {
       std::cout << text;
       return kExitOk;
     }
-    Status st = write_file_atomic(opt.json, {text});
+    Status st = write_file_atomically(opt.json, {text});
     if (!st.ok()) return report(st);
   }
   std::cout << "engine of " << e.source() << " (ingot " << e.built_by() << ")\n"
