@@ -14,7 +14,19 @@ std::map<std::pair<std::string, std::string>, OpDef>& registry() {
 
 }  // namespace
 
-OpRegistrar::OpRegistrar(const OpDef& def) { registry()[{def.domain, def.op_type}] = def; }
+static std::vector<std::string>& duplicates() {
+  static std::vector<std::string> d;
+  return d;
+}
+
+// The first registration of an op wins; a second one is recorded (a unit test requires there be none),
+// since which of two static initialisers runs last is not something the code should depend on.
+OpRegistrar::OpRegistrar(const OpDef& def) {
+  auto [it, fresh] = registry().emplace(std::make_pair(std::string(def.domain), std::string(def.op_type)), def);
+  if (!fresh) duplicates().push_back((std::string(def.domain).empty() ? "" : std::string(def.domain) + ".") + def.op_type);
+}
+
+std::vector<std::string> duplicate_registrations() { return duplicates(); }
 
 const OpDef* find_op(const std::string& domain, const std::string& op_type) {
   const std::string d = domain == "ai.onnx" ? "" : domain;

@@ -129,7 +129,9 @@ struct OpDef {
 };
 
 const OpDef* find_op(const std::string& domain, const std::string& op_type);
-std::vector<const OpDef*> all_ops();  // sorted by domain, op_type
+std::vector<const OpDef*> all_ops();
+// Ops registered more than once (the later registrations are ignored); empty in a correct build.
+std::vector<std::string> duplicate_registrations();  // sorted by domain, op_type
 
 struct OpRegistrar {
   explicit OpRegistrar(const OpDef& def);

@@ -58,3 +58,18 @@ TEST(Graph, DuplicateValueNameIsRefused) {
 
 }  // namespace
 }  // namespace ingot::ir
+
+#include "ops/op.h"
+
+namespace ingot {
+namespace {
+
+TEST(OpRegistry, EveryOpIsRegisteredOnce) {
+  EXPECT_TRUE(ops::duplicate_registrations().empty())
+      << "registered twice: " << ::testing::PrintToString(ops::duplicate_registrations());
+  EXPECT_NE(ops::find_op("", "Conv"), nullptr);
+  EXPECT_NE(ops::find_op("ingot", "FusedConv"), nullptr);
+}
+
+}  // namespace
+}  // namespace ingot
