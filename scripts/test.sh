@@ -27,6 +27,8 @@ if [ "${INGOT_SANITIZE_CI:-0}" = 1 ]; then
   scripts/fuzz.sh --build-only || status=1
   export ASAN_OPTIONS=${ASAN_OPTIONS:-detect_leaks=1:detect_stack_use_after_return=0}
   export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
+  # The runaway-Loop test runs up to the limit: 10^7 iterations take minutes under ASan.
+  export INGOT_MAX_LOOP_ITERATIONS=1000000
   echo "   built in $((SECONDS - start))s"; t=$SECONDS
 
   echo "== ASan + UBSan: ONNX backend conformance =="

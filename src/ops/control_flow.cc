@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <atomic>
+#include <cstdlib>
 #include <string>
 #include <vector>
 
@@ -16,8 +17,17 @@ namespace ingot::ops {
 
 namespace {
 // 10 million: far above any trip count a real model's loop needs, low enough that a runaway loop
-// fails in seconds to minutes instead of appearing to hang.
-std::atomic<int64_t> g_max_loop_iterations{10'000'000};
+// fails in seconds to minutes instead of appearing to hang. INGOT_MAX_LOOP_ITERATIONS (a non-negative
+// integer) sets another default, e.g. for slow sanitizer builds.
+int64_t default_max_loop_iterations() {
+  if (const char* s = std::getenv("INGOT_MAX_LOOP_ITERATIONS"); s && *s) {
+    char* end = nullptr;
+    const long long v = std::strtoll(s, &end, 10);
+    if (*end == '\0' && v >= 0) return v;
+  }
+  return 10'000'000;
+}
+std::atomic<int64_t> g_max_loop_iterations{default_max_loop_iterations()};
 }  // namespace
 
 int64_t max_loop_iterations() { return g_max_loop_iterations.load(); }

@@ -321,3 +321,22 @@ def test_external_data_too_short(tmp_path):
     p = external_model(tmp_path, "short.bin")
     (p.parent / "short.bin").write_bytes(b"\0" * 10)
     assert_error(run("run", p), "'w'", "'short.bin' holds 10 bytes", "needed 24")
+
+
+def test_input_of_unknown_rank_needs_a_shape(tmp_path):
+    p = write_raw_model(tmp_path / "norank.onnx", [helper.make_node("Relu", ["x"], ["y"])],
+                        [helper.make_tensor_value_info("x", TensorProto.FLOAT, None)],
+                        [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    assert_error(run("run", p), "input 'x'", "no known rank", "--shapes")
+
+
+def test_unwritable_output(good, tmp_path):
+    p, x = good
+    not_a_dir = tmp_path / "file"
+    not_a_dir.write_bytes(b"")
+    assert_error(run("run", p, "--input", f"x={x}", "--output-dir", not_a_dir), "--output-dir")
+    # The output's own path is a folder: the rename fails, no temporary file is left.
+    out = tmp_path / "out"
+    (out / "y.npy").mkdir(parents=True)
+    assert_error(run("run", p, "--input", f"x={x}", "--output-dir", out), "y.npy", "cannot rename")
+    assert [f.name for f in out.iterdir()] == ["y.npy"]

@@ -47,7 +47,9 @@ void slice(const T* in, const Dims& in_dims, const std::vector<SliceAxis>& axes,
   int64_t offset = 0, acc = 1;
   for (size_t i = r; i-- > 0;) {
     out_dims[i] = axes[i].count;
-    strides[i] = acc * axes[i].step;
+    // With two or more elements |step| < dim, so the stride fits; with fewer it is never used (and a
+    // huge step such as INT64_MIN would overflow the product).
+    strides[i] = axes[i].count > 1 ? acc * axes[i].step : 0;
     offset += acc * axes[i].start;
     acc *= in_dims[i];
   }
