@@ -44,6 +44,12 @@ if [ "${INGOT_SANITIZE_CI:-0}" = 1 ]; then
   INGOT_BIN=build-fuzz/bin/ingot .venv/bin/python -m pytest -q -p no:cacheprovider tests/python || status=1
   echo "   $((SECONDS - t))s"; t=$SECONDS
 
+  echo "== ThreadSanitizer: several execution contexts of one engine in several threads =="
+  cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINGOT_TSAN=ON >/dev/null &&
+    cmake --build build-tsan -j"$(nproc)" --target ingot_tests >/dev/null &&
+    TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/ingot_tests --gtest_filter='Engine*:EngineFile*' || status=1
+  echo "   $((SECONDS - t))s"; t=$SECONDS
+
   echo "== Fuzzing: each target for ${INGOT_FUZZ_SECONDS:-60}s =="
   scripts/fuzz.sh "${INGOT_FUZZ_SECONDS:-60}" || status=1
   echo "   $((SECONDS - t))s; sanitizer stage $((SECONDS - start))s in all"
