@@ -239,3 +239,37 @@ def test_future_format_is_refused(built, tmp_path):
 def test_build_options_on_engine_are_usage_errors(built):
     _, engine = built
     assert_error(run("run", engine, "--shapes", "x:1x3x8x8"), "build options", code=2)
+
+
+def if_model():
+    """y = If(c) then x + 1 else x * 2: a layer with subgraphs that read an outer value."""
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [3])
+    c = helper.make_tensor_value_info("c", TensorProto.BOOL, [])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [3])
+    one = numpy_helper.from_array(np.ones(3, np.float32), "one")
+    two = numpy_helper.from_array(np.full(3, 2, np.float32), "two")
+    then_g = helper.make_graph([helper.make_node("Add", ["x", "one"], ["t"])], "then", [],
+                               [helper.make_tensor_value_info("t", TensorProto.FLOAT, [3])])
+    else_g = helper.make_graph([helper.make_node("Mul", ["x", "two"], ["e"])], "else", [],
+                               [helper.make_tensor_value_info("e", TensorProto.FLOAT, [3])])
+    node = helper.make_node("If", ["c"], ["y"], name="branch", then_branch=then_g, else_branch=else_g)
+    g = helper.make_graph([node], "g", [x, c], [y], [one, two])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    return m
+
+
+def test_control_flow_runs_in_memory_but_is_not_saved(tmp_path):
+    model = tmp_path / "if.onnx"
+    onnx.save(if_model(), model)
+    x = np.array([1, 2, 3], np.float32)
+    np.save(tmp_path / "x.npy", x)
+    for cond, want in ((True, x + 1), (False, x * 2)):
+        np.save(tmp_path / "c.npy", np.array(cond))
+        proc = run("run", model, "--input", f"x={tmp_path / 'x.npy'}", "--input", f"c={tmp_path / 'c.npy'}",
+                   "--output-dir", tmp_path / "out")
+        assert proc.returncode == 0, proc.stderr
+        np.testing.assert_array_equal(np.load(tmp_path / "out" / "y.npy"), want)
+    out = tmp_path / "if.ingot"
+    assert_error(run("build", model, "-o", out), "branch", "If", "cannot be saved yet")
+    assert not out.exists()
