@@ -101,6 +101,31 @@ std::string fastest_by_timing(const LayerDesc& desc, const std::vector<const Tac
   return best_id;
 }
 
+// INGOT_TACTICS: a comma-separated list of tactic ids or id prefixes ("cpu.onednn") the builder may choose
+// from, for debugging and for measuring what a tactic brings; "reference" alone turns every fast tactic
+// off. Unset: all of them.
+bool tactic_allowed(const char* id) {
+  static const std::vector<std::string> allowed = [] {
+    std::vector<std::string> v;
+    const char* e = std::getenv("INGOT_TACTICS");
+    std::string item;
+    for (const char* p = e ? e : "";; ++p) {
+      if (*p == ',' || *p == 0) {
+        if (!item.empty()) v.push_back(item);
+        item.clear();
+        if (*p == 0) break;
+      } else {
+        item += *p;
+      }
+    }
+    return v;
+  }();
+  if (allowed.empty()) return true;
+  for (const std::string& a : allowed)
+    if (std::string(id).rfind(a, 0) == 0) return true;
+  return false;
+}
+
 }  // namespace
 
 TacticRegistrar::TacticRegistrar(const Tactic& t) { registry().push_back(t); }
@@ -176,7 +201,7 @@ Status select_tactics(engine::Plan& plan, const TuningOptions& options) {
     LayerDesc desc{layer, plan.tensors};
     std::vector<const Tactic*> candidates;
     for (const Tactic* t : all_tactics())
-      if (t->supports && t->supports(desc).empty()) candidates.push_back(t);
+      if (t->supports && tactic_allowed(t->id) && t->supports(desc).empty()) candidates.push_back(t);
     if (candidates.empty()) continue;
     std::vector<Tensor> inputs;
     bool timeable = options.opt_level >= 1;
