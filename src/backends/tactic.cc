@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <functional>
 #include <random>
 
@@ -46,12 +47,6 @@ Expected<Tensor> tuning_input(const engine::PlanTensor& t, std::mt19937& rng) {
   return x;
 }
 
-double seconds_of(const std::function<Status()>& f, bool* ok) {
-  const auto t0 = std::chrono::steady_clock::now();
-  *ok = f().ok();
-  return std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-}
-
 bool log_tuning() {
   static const bool on = [] {
     const char* e = std::getenv("INGOT_LOG_TUNING");
@@ -60,41 +55,106 @@ bool log_tuning() {
   return on;
 }
 
-// The median seconds of one run of each candidate on the layer; the fastest is returned, or "" when none
-// could be timed. Candidates are tried in order, the reference last.
-std::string fastest_by_timing(const LayerDesc& desc, const std::vector<const Tactic*>& candidates,
+// Output memory reused from run to run and zero-filled before each, as an engine's arena is: timing
+// fresh allocations would time the page faults too.
+class ReusedOutputs {
+ public:
+  ops::RunContext::OutputAllocator allocator() {
+    return [this](size_t i, DType dtype, Dims dims) -> Expected<Tensor> {
+      INGOT_ASSIGN_OR_RETURN(int64_t numel, checked_numel(dims));
+      const size_t bytes = static_cast<size_t>(numel) * dtype_size(dtype);
+      if (dtype == DType::kString) return Tensor::create(dtype, std::move(dims));
+      if (buffers_.size() <= i) buffers_.resize(i + 1);
+      auto& [buffer, size] = buffers_[i];
+      if (size < bytes || !buffer) {
+        void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+        if (!p) return internal_error("out of memory for a tuning output");
+        buffer = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+        size = bytes;
+      }
+      std::memset(buffer.get(), 0, bytes);
+      return Tensor::wrap(dtype, std::move(dims), buffer, buffer.get());
+    };
+  }
+
+ private:
+  std::vector<std::pair<std::shared_ptr<void>, size_t>> buffers_;
+};
+
+Expected<std::vector<Tensor>> run_with(const LayerDesc& desc, const Kernel& kernel,
+                                       const std::vector<Tensor>& inputs,
+                                       const ops::RunContext::OutputAllocator* allocate);
+
+// Times every candidate on the layer and returns the id of the fastest by median, or "" when none ran.
+// One warm-up run each (a candidate more than give_up_ratio times slower than the fastest warm-up is
+// dropped there: the reference, mostly), then `repeats` rounds that run each remaining candidate once
+// in turn, so that a burst of load on a busy machine falls on all of them alike.
+std::string fastest_by_timing(const LayerDesc& desc, const std::vector<const Tactic*>& tactics,
                               const std::vector<Tensor>& inputs, const TuningOptions& options) {
-  std::string best_id;
-  double best = 0;
-  std::string log;
-  auto consider = [&](const char* id, Expected<std::unique_ptr<Kernel>> kernel) {
-    if (!kernel.ok()) {
-      if (log_tuning()) log += std::string(" ") + id + "=(" + kernel.status().message() + ")";
-      return;
-    }
-    auto once = [&] { return run_kernel(desc, **kernel, inputs).status(); };
-    bool ok = false;
-    const double warm = seconds_of(once, &ok);
-    if (!ok) {
-      if (log_tuning()) log += std::string(" ") + id + "=(failed)";
-      return;
-    }
-    double median = warm;
-    if (best_id.empty() || warm <= options.give_up_ratio * best) {
-      std::vector<double> times;
-      for (int r = 0; r < std::max(1, options.repeats) && ok; ++r) times.push_back(seconds_of(once, &ok));
-      if (!ok) return;
-      std::nth_element(times.begin(), times.begin() + times.size() / 2, times.end());
-      median = times[times.size() / 2];
-    }
-    if (log_tuning()) log += std::string(" ") + id + "=" + std::to_string(median * 1e3) + "ms";
-    if (best_id.empty() || median < best) {
-      best_id = id;
-      best = median;
-    }
+  struct Candidate {
+    const char* id;
+    std::unique_ptr<Kernel> kernel;
+    ReusedOutputs outputs;
+    std::vector<double> times;
+    std::string note;
   };
-  for (const Tactic* t : candidates) consider(t->id, t->prepare(desc));
-  consider(kReferenceTactic, prepare_reference(desc));
+  std::vector<Candidate> all;
+  auto add = [&](const char* id, Expected<std::unique_ptr<Kernel>> kernel) {
+    Candidate& c = all.emplace_back();
+    c.id = id;
+    if (kernel.ok())
+      c.kernel = std::move(*kernel);
+    else
+      c.note = "(" + kernel.status().message() + ")";
+  };
+  for (const Tactic* t : tactics) add(t->id, t->prepare(desc));
+  add(kReferenceTactic, prepare_reference(desc));
+  // Seconds of one run, or a negative number when it failed.
+  auto time_once = [&](Candidate& c) {
+    const ops::RunContext::OutputAllocator allocate = c.outputs.allocator();
+    const auto t0 = std::chrono::steady_clock::now();
+    const bool ok = run_with(desc, *c.kernel, inputs, &allocate).ok();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return ok ? s : -1.0;
+  };
+  std::vector<double> warm(all.size(), -1);
+  double fastest_warm = -1;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (!all[i].kernel) continue;
+    warm[i] = time_once(all[i]);
+    if (warm[i] < 0) all[i].note = "(failed)";
+    if (warm[i] >= 0 && (fastest_warm < 0 || warm[i] < fastest_warm)) fastest_warm = warm[i];
+  }
+  std::vector<Candidate*> live;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (warm[i] < 0) continue;
+    if (warm[i] > options.give_up_ratio * fastest_warm) {
+      all[i].note = "(warm-up " + std::to_string(warm[i] * 1e3) + "ms, not timed)";
+      continue;
+    }
+    live.push_back(&all[i]);
+  }
+  for (int r = 0; r < std::max(1, options.repeats); ++r) {
+    for (Candidate* c : live) {
+      if (c->times.size() < static_cast<size_t>(r)) continue;  // failed before
+      const double s = time_once(*c);
+      if (s >= 0) c->times.push_back(s);
+    }
+  }
+  std::string best_id, log;
+  double best = 0;
+  for (Candidate& c : all) {
+    if (!c.times.empty()) {
+      std::nth_element(c.times.begin(), c.times.begin() + c.times.size() / 2, c.times.end());
+      const double median = c.times[c.times.size() / 2];
+      c.note = std::to_string(median * 1e3) + "ms";
+      if (best_id.empty() || median < best) {
+        best_id = c.id;
+        best = median;
+      }
+    }
+    log += std::string(" ") + c.id + "=" + c.note;
+  }
   if (log_tuning())
     std::fprintf(stderr, "tune %s (%s):%s -> %s\n", desc.layer.name.c_str(), desc.layer.op_type.c_str(),
                  log.c_str(), best_id.c_str());
@@ -168,6 +228,14 @@ Expected<std::unique_ptr<Kernel>> prepare_reference(const LayerDesc& desc) {
 
 Expected<std::vector<Tensor>> run_kernel(const LayerDesc& desc, const Kernel& kernel,
                                          const std::vector<Tensor>& inputs) {
+  return run_with(desc, kernel, inputs, nullptr);
+}
+
+namespace {
+
+Expected<std::vector<Tensor>> run_with(const LayerDesc& desc, const Kernel& kernel,
+                                       const std::vector<Tensor>& inputs,
+                                       const ops::RunContext::OutputAllocator* allocate) {
   if (desc.layer.has_subgraph) return unsupported("layer '" + desc.layer.name + "' runs subgraphs");
   if (inputs.size() != desc.layer.inputs.size()) {
     return invalid_argument("layer '" + desc.layer.name + "' takes " +
@@ -187,11 +255,14 @@ Expected<std::vector<Tensor>> run_kernel(const LayerDesc& desc, const Kernel& ke
                       [](const ir::Graph&, const std::vector<RtValue>&) -> Expected<std::vector<RtValue>> {
                         return internal_error("a layer run alone has no subgraphs");
                       });
+  ctx.set_allocator(allocate);
   INGOT_RETURN_IF_ERROR(kernel.run(ctx));
   std::vector<Tensor> result;
   for (RtValue& v : out) result.push_back(std::move(v.tensor));
   return result;
 }
+
+}  // namespace
 
 Status select_tactics(engine::Plan& plan, const TuningOptions& options) {
   std::mt19937 rng(0x1a2b3c);
