@@ -190,6 +190,15 @@ bool tactic_allowed(const char* id) {
 
 TacticRegistrar::TacticRegistrar(const Tactic& t) { registry().push_back(t); }
 
+namespace {
+std::vector<PlanPass>& plan_passes() {
+  static std::vector<PlanPass> p;
+  return p;
+}
+}  // namespace
+
+PlanPassRegistrar::PlanPassRegistrar(PlanPass pass) { plan_passes().push_back(pass); }
+
 const Tactic* find_tactic(const std::string& id) {
   for (const Tactic& t : registry())
     if (id == t.id) return &t;
@@ -298,6 +307,7 @@ Status select_tactics(engine::Plan& plan, const TuningOptions& options) {
       }
     }
   }
+  for (PlanPass pass : plan_passes()) INGOT_RETURN_IF_ERROR(pass(plan));
   return Status::Ok();
 }
 

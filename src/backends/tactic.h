@@ -79,8 +79,18 @@ struct TuningOptions {
 };
 Status select_tactics(engine::Plan& plan, const TuningOptions& options);
 
+// Runs after select_tactics has given every layer its tactic (from it, in registration order): lets a
+// backend agree on layouts between neighbouring layers of its own, recorded in their attributes (which
+// go into the engine file and which their tactics read when they prepare).
+using PlanPass = Status (*)(engine::Plan& plan);
+struct PlanPassRegistrar {
+  explicit PlanPassRegistrar(PlanPass pass);
+};
+
 }  // namespace ingot::backends
 
 #define INGOT_REGISTER_TACTIC(ID, ...)                                        \
   static const ::ingot::backends::TacticRegistrar INGOT_CONCAT(kIngotTactic_, \
                                                                ID)(::ingot::backends::Tactic{__VA_ARGS__})
+#define INGOT_REGISTER_PLAN_PASS(ID, FN) \
+  static const ::ingot::backends::PlanPassRegistrar INGOT_CONCAT(kIngotPlanPass_, ID)(FN)

@@ -467,6 +467,90 @@ TEST(SelectTactics, TimesTheSupportingTacticsAndKeepsOne) {
   EXPECT_EQ(plan.layers[0].tactic, kReferenceTactic);
 }
 
+// Two convolutions in a chain, the second also reading the first's output as its residual: the tensor
+// between them is kept in oneDNN's blocked layout, and the chain still computes the reference's result.
+TEST(ConvLayouts, BlockedBetweenTwoConvolutions) {
+  const Dims xd = {1, 8, 10, 10}, wd = {16, 8, 3, 3}, w2d = {16, 16, 1, 1}, yd = {1, 16, 10, 10};
+  engine::Plan plan;
+  auto tensor = [&](const std::string& name, Dims dims, TensorKind kind, uint32_t seed) {
+    PlanTensor t;
+    t.name = name;
+    t.dtype = DType::kF32;
+    t.kind = kind;
+    t.dims = dims;
+    t.dim_symbols.assign(dims.size(), "");
+    if (kind == TensorKind::kWeight) t.weight = random_tensor(dims, seed);
+    plan.tensors.push_back(std::move(t));
+    return static_cast<int32_t>(plan.tensors.size() - 1);
+  };
+  const int32_t x = tensor("x", xd, TensorKind::kInput, 0), w1 = tensor("w1", wd, TensorKind::kWeight, 1),
+                b1 = tensor("b1", {16}, TensorKind::kWeight, 2),
+                t = tensor("t", yd, TensorKind::kActivation, 0),
+                w2 = tensor("w2", w2d, TensorKind::kWeight, 3),
+                b2 = tensor("b2", {16}, TensorKind::kWeight, 4), y = tensor("y", yd, TensorKind::kOutput, 0);
+  plan.inputs = {x};
+  plan.outputs = {y};
+  PlanLayer conv1;
+  conv1.name = "conv1";
+  conv1.op_type = "Conv";
+  conv1.opset = 17;
+  conv1.attrs["pads"].kind = ir::Attribute::Kind::kInts;
+  conv1.attrs["pads"].ints = {1, 1, 1, 1};
+  conv1.inputs = {x, w1, b1};
+  conv1.outputs = {t};
+  PlanLayer conv2;
+  conv2.name = "conv2";
+  conv2.domain = "ingot";
+  conv2.op_type = "FusedConv";
+  conv2.opset = 1;
+  conv2.attrs["activation"].kind = ir::Attribute::Kind::kString;
+  conv2.attrs["activation"].s = "Relu";
+  conv2.inputs = {t, w2, b2, t};
+  conv2.outputs = {y};
+  plan.layers = {conv1, conv2};
+  ASSERT_TRUE(select_tactics(plan, TuningOptions{.opt_level = 0}).ok());
+  ASSERT_EQ(plan.layers[0].tactic, "cpu.onednn.conv");
+  ASSERT_EQ(plan.layers[1].tactic, "cpu.onednn.conv");
+  const std::string layout =
+      plan.layers[0].attrs.count("tactic_dst_layout") ? plan.layers[0].attrs["tactic_dst_layout"].s : "";
+  EXPECT_TRUE(layout == "nChw8c" || layout == "nChw16c") << layout;
+  EXPECT_EQ(plan.layers[1].attrs["tactic_src_layout"].s, layout);
+  EXPECT_EQ(plan.layers[1].attrs["tactic_z_layout"].s, layout);
+  EXPECT_EQ(plan.layers[1].attrs.count("tactic_dst_layout"), 0u);  // y is the model's output
+
+  const Tensor xv = random_tensor(xd, 5);
+  const LayerDesc d1{plan.layers[0], plan.tensors}, d2{plan.layers[1], plan.tensors};
+  auto k1 = find_tactic("cpu.onednn.conv")->prepare(d1);
+  auto k2 = find_tactic("cpu.onednn.conv")->prepare(d2);
+  ASSERT_TRUE(k1.ok() && k2.ok());
+  auto tv = run_kernel(d1, **k1, {xv, plan.tensors[w1].weight, plan.tensors[b1].weight});
+  ASSERT_TRUE(tv.ok()) << tv.status().message();
+  auto yv = run_kernel(d2, **k2, {(*tv)[0], plan.tensors[w2].weight, plan.tensors[b2].weight, (*tv)[0]});
+  ASSERT_TRUE(yv.ok()) << yv.status().message();
+
+  // The reference: both convolutions plain, then + t and Relu.
+  PlanLayer plain2 = conv2;
+  plain2.domain.clear();
+  plain2.op_type = "Conv";
+  plain2.attrs.clear();
+  plain2.inputs.resize(3);
+  for (PlanLayer* l : {&conv1, &plain2}) l->tactic = kReferenceTactic;
+  auto r1 = prepare_reference(LayerDesc{conv1, plan.tensors});
+  auto r2 = prepare_reference(LayerDesc{plain2, plan.tensors});
+  auto tr = run_kernel(LayerDesc{conv1, plan.tensors}, **r1,
+                       {xv, plan.tensors[w1].weight, plan.tensors[b1].weight});
+  ASSERT_TRUE(tr.ok());
+  auto yr = run_kernel(LayerDesc{plain2, plan.tensors}, **r2,
+                       {(*tr)[0], plan.tensors[w2].weight, plan.tensors[b2].weight});
+  ASSERT_TRUE(yr.ok());
+  Tensor want = (*yr)[0];
+  for (int64_t i = 0; i < want.numel(); ++i)
+    want.data<float>()[i] = std::max(0.f, want.data<float>()[i] + (*tr)[0].data<float>()[i]);
+  EXPECT_LE(relative_error((*yv)[0], want), kTolerance);
+  // The tensor between them really is blocked: the same values, in another order.
+  EXPECT_GT(relative_error((*tv)[0], (*tr)[0]), 0.1);
+}
+
 TEST(Threading, SetsThePoolSize) {
   const int before = num_threads();
   set_num_threads(1);

@@ -8,6 +8,7 @@
 #include <unordered_map>
 
 #include "backends/cpu/onednn_common.h"
+#include "core/platform.h"
 #include "ops/conv_pool_common.h"
 
 namespace ingot::backends::cpu {
@@ -15,6 +16,21 @@ namespace {
 
 using dnnl::memory;
 using engine::PlanTensor;
+
+constexpr const char* kTactic = "cpu.onednn.conv";
+// Attributes assign_conv_layouts gives a layer whose X, Y or Z is kept in a blocked layout.
+constexpr const char* kSrcLayout = "tactic_src_layout";
+constexpr const char* kDstLayout = "tactic_dst_layout";
+constexpr const char* kZLayout = "tactic_z_layout";
+
+// The blocked layout named by a layout attribute's value; undef for none, any for an unknown name.
+memory::format_tag layout_tag(const ir::Node& node, const char* attr) {
+  const std::string v = node.attr_string(attr, "");
+  if (v.empty()) return memory::format_tag::undef;
+  if (v == "nChw8c") return memory::format_tag::nChw8c;
+  if (v == "nChw16c") return memory::format_tag::nChw16c;
+  return memory::format_tag::any;
+}
 
 bool is_conv(const engine::PlanLayer& l) {
   return (l.domain.empty() && l.op_type == "Conv") || (l.domain == "ingot" && l.op_type == "FusedConv");
@@ -66,14 +82,19 @@ Expected<ConvGeometry> conv_geometry(const ir::Node& node, const Dims& x, const 
 struct ConvInstance {
   Dims y;
   dnnl::convolution_forward prim;
-  memory::desc src_md, dst_md, user_src_md, user_dst_md, bias_md, scratch_md;
-  bool reorder_src = false, reorder_dst = false;
-  dnnl::reorder src_in, dst_out, z_in;  // plain -> src format, dst format -> plain, Z plain -> dst format
+  // user_*: the layouts X, Y and Z have in the plan (plain, or blocked where assign_conv_layouts agreed it).
+  memory::desc src_md, dst_md, user_src_md, user_dst_md, user_z_md, bias_md, scratch_md;
+  bool reorder_src = false, reorder_dst = false, reorder_z = false;
+  dnnl::reorder src_in, dst_out, z_in;  // user -> src format, dst format -> user, user Z -> dst format
   memory weights;
 };
 
 struct ConvConfig {
   bool blocked = true;  // oneDNN's formats (reordered at the boundaries) rather than plain NC[D]HW
+  // The plan's layouts of X, Y and Z: undef for plain NC[D]HW, else the blocked layout that this layer
+  // and its neighbours agreed on (the attributes kSrcLayout, kDstLayout and kZLayout).
+  memory::format_tag src = memory::format_tag::undef, dst = memory::format_tag::undef,
+                     z = memory::format_tag::undef;
   bool has_bias = false;
   bool residual = false;
 };
@@ -86,13 +107,19 @@ Expected<std::unique_ptr<ConvInstance>> make_instance(const ir::Node& node, cons
   const dnnl::engine& eng = onednn_engine();
   const auto f32 = memory::data_type::f32;
   try {
-    inst->user_src_md = plain_f32_desc(x);
-    inst->user_dst_md = plain_f32_desc(g.y);
+    auto user_md = [&](const Dims& d, memory::format_tag tag) {
+      return tag == memory::format_tag::undef ? plain_f32_desc(d) : memory::desc(to_dnnl_dims(d), f32, tag);
+    };
+    inst->user_src_md = user_md(x, cfg.src);
+    inst->user_dst_md = user_md(g.y, cfg.dst);
+    inst->user_z_md = user_md(g.y, cfg.z);
     const memory::desc user_w_md(g.weights, f32, plain_tag(g.weights.size()));
-    const memory::desc src_md =
-        cfg.blocked ? memory::desc(to_dnnl_dims(x), f32, memory::format_tag::any) : inst->user_src_md;
-    const memory::desc dst_md =
-        cfg.blocked ? memory::desc(to_dnnl_dims(g.y), f32, memory::format_tag::any) : inst->user_dst_md;
+    const memory::desc src_md = cfg.blocked && cfg.src == memory::format_tag::undef
+                                    ? memory::desc(to_dnnl_dims(x), f32, memory::format_tag::any)
+                                    : inst->user_src_md;
+    const memory::desc dst_md = cfg.blocked && cfg.dst == memory::format_tag::undef
+                                    ? memory::desc(to_dnnl_dims(g.y), f32, memory::format_tag::any)
+                                    : inst->user_dst_md;
     const memory::desc w_any(g.weights, f32, memory::format_tag::any);
     if (cfg.has_bias) inst->bias_md = memory::desc({w.dim(0)}, f32, memory::format_tag::a);
     const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
@@ -114,11 +141,11 @@ Expected<std::unique_ptr<ConvInstance>> make_instance(const ir::Node& node, cons
     inst->reorder_dst = inst->dst_md != inst->user_dst_md;
     if (inst->reorder_src)
       inst->src_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->user_src_md, eng, inst->src_md));
-    if (inst->reorder_dst) {
+    if (inst->reorder_dst)
       inst->dst_out = dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->dst_md, eng, inst->user_dst_md));
-      if (cfg.residual)
-        inst->z_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->user_dst_md, eng, inst->dst_md));
-    }
+    inst->reorder_z = cfg.residual && inst->user_z_md != inst->dst_md;
+    if (inst->reorder_z)
+      inst->z_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->user_z_md, eng, inst->dst_md));
     inst->weights = memory(pd.weights_desc(), eng);
     memory user_w(user_w_md, eng, const_cast<void*>(w.raw()));
     dnnl::stream s(eng);
@@ -172,13 +199,12 @@ class ConvKernel : public Kernel {
         inst->src_in.execute(s, user_src, src);
       }
       if (inst->reorder_dst) dst = memory(inst->dst_md, eng, thread_scratch(1, inst->dst_md.get_size()));
-      if (z) {
-        if (inst->reorder_dst) {
-          memory user_z(inst->user_dst_md, eng, const_cast<void*>(z->raw()));
-          inst->z_in.execute(s, user_z, dst);
-        } else if (z->raw() != y->raw()) {
-          std::memcpy(y->raw(), z->raw(), z->nbytes());
-        }
+      // The residual goes where the primitive's sum post-op reads it: the destination, in its format.
+      if (z && inst->reorder_z) {
+        memory user_z(inst->user_z_md, eng, const_cast<void*>(z->raw()));
+        inst->z_in.execute(s, user_z, dst);
+      } else if (z && dst.get_data_handle() != z->raw()) {
+        std::memcpy(dst.get_data_handle(), z->raw(), inst->dst_md.get_size());
       }
       std::unordered_map<int, memory> args{
           {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, inst->weights}, {DNNL_ARG_DST, dst}};
@@ -221,6 +247,13 @@ std::string conv_supports(const LayerDesc& d) {
   dnnl::post_ops ops;
   const std::string why = append_activation(ln.node, ops);
   if (!why.empty()) return why;
+  for (const char* attr : {kSrcLayout, kDstLayout, kZLayout}) {
+    if (layout_tag(ln.node, attr) == memory::format_tag::any)
+      return std::string("unknown ") + attr + " '" + ln.node.attr_string(attr, "") + "'";
+    if (layout_tag(ln.node, attr) != memory::format_tag::undef &&
+        (x->dims.size() != 4 || !dims_static(x->dims)))
+      return std::string(attr) + " needs a static 2-D convolution";
+  }
   // Where X's shape is known, the geometry must be one the op accepts; else its attributes at least.
   if (dims_static(x->dims)) {
     auto g = conv_geometry(ln.node, x->dims, w->dims);
@@ -240,17 +273,76 @@ Expected<std::unique_ptr<Kernel>> conv_prepare(const LayerDesc& d, bool blocked)
   cfg.blocked = blocked;
   cfg.has_bias = d.input(2) != nullptr;
   cfg.residual = d.input(3) != nullptr;
+  const LayerNode ln(d.layer, d.tensors);
+  cfg.src = layout_tag(ln.node, kSrcLayout);
+  cfg.dst = layout_tag(ln.node, kDstLayout);
+  cfg.z = layout_tag(ln.node, kZLayout);
+  if (!blocked && (cfg.src != memory::format_tag::undef || cfg.dst != memory::format_tag::undef ||
+                   cfg.z != memory::format_tag::undef))
+    return unsupported("layer '" + d.layer.name + "': blocked layouts need " + kTactic);
   auto k = std::make_unique<ConvKernel>(d.input(1)->weight, cfg);
   const Dims& x = d.input(0)->dims;
   if (dims_static(x)) {
-    const LayerNode ln(d.layer, d.tensors);
     INGOT_RETURN_IF_ERROR(k->prepare_static(ln.node, x));
   }
   return std::unique_ptr<Kernel>(std::move(k));
 }
 
+// Keeps an activation in oneDNN's blocked layout (nChw8c, nChw16c with AVX-512) where it goes from one
+// cpu.onednn.conv layer straight into others (as X or as the residual Z) and nothing else reads it:
+// the reorders to plain NCHW and back between them go. Only where the blocked tensor has the plain one's
+// size (channels a multiple of the block), so the memory plan holds; each agreement is kept only if
+// every layer it touches still prepares.
+Status assign_conv_layouts(engine::Plan& plan) {
+  const bool avx512 = cpu_features().avx512f;
+  const int64_t block = avx512 ? 16 : 8;
+  const char* layout = avx512 ? "nChw16c" : "nChw8c";
+  const size_t n = plan.tensors.size();
+  std::vector<int> producer(n, -1);
+  std::vector<std::vector<std::pair<int, size_t>>> readers(n);
+  std::vector<bool> fixed(n, false);  // model outputs, views and viewed tensors keep the plain layout
+  for (int32_t t : plan.outputs) fixed[t] = true;
+  for (size_t t = 0; t < n; ++t) {
+    if (plan.tensors[t].alias_of >= 0) fixed[t] = fixed[plan.tensors[t].alias_of] = true;
+  }
+  for (size_t l = 0; l < plan.layers.size(); ++l) {
+    const engine::PlanLayer& layer = plan.layers[l];
+    for (size_t i = 0; i < layer.outputs.size(); ++i)
+      if (layer.outputs[i] >= 0) producer[layer.outputs[i]] = i == 0 ? static_cast<int>(l) : -2;
+    for (size_t i = 0; i < layer.inputs.size(); ++i)
+      if (layer.inputs[i] >= 0) readers[layer.inputs[i]].push_back({static_cast<int>(l), i});
+    for (const auto& [_, t] : layer.outer_reads) fixed[t] = true;
+  }
+  auto ir_string = [](const std::string& v) {
+    ir::Attribute a;
+    a.kind = ir::Attribute::Kind::kString;
+    a.s = v;
+    return a;
+  };
+  for (size_t t = 0; t < n; ++t) {
+    const PlanTensor& tensor = plan.tensors[t];
+    if (tensor.kind != engine::TensorKind::kActivation || fixed[t] || producer[t] < 0) continue;
+    if (tensor.dims.size() != 4 || !dims_static(tensor.dims) || tensor.dims[1] % block != 0) continue;
+    if (plan.layers[producer[t]].tactic != kTactic || readers[t].empty()) continue;
+    bool ok = true;
+    for (const auto& [l, slot] : readers[t])
+      ok &= plan.layers[l].tactic == kTactic && (slot == 0 || slot == 3);
+    if (!ok) continue;
+    // Agree, then check that every layer involved still prepares; undo otherwise.
+    std::vector<std::pair<int, const char*>> set = {{producer[t], kDstLayout}};
+    for (const auto& [l, slot] : readers[t]) set.push_back({l, slot == 0 ? kSrcLayout : kZLayout});
+    for (const auto& [l, attr] : set) plan.layers[l].attrs[attr] = ir_string(layout);
+    const Tactic* tactic = find_tactic(kTactic);
+    for (const auto& [l, _] : set) ok &= tactic->prepare(LayerDesc{plan.layers[l], plan.tensors}).ok();
+    if (!ok)
+      for (const auto& [l, attr] : set) plan.layers[l].attrs.erase(attr);
+  }
+  return Status::Ok();
+}
+
 }  // namespace
 
+INGOT_REGISTER_PLAN_PASS(cpu_onednn_conv_layouts, assign_conv_layouts);
 INGOT_REGISTER_TACTIC(
     cpu_onednn_conv, .id = "cpu.onednn.conv", .supports = conv_supports,
     .prepare = [](const LayerDesc& d) { return conv_prepare(d, true); });
