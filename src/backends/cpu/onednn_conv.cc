@@ -18,6 +18,7 @@ using dnnl::memory;
 using engine::PlanTensor;
 
 constexpr const char* kTactic = "cpu.onednn.conv";
+constexpr const char* kPlainTactic = "cpu.onednn.conv.nchw";
 // Attributes assign_conv_layouts gives a layer whose X, Y or Z is kept in a blocked layout.
 constexpr const char* kSrcLayout = "tactic_src_layout";
 constexpr const char* kDstLayout = "tactic_dst_layout";
@@ -292,7 +293,9 @@ Expected<std::unique_ptr<Kernel>> conv_prepare(const LayerDesc& d, bool blocked)
 // cpu.onednn.conv layer straight into others (as X or as the residual Z) and nothing else reads it:
 // the reorders to plain NCHW and back between them go. Only where the blocked tensor has the plain one's
 // size (channels a multiple of the block), so the memory plan holds; each agreement is kept only if
-// every layer it touches still prepares.
+// every layer it touches still prepares. Layers the tuner gave cpu.onednn.conv.nchw join too, moving
+// to cpu.onednn.conv: the timing that preferred the plain layout charged the blocked tactic with the
+// very reorders that go here.
 Status assign_conv_layouts(engine::Plan& plan) {
   const bool avx512 = cpu_features().avx512f;
   const int64_t block = avx512 ? 16 : 8;
@@ -323,19 +326,29 @@ Status assign_conv_layouts(engine::Plan& plan) {
     const PlanTensor& tensor = plan.tensors[t];
     if (tensor.kind != engine::TensorKind::kActivation || fixed[t] || producer[t] < 0) continue;
     if (tensor.dims.size() != 4 || !dims_static(tensor.dims) || tensor.dims[1] % block != 0) continue;
-    if (plan.layers[producer[t]].tactic != kTactic || readers[t].empty()) continue;
+    auto onednn_conv = [&](int l) {
+      return plan.layers[l].tactic == kTactic || plan.layers[l].tactic == kPlainTactic;
+    };
+    if (!onednn_conv(producer[t]) || readers[t].empty()) continue;
     bool ok = true;
-    for (const auto& [l, slot] : readers[t])
-      ok &= plan.layers[l].tactic == kTactic && (slot == 0 || slot == 3);
+    for (const auto& [l, slot] : readers[t]) ok &= onednn_conv(l) && (slot == 0 || slot == 3);
     if (!ok) continue;
     // Agree, then check that every layer involved still prepares; undo otherwise.
     std::vector<std::pair<int, const char*>> set = {{producer[t], kDstLayout}};
     for (const auto& [l, slot] : readers[t]) set.push_back({l, slot == 0 ? kSrcLayout : kZLayout});
-    for (const auto& [l, attr] : set) plan.layers[l].attrs[attr] = ir_string(layout);
+    std::vector<std::string> before;
+    for (const auto& [l, attr] : set) {
+      before.push_back(plan.layers[l].tactic);
+      plan.layers[l].attrs[attr] = ir_string(layout);
+      plan.layers[l].tactic = kTactic;
+    }
     const Tactic* tactic = find_tactic(kTactic);
     for (const auto& [l, _] : set) ok &= tactic->prepare(LayerDesc{plan.layers[l], plan.tensors}).ok();
-    if (!ok)
-      for (const auto& [l, attr] : set) plan.layers[l].attrs.erase(attr);
+    if (ok) continue;
+    for (size_t i = set.size(); i-- > 0;) {  // backwards: a layer may be in the set twice (X and Z)
+      plan.layers[set[i].first].attrs.erase(set[i].second);
+      plan.layers[set[i].first].tactic = before[i];
+    }
   }
   return Status::Ok();
 }
