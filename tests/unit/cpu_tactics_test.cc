@@ -351,6 +351,58 @@ TEST(ConvTactics, RefuseWhatTheyCannotRunExactly) {
   EXPECT_EQ(pool.why_not("cpu.onednn.conv", {1, 4, 8, 8}), "not a Conv");
 }
 
+struct PoolParams {
+  std::string op;
+  Dims x;
+  std::vector<int64_t> kernel, strides, pads, dilations;
+  int64_t ceil_mode = 0, count_include_pad = 0;
+  std::string auto_pad;
+};
+
+class PoolTactics : public ::testing::TestWithParam<PoolParams> {};
+
+TEST_P(PoolTactics, MatchTheReference) {
+  const PoolParams& p = GetParam();
+  LayerCase c("", p.op);
+  c.input(p.x);
+  if (!p.kernel.empty()) c.attr("kernel_shape", p.kernel);
+  if (!p.strides.empty()) c.attr("strides", p.strides);
+  if (!p.pads.empty()) c.attr("pads", p.pads);
+  if (!p.dilations.empty()) c.attr("dilations", p.dilations);
+  if (p.ceil_mode) c.attr("ceil_mode", p.ceil_mode);
+  if (p.count_include_pad) c.attr("count_include_pad", p.count_include_pad);
+  if (!p.auto_pad.empty()) c.attr("auto_pad", p.auto_pad);
+  c.check({"cpu.onednn.pool"});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, PoolTactics,
+    ::testing::Values(
+        PoolParams{"MaxPool", {1, 16, 112, 112}, {3, 3}, {2, 2}, {1, 1, 1, 1}},  // resnet's
+        PoolParams{"MaxPool", {2, 3, 9, 8}, {2, 2}, {2, 2}},
+        PoolParams{"MaxPool", {1, 4, 10, 10}, {3, 3}, {2, 2}, {}, {}, 1},             // ceil_mode
+        PoolParams{"MaxPool", {1, 4, 12, 12}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {2, 2}},  // dilated
+        PoolParams{"MaxPool", {1, 4, 11, 11}, {3, 3}, {2, 2}, {}, {}, 0, 0, "SAME_UPPER"},
+        PoolParams{"MaxPool", {1, 4, 20}, {3}, {2}, {1, 1}},                                // 1-D
+        PoolParams{"AveragePool", {1, 8, 10, 10}, {3, 3}, {1, 1}, {1, 1, 1, 1}},            // pads excluded
+        PoolParams{"AveragePool", {1, 8, 10, 10}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {}, 0, 1},  // included
+        PoolParams{"AveragePool", {1, 8, 9, 9}, {2, 2}, {2, 2}, {}, {}, 1},                 // ceil_mode
+        PoolParams{"AveragePool", {1, 2, 6, 6, 6}, {2, 2, 2}, {2, 2, 2}},                   // 3-D
+        PoolParams{"GlobalAveragePool", {2, 32, 7, 7}}, PoolParams{"GlobalMaxPool", {1, 16, 5, 9}},
+        PoolParams{"GlobalAveragePool", {1, 8, 13}}));
+
+TEST(PoolTactics, RefuseWhatTheyCannotRunExactly) {
+  LayerCase lp("", "LpPool");
+  lp.input({1, 4, 8, 8}).attr("kernel_shape", std::vector<int64_t>{2, 2});
+  EXPECT_EQ(lp.why_not("cpu.onednn.pool", {1, 4, 7, 7}), "not a pooling layer");
+  LayerCase ceil_incl("", "AveragePool");
+  ceil_incl.input({1, 4, 9, 9})
+      .attr("kernel_shape", std::vector<int64_t>{2, 2})
+      .attr("strides", std::vector<int64_t>{2, 2});
+  ceil_incl.attr("ceil_mode", int64_t(1)).attr("count_include_pad", int64_t(1));
+  EXPECT_NE(ceil_incl.why_not("cpu.onednn.pool", {1, 4, 5, 5}), "");
+}
+
 struct MatMulParams {
   Dims a, b;
   bool b_const = true;

@@ -50,6 +50,30 @@ dnnl::memory::desc plain_f32_desc(const Dims& d) {
   return dnnl::memory::desc(to_dnnl_dims(d), dnnl::memory::data_type::f32, plain_tag(d.size()));
 }
 
+dnnl::memory::format_tag layout_tag(const ir::Node& node, const char* attr) {
+  const std::string v = node.attr_string(attr, "");
+  if (v.empty()) return dnnl::memory::format_tag::undef;
+  if (v == "nChw8c") return dnnl::memory::format_tag::nChw8c;
+  if (v == "nChw16c") return dnnl::memory::format_tag::nChw16c;
+  return dnnl::memory::format_tag::any;
+}
+
+std::string check_layouts(const ir::Node& node, const engine::PlanTensor& x) {
+  for (const char* attr : {kSrcLayout, kDstLayout, kZLayout}) {
+    const dnnl::memory::format_tag tag = layout_tag(node, attr);
+    if (tag == dnnl::memory::format_tag::any)
+      return std::string("unknown ") + attr + " '" + node.attr_string(attr, "") + "'";
+    if (tag != dnnl::memory::format_tag::undef && (x.dims.size() != 4 || !dims_static(x.dims)))
+      return std::string(attr) + " needs a static 4-D X";
+  }
+  return "";
+}
+
+dnnl::memory::desc f32_desc_in(const Dims& d, dnnl::memory::format_tag tag) {
+  if (tag == dnnl::memory::format_tag::undef) return plain_f32_desc(d);
+  return dnnl::memory::desc(to_dnnl_dims(d), dnnl::memory::data_type::f32, tag);
+}
+
 std::string append_activation(const ir::Node& node, dnnl::post_ops& ops) {
   using alg = dnnl::algorithm;
   const std::string act = node.attr_string("activation", "");

@@ -35,6 +35,22 @@ dnnl::memory::desc plain_f32_desc(const Dims& d);
 // post-ops. Returns why not when oneDNN has no exact equivalent; "" when done (or no activation).
 std::string append_activation(const ir::Node& node, dnnl::post_ops& ops);
 
+inline constexpr const char* kConvTactic = "cpu.onednn.conv";
+inline constexpr const char* kConvPlainTactic = "cpu.onednn.conv.nchw";
+inline constexpr const char* kPoolTactic = "cpu.onednn.pool";
+
+// Attributes the layout pass (onednn_layouts.cc) gives a layer whose X, Y or residual Z is kept in a
+// blocked layout agreed with its neighbours ("nChw8c" / "nChw16c").
+inline constexpr const char* kSrcLayout = "tactic_src_layout";
+inline constexpr const char* kDstLayout = "tactic_dst_layout";
+inline constexpr const char* kZLayout = "tactic_z_layout";
+// The layout a layout attribute names: undef when absent (plain), any for a name not known.
+dnnl::memory::format_tag layout_tag(const ir::Node& node, const char* attr);
+// "" when the layer's layout attributes are known names, on a static 4-D X; else why not.
+std::string check_layouts(const ir::Node& node, const engine::PlanTensor& x);
+// plain_f32_desc for undef, else the blocked desc of that tag.
+dnnl::memory::desc f32_desc_in(const Dims& d, dnnl::memory::format_tag tag);
+
 // "" when t is present, float32 and of known rank; else why not, naming `what`.
 std::string check_f32(const engine::PlanTensor* t, const char* what);
 bool dims_static(const Dims& d);

@@ -8,7 +8,6 @@
 #include <unordered_map>
 
 #include "backends/cpu/onednn_common.h"
-#include "core/platform.h"
 #include "ops/conv_pool_common.h"
 
 namespace ingot::backends::cpu {
@@ -16,22 +15,6 @@ namespace {
 
 using dnnl::memory;
 using engine::PlanTensor;
-
-constexpr const char* kTactic = "cpu.onednn.conv";
-constexpr const char* kPlainTactic = "cpu.onednn.conv.nchw";
-// Attributes assign_conv_layouts gives a layer whose X, Y or Z is kept in a blocked layout.
-constexpr const char* kSrcLayout = "tactic_src_layout";
-constexpr const char* kDstLayout = "tactic_dst_layout";
-constexpr const char* kZLayout = "tactic_z_layout";
-
-// The blocked layout named by a layout attribute's value; undef for none, any for an unknown name.
-memory::format_tag layout_tag(const ir::Node& node, const char* attr) {
-  const std::string v = node.attr_string(attr, "");
-  if (v.empty()) return memory::format_tag::undef;
-  if (v == "nChw8c") return memory::format_tag::nChw8c;
-  if (v == "nChw16c") return memory::format_tag::nChw16c;
-  return memory::format_tag::any;
-}
 
 bool is_conv(const engine::PlanLayer& l) {
   return (l.domain.empty() && l.op_type == "Conv") || (l.domain == "ingot" && l.op_type == "FusedConv");
@@ -108,12 +91,9 @@ Expected<std::unique_ptr<ConvInstance>> make_instance(const ir::Node& node, cons
   const dnnl::engine& eng = onednn_engine();
   const auto f32 = memory::data_type::f32;
   try {
-    auto user_md = [&](const Dims& d, memory::format_tag tag) {
-      return tag == memory::format_tag::undef ? plain_f32_desc(d) : memory::desc(to_dnnl_dims(d), f32, tag);
-    };
-    inst->user_src_md = user_md(x, cfg.src);
-    inst->user_dst_md = user_md(g.y, cfg.dst);
-    inst->user_z_md = user_md(g.y, cfg.z);
+    inst->user_src_md = f32_desc_in(x, cfg.src);
+    inst->user_dst_md = f32_desc_in(g.y, cfg.dst);
+    inst->user_z_md = f32_desc_in(g.y, cfg.z);
     const memory::desc user_w_md(g.weights, f32, plain_tag(g.weights.size()));
     const memory::desc src_md = cfg.blocked && cfg.src == memory::format_tag::undef
                                     ? memory::desc(to_dnnl_dims(x), f32, memory::format_tag::any)
@@ -248,13 +228,8 @@ std::string conv_supports(const LayerDesc& d) {
   dnnl::post_ops ops;
   const std::string why = append_activation(ln.node, ops);
   if (!why.empty()) return why;
-  for (const char* attr : {kSrcLayout, kDstLayout, kZLayout}) {
-    if (layout_tag(ln.node, attr) == memory::format_tag::any)
-      return std::string("unknown ") + attr + " '" + ln.node.attr_string(attr, "") + "'";
-    if (layout_tag(ln.node, attr) != memory::format_tag::undef &&
-        (x->dims.size() != 4 || !dims_static(x->dims)))
-      return std::string(attr) + " needs a static 2-D convolution";
-  }
+  const std::string layouts = check_layouts(ln.node, *x);
+  if (!layouts.empty()) return layouts;
   // Where X's shape is known, the geometry must be one the op accepts; else its attributes at least.
   if (dims_static(x->dims)) {
     auto g = conv_geometry(ln.node, x->dims, w->dims);
@@ -280,7 +255,7 @@ Expected<std::unique_ptr<Kernel>> conv_prepare(const LayerDesc& d, bool blocked)
   cfg.z = layout_tag(ln.node, kZLayout);
   if (!blocked && (cfg.src != memory::format_tag::undef || cfg.dst != memory::format_tag::undef ||
                    cfg.z != memory::format_tag::undef))
-    return unsupported("layer '" + d.layer.name + "': blocked layouts need " + kTactic);
+    return unsupported("layer '" + d.layer.name + "': blocked layouts need " + kConvTactic);
   auto k = std::make_unique<ConvKernel>(d.input(1)->weight, cfg);
   const Dims& x = d.input(0)->dims;
   if (dims_static(x)) {
@@ -289,78 +264,13 @@ Expected<std::unique_ptr<Kernel>> conv_prepare(const LayerDesc& d, bool blocked)
   return std::unique_ptr<Kernel>(std::move(k));
 }
 
-// Keeps an activation in oneDNN's blocked layout (nChw8c, nChw16c with AVX-512) where it goes from one
-// cpu.onednn.conv layer straight into others (as X or as the residual Z) and nothing else reads it:
-// the reorders to plain NCHW and back between them go. Only where the blocked tensor has the plain one's
-// size (channels a multiple of the block), so the memory plan holds; each agreement is kept only if
-// every layer it touches still prepares. Layers the tuner gave cpu.onednn.conv.nchw join too, moving
-// to cpu.onednn.conv: the timing that preferred the plain layout charged the blocked tactic with the
-// very reorders that go here.
-Status assign_conv_layouts(engine::Plan& plan) {
-  const bool avx512 = cpu_features().avx512f;
-  const int64_t block = avx512 ? 16 : 8;
-  const char* layout = avx512 ? "nChw16c" : "nChw8c";
-  const size_t n = plan.tensors.size();
-  std::vector<int> producer(n, -1);
-  std::vector<std::vector<std::pair<int, size_t>>> readers(n);
-  std::vector<bool> fixed(n, false);  // model outputs, views and viewed tensors keep the plain layout
-  for (int32_t t : plan.outputs) fixed[t] = true;
-  for (size_t t = 0; t < n; ++t) {
-    if (plan.tensors[t].alias_of >= 0) fixed[t] = fixed[plan.tensors[t].alias_of] = true;
-  }
-  for (size_t l = 0; l < plan.layers.size(); ++l) {
-    const engine::PlanLayer& layer = plan.layers[l];
-    for (size_t i = 0; i < layer.outputs.size(); ++i)
-      if (layer.outputs[i] >= 0) producer[layer.outputs[i]] = i == 0 ? static_cast<int>(l) : -2;
-    for (size_t i = 0; i < layer.inputs.size(); ++i)
-      if (layer.inputs[i] >= 0) readers[layer.inputs[i]].push_back({static_cast<int>(l), i});
-    for (const auto& [_, t] : layer.outer_reads) fixed[t] = true;
-  }
-  auto ir_string = [](const std::string& v) {
-    ir::Attribute a;
-    a.kind = ir::Attribute::Kind::kString;
-    a.s = v;
-    return a;
-  };
-  for (size_t t = 0; t < n; ++t) {
-    const PlanTensor& tensor = plan.tensors[t];
-    if (tensor.kind != engine::TensorKind::kActivation || fixed[t] || producer[t] < 0) continue;
-    if (tensor.dims.size() != 4 || !dims_static(tensor.dims) || tensor.dims[1] % block != 0) continue;
-    auto onednn_conv = [&](int l) {
-      return plan.layers[l].tactic == kTactic || plan.layers[l].tactic == kPlainTactic;
-    };
-    if (!onednn_conv(producer[t]) || readers[t].empty()) continue;
-    bool ok = true;
-    for (const auto& [l, slot] : readers[t]) ok &= onednn_conv(l) && (slot == 0 || slot == 3);
-    if (!ok) continue;
-    // Agree, then check that every layer involved still prepares; undo otherwise.
-    std::vector<std::pair<int, const char*>> set = {{producer[t], kDstLayout}};
-    for (const auto& [l, slot] : readers[t]) set.push_back({l, slot == 0 ? kSrcLayout : kZLayout});
-    std::vector<std::string> before;
-    for (const auto& [l, attr] : set) {
-      before.push_back(plan.layers[l].tactic);
-      plan.layers[l].attrs[attr] = ir_string(layout);
-      plan.layers[l].tactic = kTactic;
-    }
-    const Tactic* tactic = find_tactic(kTactic);
-    for (const auto& [l, _] : set) ok &= tactic->prepare(LayerDesc{plan.layers[l], plan.tensors}).ok();
-    if (ok) continue;
-    for (size_t i = set.size(); i-- > 0;) {  // backwards: a layer may be in the set twice (X and Z)
-      plan.layers[set[i].first].attrs.erase(set[i].second);
-      plan.layers[set[i].first].tactic = before[i];
-    }
-  }
-  return Status::Ok();
-}
-
 }  // namespace
 
-INGOT_REGISTER_PLAN_PASS(cpu_onednn_conv_layouts, assign_conv_layouts);
 INGOT_REGISTER_TACTIC(
-    cpu_onednn_conv, .id = "cpu.onednn.conv", .supports = conv_supports,
+    cpu_onednn_conv, .id = kConvTactic, .supports = conv_supports,
     .prepare = [](const LayerDesc& d) { return conv_prepare(d, true); });
 INGOT_REGISTER_TACTIC(
-    cpu_onednn_conv_nchw, .id = "cpu.onednn.conv.nchw", .supports = conv_supports,
+    cpu_onednn_conv_nchw, .id = kConvPlainTactic, .supports = conv_supports,
     .prepare = [](const LayerDesc& d) { return conv_prepare(d, false); });
 
 }  // namespace ingot::backends::cpu
