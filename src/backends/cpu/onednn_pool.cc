@@ -1,9 +1,11 @@
 // cpu.onednn.pool: MaxPool (without Indices), AveragePool, GlobalAveragePool and GlobalMaxPool (fp32,
-// 1-3 spatial dims) through dnnl::pooling_v2_forward. X is read in the plan's layout (plain, or blocked
-// where the layout pass agreed it); Y is written in oneDNN's choice and reordered when the plan's differs.
+// 1-3 spatial dims) through dnnl::pooling_v2_forward. X comes in the plan's layout (plain, or blocked where
+// the layout pass agreed it; plain 2-D X is reordered into blocked channels, where oneDNN's fast kernels
+// are); Y is written in oneDNN's choice and reordered when the plan's differs.
 #include <unordered_map>
 
 #include "backends/cpu/onednn_common.h"
+#include "core/platform.h"
 #include "ops/conv_pool_common.h"
 
 namespace ingot::backends::cpu {
@@ -79,9 +81,9 @@ Expected<PoolGeometry> pool_geometry(const ir::Node& node, PoolKind kind, const 
 struct PoolInstance {
   Dims y;
   dnnl::pooling_v2_forward prim;
-  memory::desc src_md, dst_md, user_dst_md, scratch_md;
-  bool reorder_dst = false;
-  dnnl::reorder dst_out;
+  memory::desc src_md, dst_md, user_src_md, user_dst_md, scratch_md;
+  bool reorder_src = false, reorder_dst = false;
+  dnnl::reorder src_in, dst_out;
 };
 
 Expected<std::unique_ptr<PoolInstance>> make_instance(const ir::Node& node, PoolKind kind, const Dims& x,
@@ -92,14 +94,27 @@ Expected<std::unique_ptr<PoolInstance>> make_instance(const ir::Node& node, Pool
   inst->y = g.y;
   const dnnl::engine& eng = onednn_engine();
   try {
-    inst->src_md = f32_desc_in(x, src_tag);
+    inst->user_src_md = f32_desc_in(x, src_tag);
     inst->user_dst_md = f32_desc_in(g.y, dst_tag);
     const memory::desc dst_any(to_dnnl_dims(g.y), memory::data_type::f32, memory::format_tag::any);
-    const dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, g.alg, inst->src_md,
-                                              dst_any, g.strides, g.kernel, g.dilation, g.pad_l, g.pad_r);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
-    const dnnl::pooling_v2_forward::primitive_desc pd(desc, attr, eng);
+    auto make_pd = [&](const memory::desc& src) {
+      const dnnl::pooling_v2_forward::desc desc(dnnl::prop_kind::forward_inference, g.alg, src, dst_any,
+                                                g.strides, g.kernel, g.dilation, g.pad_l, g.pad_r);
+      return dnnl::pooling_v2_forward::primitive_desc(desc, attr, eng, /*allow_empty=*/true);
+    };
+    // oneDNN's fast pooling kernels want blocked channels: plain 2-D input is reordered into them.
+    dnnl::pooling_v2_forward::primitive_desc pd;
+    if (src_tag == memory::format_tag::undef && x.size() == 4)
+      pd = make_pd(
+          f32_desc_in(x, cpu_features().avx512f ? memory::format_tag::nChw16c : memory::format_tag::nChw8c));
+    if (!pd) pd = make_pd(inst->user_src_md);
+    if (!pd) return onednn_failure(node.name, "no pooling for X " + dims_to_string(x));
+    inst->src_md = pd.src_desc();
+    inst->reorder_src = inst->src_md != inst->user_src_md;
+    if (inst->reorder_src)
+      inst->src_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->user_src_md, eng, inst->src_md));
     inst->prim = dnnl::pooling_v2_forward(pd);
     inst->dst_md = pd.dst_desc();
     inst->scratch_md = pd.scratchpad_desc();
@@ -141,8 +156,13 @@ class PoolKernel : public Kernel {
       memory user_dst(inst->user_dst_md, eng, y->raw());
       memory dst = inst->reorder_dst ? memory(inst->dst_md, eng, thread_scratch(1, inst->dst_md.get_size()))
                                      : user_dst;
-      std::unordered_map<int, memory> args{
-          {DNNL_ARG_SRC, memory(inst->src_md, eng, const_cast<void*>(x.raw()))}, {DNNL_ARG_DST, dst}};
+      memory src(inst->user_src_md, eng, const_cast<void*>(x.raw()));
+      if (inst->reorder_src) {
+        memory blocked(inst->src_md, eng, thread_scratch(0, inst->src_md.get_size()));
+        inst->src_in.execute(s, src, blocked);
+        src = blocked;
+      }
+      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, src}, {DNNL_ARG_DST, dst}};
       add_scratchpad(args, inst->scratch_md);
       inst->prim.execute(s, args);
       if (inst->reorder_dst) inst->dst_out.execute(s, dst, user_dst);
