@@ -1,6 +1,14 @@
 #include "backends/tactic.h"
 
-#include <mutex>
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <functional>
+#include <random>
+
+#include "core/value.h"
 
 namespace ingot::backends {
 namespace {
@@ -10,9 +18,186 @@ std::vector<Tactic>& registry() {
   return r;
 }
 
+class ReferenceKernel : public Kernel {
+ public:
+  explicit ReferenceKernel(ops::RunFn run) : run_(run) {}
+  Status run(ops::RunContext& ctx) const override { return run_(ctx); }
+
+ private:
+  ops::RunFn run_;
+};
+
+// Random values for a layer input at its plan shape; weights are the plan's. Fails (and the layer is
+// not timed) where the shape is only known at run time or the type is not a float one, since random
+// integers could be out-of-range indices.
+Expected<Tensor> tuning_input(const engine::PlanTensor& t, std::mt19937& rng) {
+  if (t.kind == engine::TensorKind::kWeight) return t.weight;
+  if (!t.rank_known) return unsupported("rank unknown");
+  for (int64_t d : t.dims)
+    if (d < 0) return unsupported("dynamic shape");
+  if (t.dtype != DType::kF32 && t.dtype != DType::kF64) return unsupported("not a float tensor");
+  INGOT_ASSIGN_OR_RETURN(Tensor x, Tensor::create(t.dtype, t.dims));
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (int64_t i = 0; i < x.numel(); ++i) {
+    if (t.dtype == DType::kF32)
+      x.data<float>()[i] = u(rng);
+    else
+      x.data<double>()[i] = u(rng);
+  }
+  return x;
+}
+
+bool log_tuning() {
+  static const bool on = [] {
+    const char* e = std::getenv("INGOT_LOG_TUNING");
+    return e && *e && std::string(e) != "0";
+  }();
+  return on;
+}
+
+// Output memory reused from run to run and zero-filled before each, as an engine's arena is: timing
+// fresh allocations would time the page faults too.
+class ReusedOutputs {
+ public:
+  ops::RunContext::OutputAllocator allocator() {
+    return [this](size_t i, DType dtype, Dims dims) -> Expected<Tensor> {
+      INGOT_ASSIGN_OR_RETURN(int64_t numel, checked_numel(dims));
+      const size_t bytes = static_cast<size_t>(numel) * dtype_size(dtype);
+      if (dtype == DType::kString) return Tensor::create(dtype, std::move(dims));
+      if (buffers_.size() <= i) buffers_.resize(i + 1);
+      auto& [buffer, size] = buffers_[i];
+      if (size < bytes || !buffer) {
+        void* p = std::aligned_alloc(64, (bytes + 63) / 64 * 64 + 64);
+        if (!p) return internal_error("out of memory for a tuning output");
+        buffer = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
+        size = bytes;
+      }
+      std::memset(buffer.get(), 0, bytes);
+      return Tensor::wrap(dtype, std::move(dims), buffer, buffer.get());
+    };
+  }
+
+ private:
+  std::vector<std::pair<std::shared_ptr<void>, size_t>> buffers_;
+};
+
+Expected<std::vector<Tensor>> run_with(const LayerDesc& desc, const Kernel& kernel,
+                                       const std::vector<Tensor>& inputs,
+                                       const ops::RunContext::OutputAllocator* allocate);
+
+// Times every candidate on the layer and returns the id of the fastest by median, or "" when none ran.
+// One warm-up run each (a candidate more than give_up_ratio times slower than the fastest warm-up is
+// dropped there: the reference, mostly), then `repeats` rounds that run each remaining candidate once
+// in turn, so that a burst of load on a busy machine falls on all of them alike.
+std::string fastest_by_timing(const LayerDesc& desc, const std::vector<const Tactic*>& tactics,
+                              const std::vector<Tensor>& inputs, const TuningOptions& options) {
+  struct Candidate {
+    const char* id;
+    std::unique_ptr<Kernel> kernel;
+    ReusedOutputs outputs;
+    std::vector<double> times;
+    std::string note;
+  };
+  std::vector<Candidate> all;
+  auto add = [&](const char* id, Expected<std::unique_ptr<Kernel>> kernel) {
+    Candidate& c = all.emplace_back();
+    c.id = id;
+    if (kernel.ok())
+      c.kernel = std::move(*kernel);
+    else
+      c.note = "(" + kernel.status().message() + ")";
+  };
+  for (const Tactic* t : tactics) add(t->id, t->prepare(desc));
+  add(kReferenceTactic, prepare_reference(desc));
+  // Seconds of one run, or a negative number when it failed.
+  auto time_once = [&](Candidate& c) {
+    const ops::RunContext::OutputAllocator allocate = c.outputs.allocator();
+    const auto t0 = std::chrono::steady_clock::now();
+    const bool ok = run_with(desc, *c.kernel, inputs, &allocate).ok();
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    return ok ? s : -1.0;
+  };
+  std::vector<double> warm(all.size(), -1);
+  double fastest_warm = -1;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (!all[i].kernel) continue;
+    warm[i] = time_once(all[i]);
+    if (warm[i] < 0) all[i].note = "(failed)";
+    if (warm[i] >= 0 && (fastest_warm < 0 || warm[i] < fastest_warm)) fastest_warm = warm[i];
+  }
+  std::vector<Candidate*> live;
+  for (size_t i = 0; i < all.size(); ++i) {
+    if (warm[i] < 0) continue;
+    if (warm[i] > options.give_up_ratio * fastest_warm) {
+      all[i].note = "(warm-up " + std::to_string(warm[i] * 1e3) + "ms, not timed)";
+      continue;
+    }
+    live.push_back(&all[i]);
+  }
+  for (int r = 0; r < std::max(1, options.repeats); ++r) {
+    for (Candidate* c : live) {
+      if (c->times.size() < static_cast<size_t>(r)) continue;  // failed before
+      const double s = time_once(*c);
+      if (s >= 0) c->times.push_back(s);
+    }
+  }
+  std::string best_id, log;
+  double best = 0;
+  for (Candidate& c : all) {
+    if (!c.times.empty()) {
+      std::nth_element(c.times.begin(), c.times.begin() + c.times.size() / 2, c.times.end());
+      const double median = c.times[c.times.size() / 2];
+      c.note = std::to_string(median * 1e3) + "ms";
+      if (best_id.empty() || median < best) {
+        best_id = c.id;
+        best = median;
+      }
+    }
+    log += std::string(" ") + c.id + "=" + c.note;
+  }
+  if (log_tuning())
+    std::fprintf(stderr, "tune %s (%s):%s -> %s\n", desc.layer.name.c_str(), desc.layer.op_type.c_str(),
+                 log.c_str(), best_id.c_str());
+  return best_id;
+}
+
+// INGOT_TACTICS: a comma-separated list of tactic ids or id prefixes ("cpu.onednn") the builder may choose
+// from, for debugging and for measuring what a tactic brings; "reference" alone turns every fast tactic
+// off. Unset: all of them.
+bool tactic_allowed(const char* id) {
+  static const std::vector<std::string> allowed = [] {
+    std::vector<std::string> v;
+    const char* e = std::getenv("INGOT_TACTICS");
+    std::string item;
+    for (const char* p = e ? e : "";; ++p) {
+      if (*p == ',' || *p == 0) {
+        if (!item.empty()) v.push_back(item);
+        item.clear();
+        if (*p == 0) break;
+      } else {
+        item += *p;
+      }
+    }
+    return v;
+  }();
+  if (allowed.empty()) return true;
+  for (const std::string& a : allowed)
+    if (std::string(id).rfind(a, 0) == 0) return true;
+  return false;
+}
+
 }  // namespace
 
 TacticRegistrar::TacticRegistrar(const Tactic& t) { registry().push_back(t); }
+
+namespace {
+std::vector<PlanPass>& plan_passes() {
+  static std::vector<PlanPass> p;
+  return p;
+}
+}  // namespace
+
+PlanPassRegistrar::PlanPassRegistrar(PlanPass pass) { plan_passes().push_back(pass); }
 
 const Tactic* find_tactic(const std::string& id) {
   for (const Tactic& t : registry())
@@ -26,19 +211,103 @@ std::vector<const Tactic*> all_tactics() {
   return out;
 }
 
+LayerNode::LayerNode(const engine::PlanLayer& layer, const std::vector<engine::PlanTensor>& tensors) {
+  node.name = layer.name;
+  node.op_type = layer.op_type;
+  node.domain = layer.domain;
+  node.opset = layer.opset;
+  node.attrs = layer.attrs;
+  auto slot = [&](int32_t id) -> ir::Value* {
+    if (id < 0) return nullptr;
+    slots.push_back(std::make_unique<ir::Value>(tensors[id].name));
+    return slots.back().get();
+  };
+  for (int32_t id : layer.inputs) node.inputs.push_back(slot(id));
+  for (int32_t id : layer.outputs) node.outputs.push_back(slot(id));
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_reference(const LayerDesc& desc) {
+  const ops::OpDef* def = ops::find_op(desc.layer.domain, desc.layer.op_type);
+  if (!def || !def->run) {
+    return unsupported("layer '" + desc.layer.name + "': op " + desc.layer.op_type +
+                       " has no implementation");
+  }
+  return std::unique_ptr<Kernel>(std::make_unique<ReferenceKernel>(def->run));
+}
+
+Expected<std::vector<Tensor>> run_kernel(const LayerDesc& desc, const Kernel& kernel,
+                                         const std::vector<Tensor>& inputs) {
+  return run_with(desc, kernel, inputs, nullptr);
+}
+
+namespace {
+
+Expected<std::vector<Tensor>> run_with(const LayerDesc& desc, const Kernel& kernel,
+                                       const std::vector<Tensor>& inputs,
+                                       const ops::RunContext::OutputAllocator* allocate) {
+  if (desc.layer.has_subgraph) return unsupported("layer '" + desc.layer.name + "' runs subgraphs");
+  if (inputs.size() != desc.layer.inputs.size()) {
+    return invalid_argument("layer '" + desc.layer.name + "' takes " +
+                            std::to_string(desc.layer.inputs.size()) + " inputs, got " +
+                            std::to_string(inputs.size()));
+  }
+  LayerNode ln(desc.layer, desc.tensors);
+  std::vector<RtValue> in_values(inputs.size());
+  std::vector<const RtValue*> in(inputs.size(), nullptr);
+  for (size_t i = 0; i < inputs.size(); ++i) {
+    if (!inputs[i].defined()) continue;
+    in_values[i] = RtValue(inputs[i]);
+    in[i] = &in_values[i];
+  }
+  std::vector<RtValue> out(desc.layer.outputs.size());
+  ops::RunContext ctx(ln.node, in, &out,
+                      [](const ir::Graph&, const std::vector<RtValue>&) -> Expected<std::vector<RtValue>> {
+                        return internal_error("a layer run alone has no subgraphs");
+                      });
+  ctx.set_allocator(allocate);
+  INGOT_RETURN_IF_ERROR(kernel.run(ctx));
+  std::vector<Tensor> result;
+  for (RtValue& v : out) result.push_back(std::move(v.tensor));
+  return result;
+}
+
+}  // namespace
+
 Status select_tactics(engine::Plan& plan, const TuningOptions& options) {
-  // Until timing lands, the heuristic: the first registered tactic that supports the layer.
-  (void)options;
+  std::mt19937 rng(0x1a2b3c);
   for (engine::PlanLayer& layer : plan.layers) {
     layer.tactic = kReferenceTactic;
+    if (layer.has_subgraph) continue;
     LayerDesc desc{layer, plan.tensors};
-    for (const Tactic* t : all_tactics()) {
-      if (t->supports && t->supports(desc).empty()) {
+    std::vector<const Tactic*> candidates;
+    for (const Tactic* t : all_tactics())
+      if (t->supports && tactic_allowed(t->id) && t->supports(desc).empty()) candidates.push_back(t);
+    if (candidates.empty()) continue;
+    std::vector<Tensor> inputs;
+    bool timeable = options.opt_level >= 1;
+    for (size_t i = 0; timeable && i < layer.inputs.size(); ++i) {
+      if (layer.inputs[i] < 0) {
+        inputs.emplace_back();
+        continue;
+      }
+      auto x = tuning_input(plan.tensors[layer.inputs[i]], rng);
+      timeable = x.ok();
+      if (timeable) inputs.push_back(std::move(*x));
+    }
+    if (timeable) {
+      const std::string best = fastest_by_timing(desc, candidates, inputs, options);
+      if (!best.empty()) layer.tactic = best;
+      continue;
+    }
+    // The heuristic: the first supporting tactic that prepares for this layer.
+    for (const Tactic* t : candidates) {
+      if (t->prepare(desc).ok()) {
         layer.tactic = t->id;
         break;
       }
     }
   }
+  for (PlanPass pass : plan_passes()) INGOT_RETURN_IF_ERROR(pass(plan));
   return Status::Ok();
 }
 

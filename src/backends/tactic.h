@@ -50,16 +50,47 @@ struct TacticRegistrar {
 
 inline constexpr const char* kReferenceTactic = "reference";
 
+// The layer as an ir::Node (name, op, attributes, a placeholder value per present input and output):
+// what the op's attribute readers and reference evaluation take.
+struct LayerNode {
+  LayerNode(const engine::PlanLayer& layer, const std::vector<engine::PlanTensor>& tensors);
+  ir::Node node;
+  std::vector<std::unique_ptr<ir::Value>> slots;
+};
+
+// The reference tactic as a Kernel: the op's own evaluation. Fails for ops without one.
+Expected<std::unique_ptr<Kernel>> prepare_reference(const LayerDesc& desc);
+
+// Runs `kernel` on the layer outside an engine: one tensor per layer input (undefined for an omitted
+// one), outputs in memory of their own. For the tuner and the tests; layers with subgraphs cannot run.
+Expected<std::vector<Tensor>> run_kernel(const LayerDesc& desc, const Kernel& kernel,
+                                         const std::vector<Tensor>& inputs);
+
 // Chooses a tactic for every layer of the plan (sets layer.tactic). opt_level 0: the first supporting
-// tactic in registration order (fast tactics register before the reference); >= 1: every supporting
-// tactic is timed on the layer at the plan's shapes and the fastest kept.
+// tactic in registration order (fast tactics register before the reference) that prepares; >= 1: every
+// supporting tactic (the reference included) is timed on the layer at the plan's shapes, on random
+// inputs and the plan's weights, and the fastest by median kept. Layers whose shapes are only known at
+// run time, or that only the reference supports, are not timed.
 struct TuningOptions {
   int opt_level = 1;
   int repeats = 5;
+  // A tactic whose warm-up run is this many times slower than the best so far is not timed further.
+  double give_up_ratio = 5.0;
 };
 Status select_tactics(engine::Plan& plan, const TuningOptions& options);
 
+// Runs after select_tactics has given every layer its tactic (from it, in registration order): lets a
+// backend agree on layouts between neighbouring layers of its own, recorded in their attributes (which
+// go into the engine file and which their tactics read when they prepare).
+using PlanPass = Status (*)(engine::Plan& plan);
+struct PlanPassRegistrar {
+  explicit PlanPassRegistrar(PlanPass pass);
+};
+
 }  // namespace ingot::backends
 
-#define INGOT_REGISTER_TACTIC(ID, ...) \
-  static const ::ingot::backends::TacticRegistrar INGOT_CONCAT(kIngotTactic_, ID)(::ingot::backends::Tactic{__VA_ARGS__})
+#define INGOT_REGISTER_TACTIC(ID, ...)                                        \
+  static const ::ingot::backends::TacticRegistrar INGOT_CONCAT(kIngotTactic_, \
+                                                               ID)(::ingot::backends::Tactic{__VA_ARGS__})
+#define INGOT_REGISTER_PLAN_PASS(ID, FN) \
+  static const ::ingot::backends::PlanPassRegistrar INGOT_CONCAT(kIngotPlanPass_, ID)(FN)

@@ -90,10 +90,14 @@ void add_build_options(CLI::App* app, BuildOptions& opt) {
   app->add_option("--disable-pass", opt.disabled_passes, "skip a builder pass by name");
   app->add_option("--dump-ir-after", opt.dump_ir_after,
                   "print the IR after the named pass ('all' for every pass)");
+  app->add_option("--opt-level", opt.opt_level,
+                  "0: tactics chosen by heuristics, no timing; 1-3: every supporting tactic timed (default 1)")
+      ->check(CLI::Range(0, 3));
 }
 
 Expected<BuildConfig> to_build_config(const BuildOptions& opt) {
   BuildConfig cfg;
+  cfg.opt_level = opt.opt_level;
   INGOT_ASSIGN_OR_RETURN(cfg.shapes, parse_shapes(opt.shapes, "--shapes"));
   INGOT_ASSIGN_OR_RETURN(auto mins, parse_shapes(opt.min_shapes, "--min-shapes"));
   INGOT_ASSIGN_OR_RETURN(auto opts, parse_shapes(opt.opt_shapes, "--opt-shapes"));

@@ -42,6 +42,7 @@ struct BuildOptions {
   std::vector<std::string> shapes, min_shapes, opt_shapes, max_shapes;
   std::vector<std::string> disabled_passes;
   std::vector<std::string> dump_ir_after;
+  int opt_level = 1;
 };
 void add_build_options(CLI::App* app, BuildOptions& opt);
 Expected<BuildConfig> to_build_config(const BuildOptions& opt);

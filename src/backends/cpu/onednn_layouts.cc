@@ -1,0 +1,94 @@
+// The oneDNN tactics' layout pass: keeps an activation in oneDNN's blocked layout (nChw8c; nChw16c with
+// AVX-512) where it goes from one oneDNN layer straight into others that take it blocked and nothing
+// else reads it, so the reorders to plain NCHW and back between them go. Only where the blocked tensor
+// has the plain one's size (channels a multiple of the block), so the memory plan holds. Each agreement
+// is recorded in the layers' attributes (kSrcLayout, kDstLayout, kZLayout) and kept only if every layer
+// it touches still prepares.
+#include "backends/cpu/onednn_common.h"
+#include "core/platform.h"
+
+namespace ingot::backends::cpu {
+namespace {
+
+using engine::PlanLayer;
+
+// The tactics that take part, the input slots they read blocked, and the tactic a layer moves to when it
+// joins: layers the tuner gave cpu.onednn.conv.nchw become cpu.onednn.conv, since the timing that
+// preferred the plain layout charged the blocked tactic with the very reorders that go here.
+struct Participant {
+  const char* tactic;
+  const char* joins_as;
+  bool reads_z;  // slot 3, the residual, besides X in slot 0
+};
+constexpr Participant kParticipants[] = {
+    {kConvTactic, kConvTactic, true},
+    {kConvPlainTactic, kConvTactic, true},
+    {kPoolTactic, kPoolTactic, false},
+};
+
+const Participant* participant(const PlanLayer& l) {
+  for (const Participant& p : kParticipants)
+    if (l.tactic == p.tactic) return &p;
+  return nullptr;
+}
+
+Status assign_blocked_layouts(engine::Plan& plan) {
+  const bool avx512 = cpu_features().avx512f;
+  const int64_t block = avx512 ? 16 : 8;
+  ir::Attribute layout;
+  layout.kind = ir::Attribute::Kind::kString;
+  layout.s = avx512 ? "nChw16c" : "nChw8c";
+  const size_t n = plan.tensors.size();
+  std::vector<int> producer(n, -1);  // the layer whose output 0 it is; -2 another output
+  std::vector<std::vector<std::pair<int, size_t>>> readers(n);
+  std::vector<bool> fixed(n, false);  // model outputs, views and viewed tensors keep the plain layout
+  for (int32_t t : plan.outputs) fixed[t] = true;
+  for (size_t t = 0; t < n; ++t)
+    if (plan.tensors[t].alias_of >= 0) fixed[t] = fixed[plan.tensors[t].alias_of] = true;
+  for (size_t l = 0; l < plan.layers.size(); ++l) {
+    const PlanLayer& layer = plan.layers[l];
+    for (size_t i = 0; i < layer.outputs.size(); ++i)
+      if (layer.outputs[i] >= 0) producer[layer.outputs[i]] = i == 0 ? static_cast<int>(l) : -2;
+    for (size_t i = 0; i < layer.inputs.size(); ++i)
+      if (layer.inputs[i] >= 0) readers[layer.inputs[i]].push_back({static_cast<int>(l), i});
+    for (const auto& [_, t] : layer.outer_reads) fixed[t] = true;
+  }
+  for (size_t t = 0; t < n; ++t) {
+    const engine::PlanTensor& tensor = plan.tensors[t];
+    if (tensor.kind != engine::TensorKind::kActivation || fixed[t] || producer[t] < 0) continue;
+    if (tensor.dims.size() != 4 || !dims_static(tensor.dims) || tensor.dims[1] % block != 0) continue;
+    if (!participant(plan.layers[producer[t]]) || readers[t].empty()) continue;
+    bool ok = true;
+    for (const auto& [l, slot] : readers[t]) {
+      const Participant* p = participant(plan.layers[l]);
+      ok &= p && (slot == 0 || (slot == 3 && p->reads_z));
+    }
+    if (!ok) continue;
+    // Agree, then check that every layer involved still prepares; undo otherwise.
+    std::vector<std::pair<int, const char*>> set = {{producer[t], kDstLayout}};
+    for (const auto& [l, slot] : readers[t]) set.push_back({l, slot == 0 ? kSrcLayout : kZLayout});
+    std::vector<std::string> before;
+    for (const auto& [l, attr] : set) {
+      PlanLayer& layer = plan.layers[l];
+      before.push_back(layer.tactic);
+      layer.attrs[attr] = layout;
+      layer.tactic = participant(layer)->joins_as;
+    }
+    for (const auto& [l, _] : set) {
+      const Tactic* tactic = find_tactic(plan.layers[l].tactic);
+      ok &= tactic && tactic->prepare(LayerDesc{plan.layers[l], plan.tensors}).ok();
+    }
+    if (ok) continue;
+    for (size_t i = set.size(); i-- > 0;) {  // backwards: a layer may be in the set twice (X and Z)
+      plan.layers[set[i].first].attrs.erase(set[i].second);
+      plan.layers[set[i].first].tactic = before[i];
+    }
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+INGOT_REGISTER_PLAN_PASS(cpu_onednn_layouts, assign_blocked_layouts);
+
+}  // namespace ingot::backends::cpu

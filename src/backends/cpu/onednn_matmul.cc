@@ -1,0 +1,338 @@
+// cpu.onednn.matmul: MatMul, Gemm and ingot.FusedMatMul (fp32) through dnnl::matmul, with the bias in
+// the primitive and the rest of the epilogue as post-ops (sum for a residual / Gemm's full C, eltwise for
+// the activation). A constant B is reordered once into the primitive's preferred format (Gemm's alpha
+// folded into that reorder); a B of at most 2 dims lets A's leading dims fold into M, one big product.
+// Batched products broadcast their batch dims as MatMul does.
+#include <cstring>
+#include <unordered_map>
+
+#include "backends/cpu/onednn_common.h"
+
+namespace ingot::backends::cpu {
+namespace {
+
+using dnnl::memory;
+using engine::PlanTensor;
+
+enum class Kind { kMatMul, kGemm, kFusedMatMul };
+
+bool layer_kind(const engine::PlanLayer& l, Kind* k) {
+  if (l.domain.empty() && l.op_type == "MatMul")
+    *k = Kind::kMatMul;
+  else if (l.domain.empty() && l.op_type == "Gemm")
+    *k = Kind::kGemm;
+  else if (l.domain == "ingot" && l.op_type == "FusedMatMul")
+    *k = Kind::kFusedMatMul;
+  else
+    return false;
+  return true;
+}
+
+// One product's shapes in oneDNN's terms: src [batch..., M, K], weights [batch..., K, N], dst [batch...,
+// M, N], all of one rank; `out` is the ONNX output shape (the same elements).
+struct MatMulGeometry {
+  Dims src, wei, dst, out;
+  bool ta = false, tb = false;  // Gemm: A stored [K, M], B stored [N, K]
+  int64_t M = 0, N = 0, K = 0;
+};
+
+Expected<MatMulGeometry> matmul_geometry(const Dims& a, const Dims& b, bool gemm, bool ta, bool tb) {
+  MatMulGeometry g;
+  if (gemm) {
+    if (a.size() != 2 || b.size() != 2)
+      return invalid_argument("A and B must be 2-D, got " + dims_to_string(a) + " and " + dims_to_string(b));
+    g.ta = ta;
+    g.tb = tb;
+    g.M = ta ? a[1] : a[0];
+    g.K = ta ? a[0] : a[1];
+    g.N = tb ? b[0] : b[1];
+    if ((tb ? b[1] : b[0]) != g.K)
+      return invalid_argument("inner dimensions differ: " + dims_to_string(a) + " and " + dims_to_string(b));
+    g.src = {g.M, g.K};
+    g.wei = {g.K, g.N};
+    g.dst = g.out = {g.M, g.N};
+    return g;
+  }
+  if (a.empty() || b.empty()) return invalid_argument("MatMul operands must have rank >= 1");
+  g.K = a.back();
+  if ((b.size() == 1 ? b[0] : b[b.size() - 2]) != g.K)
+    return invalid_argument("inner dimensions differ: " + dims_to_string(a) + " and " + dims_to_string(b));
+  g.N = b.size() == 1 ? 1 : b.back();
+  if (b.size() <= 2) {
+    // Every row of A against one B: A's leading dims fold into M.
+    g.M = 1;
+    for (size_t i = 0; i + 1 < a.size(); ++i) g.M *= a[i];
+    g.src = {g.M, g.K};
+    g.wei = {g.K, g.N};
+    g.dst = {g.M, g.N};
+    g.out.assign(a.begin(), a.end() - 1);
+    if (b.size() == 2) g.out.push_back(g.N);
+    return g;
+  }
+  g.M = a.size() == 1 ? 1 : a[a.size() - 2];
+  const Dims ab(a.begin(), a.end() - std::min<size_t>(a.size(), 2)), bb(b.begin(), b.end() - 2);
+  const size_t batch = std::max(ab.size(), bb.size());
+  Dims dst_batch(batch);
+  g.src.assign(batch - ab.size(), 1);
+  g.src.insert(g.src.end(), ab.begin(), ab.end());
+  g.wei.assign(batch - bb.size(), 1);
+  g.wei.insert(g.wei.end(), bb.begin(), bb.end());
+  for (size_t i = 0; i < batch; ++i) {
+    if (g.src[i] != g.wei[i] && g.src[i] != 1 && g.wei[i] != 1)
+      return invalid_argument("batch dims of " + dims_to_string(a) + " and " + dims_to_string(b) +
+                              " do not broadcast");
+    dst_batch[i] = g.src[i] == 1 ? g.wei[i] : g.src[i];
+  }
+  g.dst = dst_batch;
+  g.out = dst_batch;
+  g.src.insert(g.src.end(), {g.M, g.K});
+  g.wei.insert(g.wei.end(), {g.K, g.N});
+  g.dst.insert(g.dst.end(), {g.M, g.N});
+  if (a.size() > 1) g.out.push_back(g.M);
+  g.out.push_back(g.N);
+  return g;
+}
+
+// A plain desc, or the transposed view of a matrix stored the other way round.
+memory::desc f32_desc(const Dims& d, bool transposed) {
+  if (!transposed) return plain_f32_desc(d);
+  return memory::desc(to_dnnl_dims(d), memory::data_type::f32, memory::dims{1, d[0]});
+}
+
+// What the layer asks besides the product, fixed for the layer (shapes aside).
+struct MatMulConfig {
+  Kind kind = Kind::kMatMul;
+  bool ta = false, tb = false;
+  float alpha = 1.f;
+  bool b_const = false;
+  std::vector<float> row_bias;  // Gemm: beta * C for a constant C that broadcasts along rows, N values
+  int bias_input = -1;          // FusedMatMul: the bias, one value per column
+  int sum_input = -1;           // FusedMatMul's Z, or Gemm's C of the output's shape
+  float sum_scale = 1.f;
+};
+
+struct MatMulInstance {
+  MatMulGeometry g;
+  dnnl::matmul prim;
+  memory::desc src_md, wei_md, dst_md, bias_md, scratch_md;
+  memory weights;  // packed when B is constant
+};
+
+bool has_bias(const MatMulConfig& c) { return !c.row_bias.empty() || c.bias_input >= 0; }
+
+// The instance for A and B of these shapes; `b_const` is B's value when it is constant (packed here).
+Expected<std::unique_ptr<MatMulInstance>> make_instance(const ir::Node& node, const Dims& a, const Dims& b,
+                                                        const Tensor& b_const, const MatMulConfig& cfg) {
+  INGOT_ASSIGN_OR_RETURN(MatMulGeometry g, matmul_geometry(a, b, cfg.kind == Kind::kGemm, cfg.ta, cfg.tb));
+  if (!cfg.row_bias.empty() && static_cast<int64_t>(cfg.row_bias.size()) != g.N)
+    return invalid_argument(node.describe() + ": C does not broadcast to the output");
+  auto inst = std::make_unique<MatMulInstance>();
+  const dnnl::engine& eng = onednn_engine();
+  const auto f32 = memory::data_type::f32;
+  try {
+    inst->src_md = f32_desc(g.src, g.ta);
+    inst->wei_md = f32_desc(g.wei, g.tb);
+    inst->dst_md = plain_f32_desc(g.dst);
+    if (has_bias(cfg)) {
+      Dims bias_dims(g.dst.size(), 1);
+      bias_dims.back() = g.N;
+      inst->bias_md = plain_f32_desc(bias_dims);
+    }
+    const memory::desc wei =
+        cfg.b_const ? memory::desc(to_dnnl_dims(g.wei), f32, memory::format_tag::any) : inst->wei_md;
+    dnnl::post_ops ops;
+    if (cfg.sum_input >= 0) ops.append_sum(cfg.sum_scale);
+    const std::string why = append_activation(node, ops);
+    if (!why.empty()) return onednn_failure(node.name, why);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    attr.set_post_ops(ops);
+    const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(inst->src_md, wei, inst->bias_md, inst->dst_md),
+                                          attr, eng);
+    inst->prim = dnnl::matmul(pd);
+    inst->scratch_md = pd.scratchpad_desc();
+    if (cfg.b_const) {
+      inst->weights = memory(pd.weights_desc(), eng);
+      memory user(inst->wei_md, eng, const_cast<void*>(b_const.raw()));
+      dnnl::primitive_attr scale;
+      if (cfg.alpha != 1.f) scale.set_output_scales(0, {cfg.alpha});
+      dnnl::stream s(eng);
+      dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->wei_md, eng, pd.weights_desc(), scale))
+          .execute(s, user, inst->weights);
+      s.wait();
+    }
+  } catch (const dnnl::error& e) {
+    return onednn_failure(
+        node.name, "no matmul for A " + dims_to_string(a) + ", B " + dims_to_string(b) + ": " + e.what());
+  }
+  inst->g = std::move(g);
+  return inst;
+}
+
+class MatMulKernel : public Kernel {
+ public:
+  MatMulKernel(Tensor b, MatMulConfig cfg) : b_(std::move(b)), cfg_(std::move(cfg)) {}
+
+  Status prepare_static(const ir::Node& node, const Dims& a, const Dims& b) {
+    INGOT_ASSIGN_OR_RETURN(static_, make_instance(node, a, b, b_, cfg_));
+    static_a_ = a;
+    static_b_ = b;
+    return Status::Ok();
+  }
+
+  Status run(ops::RunContext& ctx) const override {
+    const Tensor& a = ctx.input(0);
+    const Tensor& b = cfg_.b_const ? b_ : ctx.input(1);
+    if (a.dtype() != DType::kF32 || b.dtype() != DType::kF32) return ctx.fail("A and B must be float32");
+    const MatMulInstance* inst = static_.get();
+    if (!inst || a.dims() != static_a_ || b.dims() != static_b_) {
+      Dims key = a.dims();
+      key.push_back(-1);
+      key.insert(key.end(), b.dims().begin(), b.dims().end());
+      auto made = dynamic_.get(key, [&] { return make_instance(ctx.node(), a.dims(), b.dims(), b_, cfg_); });
+      if (!made.ok()) return ctx.fail(made.status().message());
+      inst = *made;
+    }
+    const MatMulGeometry& g = inst->g;
+    const Tensor* sum = cfg_.sum_input >= 0 ? &ctx.input(cfg_.sum_input) : nullptr;
+    if (sum && (sum->dtype() != DType::kF32 || sum->dims() != g.out)) {
+      return ctx.fail(std::string(cfg_.kind == Kind::kGemm ? "C " : "residual Z ") +
+                      dims_to_string(sum->dims()) + " does not match the output " + dims_to_string(g.out));
+    }
+    const void* bias = cfg_.row_bias.empty() ? nullptr : cfg_.row_bias.data();
+    if (cfg_.bias_input >= 0) {
+      const Tensor& t = ctx.input(cfg_.bias_input);
+      if (t.dtype() != DType::kF32 || t.numel() != g.N)
+        return ctx.fail("bias has " + std::to_string(t.numel()) + " values for " + std::to_string(g.N) +
+                        " columns");
+      bias = t.raw();
+    }
+    INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, DType::kF32, g.out));
+    if (y->numel() == 0) return Status::Ok();
+    if (g.K == 0) return ctx.fail("empty inner dimension");
+    try {
+      const dnnl::engine& eng = onednn_engine();
+      dnnl::stream s(eng);
+      if (sum && sum->raw() != y->raw()) std::memcpy(y->raw(), sum->raw(), sum->nbytes());
+      std::unordered_map<int, memory> args{
+          {DNNL_ARG_SRC, memory(inst->src_md, eng, const_cast<void*>(a.raw()))},
+          {DNNL_ARG_WEIGHTS,
+           cfg_.b_const ? inst->weights : memory(inst->wei_md, eng, const_cast<void*>(b.raw()))},
+          {DNNL_ARG_DST, memory(inst->dst_md, eng, y->raw())}};
+      if (bias) args.emplace(DNNL_ARG_BIAS, memory(inst->bias_md, eng, const_cast<void*>(bias)));
+      add_scratchpad(args, inst->scratch_md);
+      inst->prim.execute(s, args);
+      s.wait();
+    } catch (const dnnl::error& e) {
+      return ctx.fail(std::string("oneDNN: ") + e.what());
+    }
+    return Status::Ok();
+  }
+
+ private:
+  Tensor b_;
+  MatMulConfig cfg_;
+  std::unique_ptr<MatMulInstance> static_;
+  Dims static_a_, static_b_;
+  ShapeCache<MatMulInstance> dynamic_;
+};
+
+// The layer's configuration, or why the tactic cannot run it.
+Expected<MatMulConfig> matmul_config(const LayerDesc& d) {
+  const engine::PlanLayer& l = d.layer;
+  MatMulConfig c;
+  if (!layer_kind(l, &c.kind)) return unsupported("not a MatMul, Gemm or FusedMatMul");
+  const size_t max_inputs = c.kind == Kind::kMatMul ? 2 : c.kind == Kind::kGemm ? 3 : 4;
+  if (l.inputs.size() > max_inputs) return unsupported("too many inputs");
+  const PlanTensor *a = d.input(0), *b = d.input(1), *y = d.output(0);
+  for (auto [t, what] : {std::pair{a, "A"}, {b, "B"}, {y, "the output"}}) {
+    const std::string why = check_f32(t, what);
+    if (!why.empty()) return unsupported(why);
+  }
+  c.b_const = b->kind == engine::TensorKind::kWeight;
+  if (a->dims.empty() || b->dims.empty()) return unsupported("scalar operand");
+  const LayerNode ln(l, d.tensors);
+  const ir::Node& node = ln.node;
+  if (c.kind == Kind::kGemm) {
+    c.ta = node.attr_int("transA", 0) != 0;
+    c.tb = node.attr_int("transB", 0) != 0;
+    c.alpha = node.attr_float("alpha", 1.f);
+    const float beta = node.attr_float("beta", 1.f);
+    if (c.alpha != 1.f && !c.b_const) return unsupported("alpha != 1 with a B that is not constant");
+    if (a->dims.size() != 2 || b->dims.size() != 2) return unsupported("Gemm operands must be 2-D");
+    const PlanTensor* cin = d.input(2);
+    if (cin) {
+      const std::string why = check_f32(cin, "C");
+      if (!why.empty()) return unsupported(why);
+      const Dims& cd = cin->dims;
+      const int64_t N = c.tb ? b->dims[0] : b->dims[1];
+      const bool exact = l.opset < 7 && node.attr_int("broadcast", 0) == 0;
+      const bool row =
+          cd.size() <= 2 && (cd.size() < 2 || cd[0] == 1) && (cd.empty() || cd.back() == 1 || cd.back() == N);
+      if (cin->kind == engine::TensorKind::kWeight && row && !exact && dims_static(cd)) {
+        const float* p = cin->weight.data<float>();
+        const bool per_column = !cd.empty() && cd.back() == N;
+        for (int64_t j = 0; j < N; ++j) c.row_bias.push_back(beta * p[per_column ? j : 0]);
+      } else if (cd.size() == 2 && dims_static(cd) && y->dims.size() == 2 &&
+                 (y->dims[0] < 0 || y->dims[0] == cd[0]) && (y->dims[1] < 0 || y->dims[1] == cd[1])) {
+        c.sum_input = 2;
+        c.sum_scale = beta;
+      } else {
+        return unsupported("C of shape " + dims_to_string(cd) +
+                           " is neither a constant row nor the output's shape");
+      }
+    }
+  } else if (c.kind == Kind::kFusedMatMul) {
+    if (const PlanTensor* bias = d.input(2)) {
+      const std::string why = check_f32(bias, "bias");
+      if (!why.empty()) return unsupported(why);
+      if (bias->dims.size() != 1) return unsupported("bias is not 1-D");
+      c.bias_input = 2;
+    }
+    if (const PlanTensor* z = d.input(3)) {
+      const std::string why = check_f32(z, "Z");
+      if (!why.empty()) return unsupported(why);
+      c.sum_input = 3;
+    }
+  }
+  if (c.kind != Kind::kMatMul) {
+    dnnl::post_ops ops;
+    const std::string why = append_activation(node, ops);
+    if (!why.empty()) return unsupported(why);
+  }
+  // Batched products need equal ranks up to 12 (oneDNN's limit) once promoted.
+  if (std::max(a->dims.size(), b->dims.size()) > 6) return unsupported("rank above 6");
+  if (dims_static(a->dims) && dims_static(b->dims)) {
+    auto g = matmul_geometry(a->dims, b->dims, c.kind == Kind::kGemm, c.ta, c.tb);
+    if (!g.ok()) return g.status();
+    if (g->out != y->dims && dims_static(y->dims))
+      return unsupported("output shape differs from the product's");
+  }
+  return c;
+}
+
+std::string matmul_supports(const LayerDesc& d) {
+  auto c = matmul_config(d);
+  return c.ok() ? "" : c.status().message();
+}
+
+Expected<std::unique_ptr<Kernel>> matmul_prepare(const LayerDesc& d) {
+  auto c = matmul_config(d);
+  if (!c.ok()) return unsupported("layer '" + d.layer.name + "': " + c.status().message());
+  const PlanTensor* b = d.input(1);
+  Tensor b_const = c->b_const ? b->weight : Tensor();
+  auto k = std::make_unique<MatMulKernel>(b_const, std::move(*c));
+  const Dims& a = d.input(0)->dims;
+  if (dims_static(a) && dims_static(b->dims)) {
+    const LayerNode ln(d.layer, d.tensors);
+    INGOT_RETURN_IF_ERROR(k->prepare_static(ln.node, a, b->dims));
+  }
+  return std::unique_ptr<Kernel>(std::move(k));
+}
+
+}  // namespace
+
+INGOT_REGISTER_TACTIC(cpu_onednn_matmul, .id = "cpu.onednn.matmul", .supports = matmul_supports,
+                      .prepare = matmul_prepare);
+
+}  // namespace ingot::backends::cpu

@@ -1,0 +1,617 @@
+// Every CPU tactic against the reference evaluation on random data over a grid of shapes: each layer is
+// run alone (backends::run_kernel) with its static shapes, and again with a dynamic batch, where the
+// tactic builds its primitives at run time.
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+
+#include "backends/tactic.h"
+#include "core/threading.h"
+#include "ops/op.h"
+
+namespace ingot::backends {
+namespace {
+
+using engine::PlanLayer;
+using engine::PlanTensor;
+using engine::TensorKind;
+
+constexpr double kTolerance = 1e-4;  // max |got - want| / max |want|, as tests/models measure
+
+Tensor random_tensor(const Dims& dims, uint32_t seed) {
+  Tensor t = Tensor::create(DType::kF32, dims).value();
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
+  return t;
+}
+
+double relative_error(const Tensor& got, const Tensor& want) {
+  EXPECT_EQ(got.dims(), want.dims());
+  if (got.dims() != want.dims()) return INFINITY;
+  double diff = 0, scale = 1e-6;
+  for (int64_t i = 0; i < want.numel(); ++i) {
+    diff = std::max(diff, std::abs(double(got.data<float>()[i]) - double(want.data<float>()[i])));
+    scale = std::max(scale, std::abs(double(want.data<float>()[i])));
+  }
+  return diff / scale;
+}
+
+// The epilogue of the fused layers, computed here in double as the oracle: act(y + bias[c] + z).
+double activate(const std::string& act, double x, double a, double b) {
+  if (act.empty()) return x;
+  if (act == "Relu") return std::max(x, 0.0);
+  if (act == "LeakyRelu") return x < 0 ? a * x : x;
+  if (act == "Clip") return std::min(std::max(x, a), b);
+  if (act == "Sigmoid") return 1 / (1 + std::exp(-x));
+  if (act == "HardSigmoid") return std::clamp(a * x + b, 0.0, 1.0);
+  if (act == "HardSwish") return x * std::clamp(x / 6 + 0.5, 0.0, 1.0);
+  if (act == "Silu") return x / (1 + std::exp(-x));
+  if (act == "Gelu") return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
+  if (act == "GeluTanh") return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
+  if (act == "Tanh") return std::tanh(x);
+  ADD_FAILURE() << "unknown activation " << act;
+  return x;
+}
+
+// One layer, its tensors and its inputs' values.
+class LayerCase {
+ public:
+  LayerCase(std::string domain, std::string op) {
+    layer_.name = "layer";
+    layer_.domain = std::move(domain);
+    layer_.op_type = std::move(op);
+    layer_.opset = layer_.domain.empty() ? 17 : 1;
+  }
+  LayerCase& attr(const std::string& name, int64_t v) {
+    ir::Attribute a;
+    a.kind = ir::Attribute::Kind::kInt;
+    a.i = v;
+    layer_.attrs[name] = a;
+    return *this;
+  }
+  LayerCase& attr(const std::string& name, std::vector<int64_t> v) {
+    ir::Attribute a;
+    a.kind = ir::Attribute::Kind::kInts;
+    a.ints = std::move(v);
+    layer_.attrs[name] = a;
+    return *this;
+  }
+  LayerCase& attr(const std::string& name, float v) {
+    ir::Attribute a;
+    a.kind = ir::Attribute::Kind::kFloat;
+    a.f = v;
+    layer_.attrs[name] = a;
+    return *this;
+  }
+  LayerCase& attr(const std::string& name, const std::string& v) {
+    ir::Attribute a;
+    a.kind = ir::Attribute::Kind::kString;
+    a.s = v;
+    layer_.attrs[name] = a;
+    return *this;
+  }
+  LayerCase& input(const Dims& dims, bool weight = false) {
+    values_.push_back(random_tensor(dims, seed_++));
+    weight_.push_back(weight);
+    return *this;
+  }
+  LayerCase& weight(const Dims& dims) { return input(dims, true); }
+  LayerCase& none() {
+    values_.emplace_back();
+    weight_.push_back(false);
+    return *this;
+  }
+  LayerCase& batch_dynamic(bool on) {
+    dynamic_batch_ = on;
+    return *this;
+  }
+
+  // The plan for the layer; non-weight inputs with their batch dim dynamic when `dynamic`.
+  void make_plan(bool dynamic, const Dims& out_dims) {
+    tensors_.clear();
+    layer_.inputs.clear();
+    layer_.outputs.clear();
+    for (size_t i = 0; i < values_.size(); ++i) {
+      if (!values_[i].defined()) {
+        layer_.inputs.push_back(-1);
+        continue;
+      }
+      PlanTensor t;
+      t.name = "in" + std::to_string(i);
+      t.dtype = DType::kF32;
+      t.dims = values_[i].dims();
+      t.dim_symbols.assign(t.dims.size(), "");
+      t.kind = weight_[i] ? TensorKind::kWeight : TensorKind::kInput;
+      if (weight_[i]) t.weight = values_[i];
+      if (dynamic && !weight_[i] && !t.dims.empty()) {
+        t.dims[0] = -1;
+        t.dim_symbols[0] = "batch";
+      }
+      layer_.inputs.push_back(static_cast<int32_t>(tensors_.size()));
+      tensors_.push_back(std::move(t));
+    }
+    PlanTensor y;
+    y.name = "out";
+    y.dtype = DType::kF32;
+    y.kind = TensorKind::kOutput;
+    y.dims = out_dims;
+    y.dim_symbols.assign(out_dims.size(), "");
+    if (dynamic && !y.dims.empty()) y.dims[0] = -1;
+    layer_.outputs.push_back(static_cast<int32_t>(tensors_.size()));
+    tensors_.push_back(std::move(y));
+  }
+
+  LayerDesc desc() const { return LayerDesc{layer_, tensors_}; }
+
+  // The reference output of the plain op this layer stands for, with the epilogue applied in double
+  // for the fused ops (their own reference is checked too where it is registered).
+  Tensor expected() {
+    const bool fused = layer_.domain == "ingot";
+    PlanLayer base = layer_;
+    std::vector<Tensor> base_inputs = values_;
+    if (fused) {
+      base.domain.clear();
+      base.op_type = layer_.op_type == "FusedConv" ? "Conv" : "MatMul";
+      base.inputs.resize(layer_.op_type == "FusedConv" ? 3 : 2);
+      base_inputs.resize(base.inputs.size());
+    }
+    LayerDesc d{base, tensors_};
+    auto ref = prepare_reference(d);
+    EXPECT_TRUE(ref.ok()) << ref.status().message();
+    auto out = run_kernel(d, **ref, base_inputs);
+    EXPECT_TRUE(out.ok()) << out.status().message();
+    Tensor y = (*out)[0];
+    if (!fused) return y;
+    const std::string act = attr_string("activation");
+    const double a = attr_float("activation_alpha"), b = attr_float("activation_beta");
+    const bool conv = layer_.op_type == "FusedConv";
+    const Tensor* bias =
+        conv ? nullptr : (values_.size() > 2 && values_[2].defined() ? &values_[2] : nullptr);
+    const Tensor* z = values_.size() > 3 && values_[3].defined() ? &values_[3] : nullptr;
+    const int64_t n = y.dim(-1);
+    for (int64_t i = 0; i < y.numel(); ++i) {
+      double v = y.data<float>()[i];
+      if (bias) v += bias->data<float>()[i % n];
+      if (z) v += z->data<float>()[i];
+      y.data<float>()[i] = static_cast<float>(activate(act, v, a, b));
+    }
+    return y;
+  }
+
+  // Each tactic supports the layer, static and (when asked) with a dynamic batch, and matches.
+  void check(const std::vector<std::string>& tactics) {
+    make_plan(false, {});
+    // FusedConv's bias rides in the conv; the reference of the plain op gets it.
+    const Tensor want = expected();
+    ASSERT_TRUE(want.defined());
+    ASSERT_GT(want.numel(), 0);
+    if (const ops::OpDef* def = ops::find_op(layer_.domain, layer_.op_type);
+        def && layer_.domain == "ingot") {
+      make_plan(false, want.dims());
+      auto ref = prepare_reference(desc());
+      ASSERT_TRUE(ref.ok());
+      auto out = run_kernel(desc(), **ref, values_);
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      EXPECT_LE(relative_error((*out)[0], want), kTolerance) << "the op's own reference";
+    }
+    for (bool dynamic : {false, true}) {
+      if (dynamic && !dynamic_batch_) continue;
+      make_plan(dynamic, want.dims());
+      for (const std::string& id : tactics) {
+        SCOPED_TRACE(id + (dynamic ? " (dynamic batch)" : ""));
+        const Tactic* t = find_tactic(id);
+        ASSERT_NE(t, nullptr);
+        ASSERT_EQ(t->supports(desc()), "");
+        auto kernel = t->prepare(desc());
+        ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+        // Twice: the second run reuses what the first built (and the scratch it grew).
+        for (int run = 0; run < 2; ++run) {
+          auto out = run_kernel(desc(), **kernel, values_);
+          ASSERT_TRUE(out.ok()) << out.status().message();
+          EXPECT_LE(relative_error((*out)[0], want), kTolerance);
+        }
+      }
+    }
+  }
+
+  // Why `id` does not support the layer (after a static plan with the reference's output shape).
+  std::string why_not(const std::string& id, Dims out_dims) {
+    make_plan(false, out_dims);
+    return find_tactic(id)->supports(desc());
+  }
+
+  std::vector<Tensor>& values() { return values_; }
+
+ private:
+  std::string attr_string(const std::string& n) const {
+    auto it = layer_.attrs.find(n);
+    return it == layer_.attrs.end() ? "" : it->second.s;
+  }
+  double attr_float(const std::string& n) const {
+    auto it = layer_.attrs.find(n);
+    return it == layer_.attrs.end() ? 0 : it->second.f;
+  }
+
+  PlanLayer layer_;
+  std::vector<PlanTensor> tensors_;
+  std::vector<Tensor> values_;
+  std::vector<bool> weight_;
+  uint32_t seed_ = 1;
+  bool dynamic_batch_ = true;
+};
+
+const std::vector<std::string> kConvTactics = {"cpu.onednn.conv", "cpu.onednn.conv.nchw"};
+const std::vector<std::string> kMatMulTactics = {"cpu.onednn.matmul"};
+
+struct ConvParams {
+  Dims x;  // N, C, spatial...
+  int64_t out_channels;
+  Dims kernel;
+  std::vector<int64_t> strides, pads, dilations;
+  int64_t group = 1;
+  std::string auto_pad;
+  bool bias = true;
+};
+
+LayerCase conv_case(const ConvParams& p, const std::string& domain = "", const std::string& op = "Conv") {
+  LayerCase c(domain, op);
+  Dims w = {p.out_channels, p.x[1] / p.group};
+  w.insert(w.end(), p.kernel.begin(), p.kernel.end());
+  c.input(p.x).weight(w);
+  if (p.bias)
+    c.weight({p.out_channels});
+  else if (!domain.empty())
+    c.none();
+  if (!p.strides.empty()) c.attr("strides", p.strides);
+  if (!p.pads.empty()) c.attr("pads", p.pads);
+  if (!p.dilations.empty()) c.attr("dilations", p.dilations);
+  if (p.group != 1) c.attr("group", p.group);
+  if (!p.auto_pad.empty()) c.attr("auto_pad", p.auto_pad);
+  return c;
+}
+
+class ConvTactics : public ::testing::TestWithParam<ConvParams> {};
+
+TEST_P(ConvTactics, MatchTheReference) { conv_case(GetParam()).check(kConvTactics); }
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, ConvTactics,
+    ::testing::Values(
+        ConvParams{{1, 16, 7, 7}, 32, {1, 1}},                                   // 1x1
+        ConvParams{{1, 64, 14, 14}, 64, {1, 1}, {}, {}, {}, 1, "", false},       // 1x1 no bias
+        ConvParams{{1, 8, 12, 10}, 16, {3, 3}, {}, {1, 1, 1, 1}},                // 3x3 padded
+        ConvParams{{2, 3, 15, 15}, 8, {3, 3}, {2, 2}, {1, 1, 1, 1}},             // strided, C = 3, batch 2
+        ConvParams{{1, 3, 32, 32}, 16, {7, 7}, {2, 2}, {3, 3, 3, 3}},            // resnet's stem
+        ConvParams{{1, 8, 16, 16}, 8, {3, 3}, {}, {2, 2, 2, 2}, {2, 2}},         // dilated
+        ConvParams{{1, 8, 17, 13}, 8, {3, 3}, {1, 2}, {0, 1, 2, 0}, {1, 3}},     // uneven everything
+        ConvParams{{1, 16, 9, 9}, 32, {3, 3}, {}, {1, 1, 1, 1}, {}, 4},          // grouped
+        ConvParams{{1, 32, 14, 14}, 32, {3, 3}, {}, {1, 1, 1, 1}, {}, 32},       // depthwise
+        ConvParams{{1, 32, 15, 15}, 32, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 32},   // depthwise strided
+        ConvParams{{1, 24, 10, 10}, 24, {5, 5}, {}, {2, 2, 2, 2}, {}, 24},       // depthwise 5x5
+        ConvParams{{1, 8, 10, 10}, 16, {3, 3}, {}, {1, 1, 1, 1}, {}, 8},         // depth multiplier 2
+        ConvParams{{1, 4, 10, 10}, 8, {3, 3}, {2, 2}, {}, {}, 1, "SAME_UPPER"},  // odd pad at the end
+        ConvParams{{1, 4, 10, 10}, 8, {3, 3}, {2, 2}, {}, {}, 1, "SAME_LOWER"},  // odd pad at the start
+        ConvParams{{1, 4, 11, 9}, 8, {3, 3}, {2, 2}, {}, {}, 1, "VALID"},
+        ConvParams{{3, 5, 9, 5}, 7, {2, 2}},                                // odd sizes, batch 3
+        ConvParams{{1, 4, 20}, 6, {3}, {1}, {1, 1}},                        // 1-D
+        ConvParams{{1, 2, 6, 6, 6}, 4, {3, 3, 3}, {}, {1, 1, 1, 1, 1, 1}},  // 3-D
+        ConvParams{{2, 64, 8, 8}, 128, {3, 3}, {2, 2}, {1, 1, 1, 1}}));
+
+const std::vector<std::string> kActivations = {"",        "Relu",        "LeakyRelu", "Clip",
+                                               "Sigmoid", "HardSigmoid", "HardSwish", "Silu",
+                                               "Gelu",    "GeluTanh",    "Tanh"};
+
+// alpha / beta as the fusion passes set them for each activation.
+void set_activation(LayerCase& c, const std::string& act) {
+  c.attr("activation", act);
+  if (act == "LeakyRelu") c.attr("activation_alpha", 0.1f);
+  if (act == "Clip") c.attr("activation_alpha", -0.5f).attr("activation_beta", 0.75f);
+  if (act == "HardSigmoid") c.attr("activation_alpha", 0.2f).attr("activation_beta", 0.5f);
+}
+
+TEST(FusedConvTactics, EveryActivationWithBiasAndResidual) {
+  for (const std::string& act : kActivations) {
+    for (bool residual : {false, true}) {
+      SCOPED_TRACE("activation '" + act + "'" + (residual ? " + Z" : ""));
+      // Scaled up so that the activations see values well past their bends.
+      LayerCase c = conv_case({{2, 16, 9, 9}, 32, {3, 3}, {}, {1, 1, 1, 1}}, "ingot", "FusedConv");
+      for (int64_t i = 0; i < c.values()[0].numel(); ++i) c.values()[0].data<float>()[i] *= 3;
+      if (residual) c.input({2, 32, 9, 9});
+      set_activation(c, act);
+      c.check(kConvTactics);
+    }
+  }
+}
+
+TEST(FusedConvTactics, DepthwiseAndStridedWithResidual) {
+  LayerCase dw = conv_case({{1, 32, 14, 14}, 32, {3, 3}, {2, 2}, {1, 1, 1, 1}, {}, 32}, "ingot", "FusedConv");
+  dw.input({1, 32, 7, 7});
+  set_activation(dw, "Clip");
+  dw.check(kConvTactics);
+  LayerCase nobias = conv_case({{1, 8, 6, 6}, 8, {1, 1}, {}, {}, {}, 1, "", false}, "ingot", "FusedConv");
+  nobias.input({1, 8, 6, 6});
+  set_activation(nobias, "Relu");
+  nobias.check(kConvTactics);
+}
+
+TEST(ConvTactics, RefuseWhatTheyCannotRunExactly) {
+  LayerCase runtime_w("", "Conv");
+  runtime_w.input({1, 4, 8, 8}).input({8, 4, 3, 3});
+  EXPECT_NE(runtime_w.why_not("cpu.onednn.conv", {1, 8, 6, 6}), "");
+  LayerCase clip = conv_case({{1, 4, 8, 8}, 8, {3, 3}}, "ingot", "FusedConv");
+  clip.attr("activation", std::string("Clip")).attr("activation_alpha", 1.f).attr("activation_beta", -1.f);
+  EXPECT_EQ(clip.why_not("cpu.onednn.conv", {1, 8, 6, 6}), "Clip with min > max");
+  LayerCase unknown = conv_case({{1, 4, 8, 8}, 8, {3, 3}}, "ingot", "FusedConv");
+  unknown.attr("activation", std::string("Softsign"));
+  EXPECT_NE(unknown.why_not("cpu.onednn.conv", {1, 8, 6, 6}), "");
+  LayerCase pool("", "MaxPool");
+  pool.input({1, 4, 8, 8});
+  EXPECT_EQ(pool.why_not("cpu.onednn.conv", {1, 4, 8, 8}), "not a Conv");
+}
+
+struct PoolParams {
+  std::string op;
+  Dims x;
+  std::vector<int64_t> kernel, strides, pads, dilations;
+  int64_t ceil_mode = 0, count_include_pad = 0;
+  std::string auto_pad;
+};
+
+class PoolTactics : public ::testing::TestWithParam<PoolParams> {};
+
+TEST_P(PoolTactics, MatchTheReference) {
+  const PoolParams& p = GetParam();
+  LayerCase c("", p.op);
+  c.input(p.x);
+  if (!p.kernel.empty()) c.attr("kernel_shape", p.kernel);
+  if (!p.strides.empty()) c.attr("strides", p.strides);
+  if (!p.pads.empty()) c.attr("pads", p.pads);
+  if (!p.dilations.empty()) c.attr("dilations", p.dilations);
+  if (p.ceil_mode) c.attr("ceil_mode", p.ceil_mode);
+  if (p.count_include_pad) c.attr("count_include_pad", p.count_include_pad);
+  if (!p.auto_pad.empty()) c.attr("auto_pad", p.auto_pad);
+  c.check({"cpu.onednn.pool"});
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, PoolTactics,
+    ::testing::Values(
+        PoolParams{"MaxPool", {1, 16, 112, 112}, {3, 3}, {2, 2}, {1, 1, 1, 1}},  // resnet's
+        PoolParams{"MaxPool", {2, 3, 9, 8}, {2, 2}, {2, 2}},
+        PoolParams{"MaxPool", {1, 4, 10, 10}, {3, 3}, {2, 2}, {}, {}, 1},             // ceil_mode
+        PoolParams{"MaxPool", {1, 4, 12, 12}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {2, 2}},  // dilated
+        PoolParams{"MaxPool", {1, 4, 11, 11}, {3, 3}, {2, 2}, {}, {}, 0, 0, "SAME_UPPER"},
+        PoolParams{"MaxPool", {1, 4, 20}, {3}, {2}, {1, 1}},                                // 1-D
+        PoolParams{"AveragePool", {1, 8, 10, 10}, {3, 3}, {1, 1}, {1, 1, 1, 1}},            // pads excluded
+        PoolParams{"AveragePool", {1, 8, 10, 10}, {3, 3}, {1, 1}, {1, 1, 1, 1}, {}, 0, 1},  // included
+        PoolParams{"AveragePool", {1, 8, 9, 9}, {2, 2}, {2, 2}, {}, {}, 1},                 // ceil_mode
+        PoolParams{"AveragePool", {1, 2, 6, 6, 6}, {2, 2, 2}, {2, 2, 2}},                   // 3-D
+        PoolParams{"GlobalAveragePool", {2, 32, 7, 7}}, PoolParams{"GlobalMaxPool", {1, 16, 5, 9}},
+        PoolParams{"GlobalAveragePool", {1, 8, 13}}));
+
+TEST(PoolTactics, RefuseWhatTheyCannotRunExactly) {
+  LayerCase lp("", "LpPool");
+  lp.input({1, 4, 8, 8}).attr("kernel_shape", std::vector<int64_t>{2, 2});
+  EXPECT_EQ(lp.why_not("cpu.onednn.pool", {1, 4, 7, 7}), "not a pooling layer");
+  LayerCase ceil_incl("", "AveragePool");
+  ceil_incl.input({1, 4, 9, 9})
+      .attr("kernel_shape", std::vector<int64_t>{2, 2})
+      .attr("strides", std::vector<int64_t>{2, 2});
+  ceil_incl.attr("ceil_mode", int64_t(1)).attr("count_include_pad", int64_t(1));
+  EXPECT_NE(ceil_incl.why_not("cpu.onednn.pool", {1, 4, 5, 5}), "");
+}
+
+struct MatMulParams {
+  Dims a, b;
+  bool b_const = true;
+};
+
+class MatMulTactics : public ::testing::TestWithParam<MatMulParams> {};
+
+TEST_P(MatMulTactics, MatchTheReference) {
+  const MatMulParams& p = GetParam();
+  LayerCase c("", "MatMul");
+  c.input(p.a).input(p.b, p.b_const);
+  c.check(kMatMulTactics);
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, MatMulTactics,
+                         ::testing::Values(MatMulParams{{5, 7}, {7, 9}},         // 2-D
+                                           MatMulParams{{1, 64}, {64, 1000}},    // a classifier
+                                           MatMulParams{{2, 3, 5, 7}, {7, 9}},   // leading dims fold into M
+                                           MatMulParams{{7}, {7, 9}},            // 1-D A
+                                           MatMulParams{{4, 7}, {7}},            // 1-D B
+                                           MatMulParams{{4, 7}, {7, 3}, false},  // runtime B
+                                           MatMulParams{{2, 3, 4, 5}, {2, 3, 5, 6}, false},  // batched
+                                           MatMulParams{{3, 4, 5}, {2, 1, 5, 6}, false},     // broadcast
+                                           MatMulParams{{2, 1, 4, 5}, {1, 3, 5, 6}, false},  // both broadcast
+                                           MatMulParams{{4, 5}, {3, 5, 6}, false},           // A broadcast
+                                           MatMulParams{{2, 4, 5}, {2, 5, 6}},     // constant batched B
+                                           MatMulParams{{6}, {2, 6, 3}, false}));  // 1-D A, batched B
+
+struct GemmParams {
+  int64_t M, N, K;
+  bool ta = false, tb = false;
+  float alpha = 1, beta = 1;
+  Dims c;  // empty: no C
+  bool c_const = true;
+  bool b_const = true;
+  bool has_c = true;
+};
+
+class GemmTactics : public ::testing::TestWithParam<GemmParams> {};
+
+TEST_P(GemmTactics, MatchTheReference) {
+  const GemmParams& p = GetParam();
+  LayerCase c("", "Gemm");
+  c.input(p.ta ? Dims{p.K, p.M} : Dims{p.M, p.K});
+  c.input(p.tb ? Dims{p.N, p.K} : Dims{p.K, p.N}, p.b_const);
+  if (p.has_c) c.input(p.c, p.c_const);
+  c.attr("transA", int64_t(p.ta)).attr("transB", int64_t(p.tb)).attr("alpha", p.alpha).attr("beta", p.beta);
+  // A runtime C of the output's shape cannot have a dynamic M (the tactic needs it static).
+  c.batch_dynamic(!p.ta && (!p.has_c || p.c_const));
+  c.check(kMatMulTactics);
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Flags, GemmTactics,
+    ::testing::Values(GemmParams{3, 5, 4, false, false, 1, 1, {5}},               // bias
+                      GemmParams{3, 5, 4, false, true, 1, 1, {1, 5}},             // transB, the Linear form
+                      GemmParams{3, 5, 4, true, false, 0.5f, 2.f, {5}},           // transA, alpha, beta
+                      GemmParams{6, 5, 4, true, true, -1.5f, 0.25f, {}},          // scalar C
+                      GemmParams{3, 5, 4, false, false, 1, 1, {1}},               // one-element C
+                      GemmParams{3, 5, 4, false, true, 2.f, 3.f, {3, 5}},         // C of Y's shape
+                      GemmParams{3, 5, 4, false, false, 1, 0.5f, {3, 5}, false},  // runtime C
+                      GemmParams{1, 1000, 512, false, true, 1, 1, {1000}},        // resnet's fc
+                      GemmParams{3, 5, 4, true, true, 1, 1, {}, true, false},     // runtime B
+                      GemmParams{4, 6, 5, false, true, 0.75f, 1, {}, true, true, false}));  // no C
+
+TEST(GemmTactics, RefuseWhatTheyCannotRunExactly) {
+  LayerCase alpha_runtime_b("", "Gemm");
+  alpha_runtime_b.input({3, 4}).input({4, 5}).attr("alpha", 2.f);
+  EXPECT_NE(alpha_runtime_b.why_not("cpu.onednn.matmul", {3, 5}), "");
+  LayerCase column_c("", "Gemm");
+  column_c.input({3, 4}).weight({4, 5}).weight({3, 1});
+  EXPECT_NE(column_c.why_not("cpu.onednn.matmul", {3, 5}), "");
+  LayerCase matmul("", "MatMul");
+  matmul.input({3, 4}).weight({4, 5});
+  EXPECT_EQ(matmul.why_not("cpu.onednn.conv", {3, 5}), "not a Conv");
+}
+
+TEST(FusedMatMulTactics, EveryActivationWithBiasAndResidual) {
+  for (const std::string& act : kActivations) {
+    for (bool residual : {false, true}) {
+      SCOPED_TRACE("activation '" + act + "'" + (residual ? " + Z" : ""));
+      LayerCase c("ingot", "FusedMatMul");
+      c.input({2, 6, 24}).weight({24, 40}).weight({40});
+      for (int64_t i = 0; i < c.values()[0].numel(); ++i) c.values()[0].data<float>()[i] *= 2;
+      if (residual) c.input({2, 6, 40});
+      set_activation(c, act);
+      c.check(kMatMulTactics);
+    }
+  }
+  LayerCase no_bias("ingot", "FusedMatMul");
+  no_bias.input({5, 16}).weight({16, 8}).none().input({5, 8});
+  set_activation(no_bias, "Gelu");
+  no_bias.check(kMatMulTactics);
+}
+
+// The tuner records a tactic that supports the layer, and the heuristic (opt level 0) the first one.
+TEST(SelectTactics, TimesTheSupportingTacticsAndKeepsOne) {
+  LayerCase c = conv_case({{1, 16, 16, 16}, 32, {3, 3}, {}, {1, 1, 1, 1}});
+  c.make_plan(false, {1, 32, 16, 16});
+  engine::Plan plan;
+  const LayerDesc d = c.desc();
+  plan.tensors = d.tensors;
+  plan.layers.push_back(d.layer);
+  ASSERT_TRUE(select_tactics(plan, TuningOptions{.opt_level = 0}).ok());
+  EXPECT_EQ(plan.layers[0].tactic, "cpu.onednn.conv");
+  ASSERT_TRUE(select_tactics(plan, TuningOptions{.opt_level = 1, .repeats = 3}).ok());
+  const std::string chosen = plan.layers[0].tactic;
+  EXPECT_TRUE(chosen == "cpu.onednn.conv" || chosen == "cpu.onednn.conv.nchw" || chosen == kReferenceTactic)
+      << chosen;
+  // A layer no fast tactic supports keeps the reference.
+  plan.layers[0].op_type = "Relu";
+  plan.layers[0].inputs.resize(1);
+  ASSERT_TRUE(select_tactics(plan, TuningOptions{}).ok());
+  EXPECT_EQ(plan.layers[0].tactic, kReferenceTactic);
+}
+
+// Two convolutions in a chain, the second also reading the first's output as its residual: the tensor
+// between them is kept in oneDNN's blocked layout, and the chain still computes the reference's result.
+TEST(ConvLayouts, BlockedBetweenTwoConvolutions) {
+  const Dims xd = {1, 8, 10, 10}, wd = {16, 8, 3, 3}, w2d = {16, 16, 1, 1}, yd = {1, 16, 10, 10};
+  engine::Plan plan;
+  auto tensor = [&](const std::string& name, Dims dims, TensorKind kind, uint32_t seed) {
+    PlanTensor t;
+    t.name = name;
+    t.dtype = DType::kF32;
+    t.kind = kind;
+    t.dims = dims;
+    t.dim_symbols.assign(dims.size(), "");
+    if (kind == TensorKind::kWeight) t.weight = random_tensor(dims, seed);
+    plan.tensors.push_back(std::move(t));
+    return static_cast<int32_t>(plan.tensors.size() - 1);
+  };
+  const int32_t x = tensor("x", xd, TensorKind::kInput, 0), w1 = tensor("w1", wd, TensorKind::kWeight, 1),
+                b1 = tensor("b1", {16}, TensorKind::kWeight, 2),
+                t = tensor("t", yd, TensorKind::kActivation, 0),
+                w2 = tensor("w2", w2d, TensorKind::kWeight, 3),
+                b2 = tensor("b2", {16}, TensorKind::kWeight, 4), y = tensor("y", yd, TensorKind::kOutput, 0);
+  plan.inputs = {x};
+  plan.outputs = {y};
+  PlanLayer conv1;
+  conv1.name = "conv1";
+  conv1.op_type = "Conv";
+  conv1.opset = 17;
+  conv1.attrs["pads"].kind = ir::Attribute::Kind::kInts;
+  conv1.attrs["pads"].ints = {1, 1, 1, 1};
+  conv1.inputs = {x, w1, b1};
+  conv1.outputs = {t};
+  PlanLayer conv2;
+  conv2.name = "conv2";
+  conv2.domain = "ingot";
+  conv2.op_type = "FusedConv";
+  conv2.opset = 1;
+  conv2.attrs["activation"].kind = ir::Attribute::Kind::kString;
+  conv2.attrs["activation"].s = "Relu";
+  conv2.inputs = {t, w2, b2, t};
+  conv2.outputs = {y};
+  plan.layers = {conv1, conv2};
+  ASSERT_TRUE(select_tactics(plan, TuningOptions{.opt_level = 0}).ok());
+  ASSERT_EQ(plan.layers[0].tactic, "cpu.onednn.conv");
+  ASSERT_EQ(plan.layers[1].tactic, "cpu.onednn.conv");
+  const std::string layout =
+      plan.layers[0].attrs.count("tactic_dst_layout") ? plan.layers[0].attrs["tactic_dst_layout"].s : "";
+  EXPECT_TRUE(layout == "nChw8c" || layout == "nChw16c") << layout;
+  EXPECT_EQ(plan.layers[1].attrs["tactic_src_layout"].s, layout);
+  EXPECT_EQ(plan.layers[1].attrs["tactic_z_layout"].s, layout);
+  EXPECT_EQ(plan.layers[1].attrs.count("tactic_dst_layout"), 0u);  // y is the model's output
+
+  const Tensor xv = random_tensor(xd, 5);
+  const LayerDesc d1{plan.layers[0], plan.tensors}, d2{plan.layers[1], plan.tensors};
+  auto k1 = find_tactic("cpu.onednn.conv")->prepare(d1);
+  auto k2 = find_tactic("cpu.onednn.conv")->prepare(d2);
+  ASSERT_TRUE(k1.ok() && k2.ok());
+  auto tv = run_kernel(d1, **k1, {xv, plan.tensors[w1].weight, plan.tensors[b1].weight});
+  ASSERT_TRUE(tv.ok()) << tv.status().message();
+  auto yv = run_kernel(d2, **k2, {(*tv)[0], plan.tensors[w2].weight, plan.tensors[b2].weight, (*tv)[0]});
+  ASSERT_TRUE(yv.ok()) << yv.status().message();
+
+  // The reference: both convolutions plain, then + t and Relu.
+  PlanLayer plain2 = conv2;
+  plain2.domain.clear();
+  plain2.op_type = "Conv";
+  plain2.attrs.clear();
+  plain2.inputs.resize(3);
+  for (PlanLayer* l : {&conv1, &plain2}) l->tactic = kReferenceTactic;
+  auto r1 = prepare_reference(LayerDesc{conv1, plan.tensors});
+  auto r2 = prepare_reference(LayerDesc{plain2, plan.tensors});
+  auto tr = run_kernel(LayerDesc{conv1, plan.tensors}, **r1,
+                       {xv, plan.tensors[w1].weight, plan.tensors[b1].weight});
+  ASSERT_TRUE(tr.ok());
+  auto yr = run_kernel(LayerDesc{plain2, plan.tensors}, **r2,
+                       {(*tr)[0], plan.tensors[w2].weight, plan.tensors[b2].weight});
+  ASSERT_TRUE(yr.ok());
+  Tensor want = (*yr)[0];
+  for (int64_t i = 0; i < want.numel(); ++i)
+    want.data<float>()[i] = std::max(0.f, want.data<float>()[i] + (*tr)[0].data<float>()[i]);
+  EXPECT_LE(relative_error((*yv)[0], want), kTolerance);
+  // The tensor between them really is blocked: the same values, in another order.
+  EXPECT_GT(relative_error((*tv)[0], (*tr)[0]), 0.1);
+}
+
+TEST(Threading, SetsThePoolSize) {
+  const int before = num_threads();
+  set_num_threads(1);
+  EXPECT_EQ(num_threads(), 1);
+  set_num_threads(0);  // ignored
+  EXPECT_EQ(num_threads(), 1);
+  set_num_threads(before);
+  EXPECT_EQ(num_threads(), before);
+}
+
+}  // namespace
+}  // namespace ingot::backends
