@@ -76,6 +76,7 @@ std::string sanitize_file_name(const std::string& name) {
 #include <fstream>
 
 #include "core/dispatch.h"
+#include "core/threading.h"
 
 namespace ingot::cli {
 
@@ -90,9 +91,13 @@ void add_build_options(CLI::App* app, BuildOptions& opt) {
   app->add_option("--disable-pass", opt.disabled_passes, "skip a builder pass by name");
   app->add_option("--dump-ir-after", opt.dump_ir_after,
                   "print the IR after the named pass ('all' for every pass)");
-  app->add_option("--opt-level", opt.opt_level,
-                  "0: tactics chosen by heuristics, no timing; 1-3: every supporting tactic timed (default 1)")
+  app->add_option(
+         "--opt-level", opt.opt_level,
+         "0: tactics chosen by heuristics, no timing; 1-3: every supporting tactic timed (default 1)")
       ->check(CLI::Range(0, 3));
+  app->add_option("--threads", opt.threads,
+                  "CPU threads to tune and run with (default: all cores or OMP_NUM_THREADS)")
+      ->check(CLI::Range(1, 1024));
 }
 
 Expected<BuildConfig> to_build_config(const BuildOptions& opt) {
@@ -127,6 +132,7 @@ bool is_engine_file(const std::string& path) {
 
 Expected<std::shared_ptr<Engine>> open_engine(const std::string& path, const BuildOptions& opt,
                                               const std::map<std::string, Dims>& extra_shapes) {
+  if (opt.threads > 0) set_num_threads(opt.threads);
   if (is_engine_file(path)) {
     const bool any = !opt.shapes.empty() || !opt.min_shapes.empty() || !opt.opt_shapes.empty() ||
                      !opt.max_shapes.empty() || !opt.disabled_passes.empty() || !opt.dump_ir_after.empty();

@@ -11,6 +11,7 @@
 #include "cli_util.h"
 #include "core/atomic_file.h"
 #include "core/npy.h"
+#include "core/threading.h"
 
 namespace ingot::cli {
 namespace {
@@ -82,6 +83,7 @@ int bench_command(const BenchOptions& opt) {
   nlohmann::json j;
   j["model"] = opt.model;
   j["iterations"] = ms.size();
+  j["threads"] = num_threads();
   j["wall_s"] = elapsed;
   j["load_ms"] = load_ms;
   j["throughput_qps"] = qps;

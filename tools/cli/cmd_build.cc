@@ -3,6 +3,7 @@
 #include <iostream>
 
 #include "cli_util.h"
+#include "core/threading.h"
 
 namespace ingot::cli {
 namespace {
@@ -23,6 +24,7 @@ int build_command(const BuildCliOptions& opt) {
   const auto t0 = std::chrono::steady_clock::now();
   auto cfg = to_build_config(opt.build);
   if (!cfg.ok()) return report(cfg.status());
+  if (opt.build.threads > 0) set_num_threads(opt.build.threads);
   auto engine = Engine::from_onnx_file(opt.model, *cfg);
   if (!engine.ok()) return report(engine.status());
   Status st = (*engine)->save(opt.output);

@@ -112,7 +112,8 @@ Expected<SimplifyReport> fuse_onnx_file(const SimplifyCliOptions& opt, SimplifyO
     if (simplify_names.count(name)) so.disabled_passes.insert(name);
     if (fusion_names.count(name)) po.disabled.insert(name);
   }
-  for (const auto& name : opt.dump_after) (simplify_names.count(name) ? so.dump_ir_after : po.dump_ir_after).insert(name);
+  for (const auto& name : opt.dump_after)
+    (simplify_names.count(name) ? so.dump_ir_after : po.dump_ir_after).insert(name);
   if (so.dump_ir_after.count("all")) po.dump_ir_after.insert("all");
   const std::string tmp = opt.output + ".simplified.tmp";
   auto r = simplify_onnx_file(opt.input, tmp, so);
@@ -121,8 +122,9 @@ Expected<SimplifyReport> fuse_onnx_file(const SimplifyCliOptions& opt, SimplifyO
   std::remove(tmp.c_str());
   if (!model.ok()) return model.status().with_context("reading the simplified model back");
   ir::Graph& g = *model->graph;
-  INGOT_RETURN_IF_ERROR(passes::run_pipeline(g, {all.begin() + static_cast<std::ptrdiff_t>(n_simplify), all.end()}, po)
-                            .with_context(opt.input));
+  INGOT_RETURN_IF_ERROR(
+      passes::run_pipeline(g, {all.begin() + static_cast<std::ptrdiff_t>(n_simplify), all.end()}, po)
+          .with_context(opt.input));
   r->ops_after.clear();
   r->nodes_after = 0;
   for (const auto& n : g.nodes()) {
@@ -171,9 +173,11 @@ Command add_simplify_command(CLI::App& parent) {
   std::string passes = "pass names:";
   for (const auto& [name, desc] : simplify_pass_names()) passes += " " + name;
   app->add_option("--disable-pass", opt->disabled, "switch a pass off by name (" + passes + ")");
-  app->add_option("--dump-ir-after", opt->dump_after, "print the IR after the named pass ('all' for every pass)");
+  app->add_option("--dump-ir-after", opt->dump_after,
+                  "print the IR after the named pass ('all' for every pass)");
   // Hidden (empty group): a developer's view of the engine builder's fusion, not an ONNX for other tools.
-  app->add_flag("--fuse", opt->fuse, "also run the engine builder's layer fusion (writes ingot.* ops)")->group("");
+  app->add_flag("--fuse", opt->fuse, "also run the engine builder's layer fusion (writes ingot.* ops)")
+      ->group("");
   return {app, [opt] { return simplify_command(*opt); }};
 }
 
