@@ -340,9 +340,9 @@ class Reader {
       for (const fb::ProfileDim* d : *p.profile()) {
         ProfileEntry e;
         e.input = d->input() ? d->input()->str() : "";
-        if (d->min()) e.min.assign(d->min()->begin(), d->min()->end());
-        if (d->opt()) e.opt.assign(d->opt()->begin(), d->opt()->end());
-        if (d->max()) e.max.assign(d->max()->begin(), d->max()->end());
+        INGOT_ASSIGN_OR_RETURN(e.min, longs(d->min(), "profile"));
+        INGOT_ASSIGN_OR_RETURN(e.opt, longs(d->opt(), "profile"));
+        INGOT_ASSIGN_OR_RETURN(e.max, longs(d->max(), "profile"));
         if (e.min.size() != e.max.size() || e.opt.size() != e.max.size())
           return bad("profile of '" + e.input + "' is malformed");
         plan.profile.push_back(std::move(e));
@@ -357,6 +357,16 @@ class Reader {
     return invalid_argument(label_ + ": corrupted engine file: " + msg + " (rebuild the engine)");
   }
 
+  // A vector of 64-bit integers. The verifier only checks 4-byte alignment of a vector; one a hostile file
+  // places off an 8-byte boundary is refused rather than read.
+  Expected<std::vector<int64_t>> longs(const flatbuffers::Vector<int64_t>* v, const std::string& what) const {
+    if (!v) return std::vector<int64_t>{};
+    if (reinterpret_cast<uintptr_t>(v->data()) % alignof(int64_t) != 0) return bad(what + " has a misaligned list");
+    std::vector<int64_t> out(v->size());
+    if (!out.empty()) std::memcpy(out.data(), v->data(), out.size() * sizeof(int64_t));
+    return out;
+  }
+
   Expected<PlanTensor> tensor(const fb::TensorDesc& t, int64_t arena_bytes) {
     PlanTensor pt;
     pt.name = t.name() ? t.name()->str() : "";
@@ -367,7 +377,7 @@ class Reader {
     if (kind < 0 || kind > 3) return bad("tensor '" + pt.name + "' has a bad kind");
     pt.kind = static_cast<TensorKind>(kind);
     pt.rank_known = t.rank_known();
-    if (t.dims()) pt.dims.assign(t.dims()->begin(), t.dims()->end());
+    INGOT_ASSIGN_OR_RETURN(pt.dims, longs(t.dims(), "tensor '" + pt.name + "'"));
     if (t.dim_symbols())
       for (const auto* s : *t.dim_symbols()) pt.dim_symbols.push_back(s->str());
     pt.dim_symbols.resize(pt.dims.size());
@@ -441,7 +451,7 @@ class Reader {
     at.i = a.i();
     if (a.s()) at.s = a.s()->str();
     if (a.floats()) at.floats.assign(a.floats()->begin(), a.floats()->end());
-    if (a.ints()) at.ints.assign(a.ints()->begin(), a.ints()->end());
+    INGOT_ASSIGN_OR_RETURN(at.ints, longs(a.ints(), who + " attribute '" + name + "'"));
     if (a.strings())
       for (const auto* s : *a.strings()) at.strings.push_back(s->str());
     if (a.tensors()) {
