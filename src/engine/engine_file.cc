@@ -360,7 +360,7 @@ class Reader {
   // A vector of 64-bit integers. The verifier only checks 4-byte alignment of a vector; one a hostile file
   // places off an 8-byte boundary is refused rather than read.
   Expected<std::vector<int64_t>> longs(const flatbuffers::Vector<int64_t>* v, const std::string& what) const {
-    if (!v) return std::vector<int64_t>{};
+    if (!v || v->size() == 0) return std::vector<int64_t>{};
     if (reinterpret_cast<uintptr_t>(v->data()) % alignof(int64_t) != 0) return bad(what + " has a misaligned list");
     std::vector<int64_t> out(v->size());
     if (!out.empty()) std::memcpy(out.data(), v->data(), out.size() * sizeof(int64_t));
