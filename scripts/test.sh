@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: C++ unit tests (ctest), the ONNX conformance suite with its ratchet, and the
-# Python op, CLI and model tests (pytest). Run scripts/setup.sh first. INGOT_SANITIZE_CI=1 adds the
-# sanitizer build and the fuzzers (below).
+# Python op, CLI and model tests (pytest), then the sanitizer stage: ASan + UBSan, ThreadSanitizer and the
+# fuzzers (below; INGOT_SANITIZE_CI=0 skips it for a quick local run). Run scripts/setup.sh first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
 status=0
@@ -17,11 +17,11 @@ ctest --test-dir build --output-on-failure -j"$(nproc)" || status=1
 echo "== Python op, CLI and model tests =="
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/python tests/models || status=1
 
-# ASan + UBSan (undefined behaviour fails the run), with INGOT_SANITIZE_CI=1: the C++ unit tests, the
+# ASan + UBSan (undefined behaviour fails the run), unless INGOT_SANITIZE_CI=0: the C++ unit tests, the
 # conformance suite and the Python op and CLI tests again, on the instrumented build that also holds the
 # fuzz targets (build-fuzz, clang), then each fuzz target for INGOT_FUZZ_SECONDS (default 60). The model
 # tests (tests/models) are left out: the reference kernels under ASan make them take too long.
-if [ "${INGOT_SANITIZE_CI:-0}" = 1 ]; then
+if [ "${INGOT_SANITIZE_CI:-1}" = 1 ]; then
   start=$SECONDS
   echo "== Sanitizer build (build-fuzz: clang, ASan + UBSan + fuzzer instrumentation) =="
   scripts/fuzz.sh --build-only || status=1

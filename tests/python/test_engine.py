@@ -273,3 +273,19 @@ def test_control_flow_runs_in_memory_but_is_not_saved(tmp_path):
     out = tmp_path / "if.ingot"
     assert_error(run("build", model, "-o", out), "branch", "If", "cannot be saved yet")
     assert not out.exists()
+
+
+def test_several_processes_load_one_engine(built, tmp_path):
+    """The engine file is mapped read-only: processes loading it at once all run it, with equal results."""
+    _, engine = built
+    x = np.random.default_rng(5).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    procs = [subprocess.Popen([INGOT, "run", str(engine), "--input", f"x={tmp_path / 'x.npy'}", "--output-dir",
+                               str(tmp_path / f"p{i}")], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for i in range(6)]
+    for p in procs:
+        _, err = p.communicate(timeout=120)
+        assert p.returncode == 0, err
+    first = np.load(tmp_path / "p0" / "y.npy")
+    for i in range(1, 6):
+        np.testing.assert_array_equal(np.load(tmp_path / f"p{i}" / "y.npy"), first)
