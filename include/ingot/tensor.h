@@ -42,9 +42,13 @@ class Tensor {
   void* raw() { return data_; }
   const void* raw() const { return data_; }
   template <typename T>
-  T* data() { return static_cast<T*>(data_); }
+  T* data() {
+    return static_cast<T*>(data_);
+  }
   template <typename T>
-  const T* data() const { return static_cast<const T*>(data_); }
+  const T* data() const {
+    return static_cast<const T*>(data_);
+  }
   // kString tensors keep their elements here.
   std::string* strings() { return static_cast<std::string*>(data_); }
   const std::string* strings() const { return static_cast<const std::string*>(data_); }

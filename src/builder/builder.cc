@@ -338,7 +338,8 @@ Expected<Plan> build_plan(const ImportFn& import, const BuildConfig& config, con
   PlanCompiler compiler(graph, max_bytes, label);
   INGOT_ASSIGN_OR_RETURN(Plan plan, compiler.compile());
   plan.profile = std::move(profile);
-  INGOT_RETURN_IF_ERROR(backends::select_tactics(plan, backends::TuningOptions{.opt_level = config.opt_level}));
+  INGOT_RETURN_IF_ERROR(
+      backends::select_tactics(plan, backends::TuningOptions{.opt_level = config.opt_level}));
   return plan;
 }
 

@@ -28,7 +28,9 @@ int64_t max_tensor_bytes() { return g_max_tensor_bytes; }
 Expected<int64_t> checked_numel(const Dims& dims) {
   int64_t n = 1;
   for (int64_t d : dims) {
-    if (d < 0) return invalid_argument("negative dimension " + std::to_string(d) + " in shape " + dims_to_string(dims));
+    if (d < 0)
+      return invalid_argument("negative dimension " + std::to_string(d) + " in shape " +
+                              dims_to_string(dims));
     if (d != 0 && n > std::numeric_limits<int64_t>::max() / d) {
       return out_of_range("shape " + dims_to_string(dims) + " has more elements than int64 can count");
     }
@@ -51,9 +53,10 @@ Status check_tensor_bytes(DType dtype, const Dims& dims) {
   if (dtype == DType::kUndefined) return invalid_argument("tensor of undefined element type");
   INGOT_ASSIGN_OR_RETURN(int64_t n, checked_numel(dims));
   const int64_t cap = g_max_tensor_bytes.load();
-  if (n > 0 && static_cast<uint64_t>(n) > static_cast<uint64_t>(std::max<int64_t>(cap, 0)) / dtype_size(dtype)) {
-    return out_of_range("tensor of shape " + dims_to_string(dims) + " (" + dtype_name(dtype) + ") is larger than the " +
-                        std::to_string(cap >> 20) + " MiB tensor cap");
+  if (n > 0 &&
+      static_cast<uint64_t>(n) > static_cast<uint64_t>(std::max<int64_t>(cap, 0)) / dtype_size(dtype)) {
+    return out_of_range("tensor of shape " + dims_to_string(dims) + " (" + dtype_name(dtype) +
+                        ") is larger than the " + std::to_string(cap >> 20) + " MiB tensor cap");
   }
   return Status::Ok();
 }

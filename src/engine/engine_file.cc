@@ -361,7 +361,8 @@ class Reader {
   // places off an 8-byte boundary is refused rather than read.
   Expected<std::vector<int64_t>> longs(const flatbuffers::Vector<int64_t>* v, const std::string& what) const {
     if (!v || v->size() == 0) return std::vector<int64_t>{};
-    if (reinterpret_cast<uintptr_t>(v->data()) % alignof(int64_t) != 0) return bad(what + " has a misaligned list");
+    if (reinterpret_cast<uintptr_t>(v->data()) % alignof(int64_t) != 0)
+      return bad(what + " has a misaligned list");
     std::vector<int64_t> out(v->size());
     if (!out.empty()) std::memcpy(out.data(), v->data(), out.size() * sizeof(int64_t));
     return out;

@@ -21,19 +21,25 @@ void type_to_proto(const ir::ValueType& t, onnx::TypeProto* tp) {
         auto* shape = tt->mutable_shape();
         for (const ir::Dim& d : t.shape) {
           auto* dim = shape->add_dim();
-          if (d.is_static()) dim->set_dim_value(d.value);
-          else if (!d.symbol.empty()) dim->set_dim_param(d.symbol);
+          if (d.is_static())
+            dim->set_dim_value(d.value);
+          else if (!d.symbol.empty())
+            dim->set_dim_param(d.symbol);
         }
       }
       break;
     }
     case ir::ValueType::Kind::kSequence:
-      if (t.elem) type_to_proto(*t.elem, tp->mutable_sequence_type()->mutable_elem_type());
-      else tp->mutable_sequence_type();
+      if (t.elem)
+        type_to_proto(*t.elem, tp->mutable_sequence_type()->mutable_elem_type());
+      else
+        tp->mutable_sequence_type();
       break;
     case ir::ValueType::Kind::kOptional:
-      if (t.elem) type_to_proto(*t.elem, tp->mutable_optional_type()->mutable_elem_type());
-      else tp->mutable_optional_type();
+      if (t.elem)
+        type_to_proto(*t.elem, tp->mutable_optional_type()->mutable_elem_type());
+      else
+        tp->mutable_optional_type();
       break;
     case ir::ValueType::Kind::kUnknown:
       break;
@@ -51,10 +57,22 @@ Status attr_to_proto(const std::string& name, const ir::Attribute& a, onnx::Attr
   using K = ir::Attribute::Kind;
   ap->set_name(name);
   switch (a.kind) {
-    case K::kFloat: ap->set_type(onnx::AttributeProto::FLOAT); ap->set_f(a.f); break;
-    case K::kInt: ap->set_type(onnx::AttributeProto::INT); ap->set_i(a.i); break;
-    case K::kString: ap->set_type(onnx::AttributeProto::STRING); ap->set_s(a.s); break;
-    case K::kTensor: ap->set_type(onnx::AttributeProto::TENSOR); tensor_to_proto(a.t, "", ap->mutable_t()); break;
+    case K::kFloat:
+      ap->set_type(onnx::AttributeProto::FLOAT);
+      ap->set_f(a.f);
+      break;
+    case K::kInt:
+      ap->set_type(onnx::AttributeProto::INT);
+      ap->set_i(a.i);
+      break;
+    case K::kString:
+      ap->set_type(onnx::AttributeProto::STRING);
+      ap->set_s(a.s);
+      break;
+    case K::kTensor:
+      ap->set_type(onnx::AttributeProto::TENSOR);
+      tensor_to_proto(a.t, "", ap->mutable_t());
+      break;
     case K::kGraph:
       ap->set_type(onnx::AttributeProto::GRAPH);
       INGOT_RETURN_IF_ERROR(graph_to_proto(*a.g, ap->mutable_g()));
@@ -190,7 +208,9 @@ Expected<std::string> export_model(const ir::Graph& graph, const ExportOptions& 
   INGOT_RETURN_IF_ERROR(graph_to_proto(graph, mp.mutable_graph()));
   std::string bytes;
   if (!mp.SerializeToString(&bytes)) {
-    return out_of_range("the model is too large for one protobuf file (over 2 GiB); external data export is not supported yet");
+    return out_of_range(
+        "the model is too large for one protobuf file (over 2 GiB); external data export is not supported "
+        "yet");
   }
   return bytes;
 }

@@ -22,8 +22,11 @@ static std::vector<std::string>& duplicates() {
 // The first registration of an op wins; a second one is recorded (a unit test requires there be none),
 // since which of two static initialisers runs last is not something the code should depend on.
 OpRegistrar::OpRegistrar(const OpDef& def) {
-  auto [it, fresh] = registry().emplace(std::make_pair(std::string(def.domain), std::string(def.op_type)), def);
-  if (!fresh) duplicates().push_back((std::string(def.domain).empty() ? "" : std::string(def.domain) + ".") + def.op_type);
+  auto [it, fresh] =
+      registry().emplace(std::make_pair(std::string(def.domain), std::string(def.op_type)), def);
+  if (!fresh)
+    duplicates().push_back((std::string(def.domain).empty() ? "" : std::string(def.domain) + ".") +
+                           def.op_type);
 }
 
 std::vector<std::string> duplicate_registrations() { return duplicates(); }
@@ -57,14 +60,18 @@ void NormalizeContext::move_attr_to_input(const std::string& attr, size_t index,
     t = Tensor::create(dtype, {static_cast<int64_t>(n)}).value();
     for (size_t i = 0; i < n; ++i) {
       double x = a.kind == ir::Attribute::Kind::kInts ? static_cast<double>(a.ints[i]) : a.floats[i];
-      if (dtype == DType::kI64) t.data<int64_t>()[i] = static_cast<int64_t>(x);
-      else if (dtype == DType::kF32) t.data<float>()[i] = static_cast<float>(x);
+      if (dtype == DType::kI64)
+        t.data<int64_t>()[i] = static_cast<int64_t>(x);
+      else if (dtype == DType::kF32)
+        t.data<float>()[i] = static_cast<float>(x);
     }
   } else if (a.kind == ir::Attribute::Kind::kInt || a.kind == ir::Attribute::Kind::kFloat) {
     t = Tensor::create(dtype, {}).value();
     double x = a.kind == ir::Attribute::Kind::kInt ? static_cast<double>(a.i) : a.f;
-    if (dtype == DType::kI64) t.data<int64_t>()[0] = static_cast<int64_t>(x);
-    else if (dtype == DType::kF32) t.data<float>()[0] = static_cast<float>(x);
+    if (dtype == DType::kI64)
+      t.data<int64_t>()[0] = static_cast<int64_t>(x);
+    else if (dtype == DType::kF32)
+      t.data<float>()[0] = static_cast<float>(x);
   } else {
     return;
   }

@@ -55,7 +55,9 @@ class InferContext {
   void set_output(size_t i, ir::ValueType t) {
     if (node_.has_output(i)) node_.outputs[i]->type = std::move(t);
   }
-  void set_output(size_t i, DType dtype, ir::SymShape shape) { set_output(i, ir::ValueType::tensor(dtype, std::move(shape))); }
+  void set_output(size_t i, DType dtype, ir::SymShape shape) {
+    set_output(i, ir::ValueType::tensor(dtype, std::move(shape)));
+  }
   void set_output_rank_unknown(size_t i, DType dtype) { set_output(i, ir::ValueType::tensor(dtype)); }
   // Output i is known at build time (e.g. Shape of a static tensor): sets its type and value.
   void set_output_const(size_t i, Tensor t) {
@@ -77,7 +79,10 @@ class RunContext {
 
   RunContext(const ir::Node& node, std::vector<const RtValue*> inputs, std::vector<RtValue>* outputs,
              SubgraphRunner subgraph_runner)
-      : node_(node), inputs_(std::move(inputs)), outputs_(outputs), subgraph_runner_(std::move(subgraph_runner)) {}
+      : node_(node),
+        inputs_(std::move(inputs)),
+        outputs_(outputs),
+        subgraph_runner_(std::move(subgraph_runner)) {}
 
   const ir::Node& node() const { return node_; }
   int opset() const { return node_.opset; }
@@ -140,10 +145,10 @@ struct OpRegistrar {
 }  // namespace ingot::ops
 
 // INGOT_REGISTER_OP(Relu, .infer = infer_unary, .run = run_relu);
-#define INGOT_REGISTER_OP(OP, ...)                                              \
-  static const ::ingot::ops::OpRegistrar INGOT_CONCAT(kIngotOpRegistrar_, OP)( \
-      ::ingot::ops::OpDef{.domain = "", .op_type = #OP, __VA_ARGS__})
+#define INGOT_REGISTER_OP(OP, ...)                     \
+  static const ::ingot::ops::OpRegistrar INGOT_CONCAT( \
+      kIngotOpRegistrar_, OP)(::ingot::ops::OpDef{.domain = "", .op_type = #OP, __VA_ARGS__})
 // For ops of other domains: INGOT_REGISTER_OP_DOMAIN("com.microsoft", FusedGemm, "FusedGemm", ...).
-#define INGOT_REGISTER_OP_DOMAIN(DOMAIN, ID, OP_NAME, ...)                     \
-  static const ::ingot::ops::OpRegistrar INGOT_CONCAT(kIngotOpRegistrar_, ID)( \
-      ::ingot::ops::OpDef{.domain = DOMAIN, .op_type = OP_NAME, __VA_ARGS__})
+#define INGOT_REGISTER_OP_DOMAIN(DOMAIN, ID, OP_NAME, ...) \
+  static const ::ingot::ops::OpRegistrar INGOT_CONCAT(     \
+      kIngotOpRegistrar_, ID)(::ingot::ops::OpDef{.domain = DOMAIN, .op_type = OP_NAME, __VA_ARGS__})
