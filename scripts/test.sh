@@ -46,8 +46,10 @@ if [ "${INGOT_SANITIZE_CI:-1}" = 1 ]; then
 
   echo "== ThreadSanitizer: several execution contexts of one engine in several threads =="
   cmake -S . -B build-tsan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DINGOT_TSAN=ON >/dev/null &&
-    cmake --build build-tsan -j"$(nproc)" --target ingot_tests >/dev/null &&
-    TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/ingot_tests --gtest_filter='Engine*:EngineFile*' || status=1
+    cmake --build build-tsan -j"$(nproc)" --target ingot_tests ingot_soak >/dev/null &&
+    TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/ingot_tests --gtest_filter='Engine*:EngineFile*' &&
+    TSAN_OPTIONS=halt_on_error=1 build-tsan/bin/ingot_soak examples/tiny_cnn.onnx --threads 4 --contexts 2 --seconds 10 ||
+    status=1
   echo "   $((SECONDS - t))s"; t=$SECONDS
 
   echo "== Fuzzing: each target for ${INGOT_FUZZ_SECONDS:-60}s =="
