@@ -42,19 +42,19 @@ def digits(tmp_path_factory):
 
     torch.manual_seed(0)
     np.random.seed(0)
-    torch.set_num_threads(2)
+    torch.set_num_threads(1)  # two threads spin against each other on a busy machine
     d = load_digits()
     x = (d.images / 16.0).astype(np.float32)[:, None, :, :]  # N x 1 x 8 x 8 in [0, 1]
     x_train, x_test, y_train, y_test = train_test_split(x, d.target, test_size=0.25, random_state=0,
                                                         stratify=d.target)
     model = torch.nn.Sequential(
-        torch.nn.Conv2d(1, 16, 3, padding=1), torch.nn.ReLU(),
-        torch.nn.Conv2d(16, 32, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
-        torch.nn.Conv2d(32, 32, 3, padding=1), torch.nn.ReLU(),
-        torch.nn.Flatten(), torch.nn.Linear(32 * 4 * 4, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
-    opt = torch.optim.Adam(model.parameters(), lr=2e-3)
+        torch.nn.Conv2d(1, 8, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.Conv2d(8, 16, 3, padding=1), torch.nn.ReLU(), torch.nn.MaxPool2d(2),
+        torch.nn.Conv2d(16, 16, 3, padding=1), torch.nn.ReLU(),
+        torch.nn.Flatten(), torch.nn.Linear(16 * 4 * 4, 64), torch.nn.ReLU(), torch.nn.Linear(64, 10))
+    opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     xt, yt = torch.from_numpy(x_train), torch.from_numpy(y_train).long()
-    for _ in range(15):
+    for _ in range(10):
         perm = torch.randperm(len(xt))
         for i in range(0, len(xt), 64):
             idx = perm[i:i + 64]

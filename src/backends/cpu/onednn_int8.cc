@@ -72,6 +72,10 @@ memory::data_type x_type(const QuantInput& q) {
   return q.is_unsigned ? memory::data_type::u8 : memory::data_type::s8;
 }
 
+// A signed input goes into the convolution as u8 with zero point 128: oneDNN's s8s8 convolution without
+// VNNI halves the weights (to avoid the saturation) and so loses one more bit.
+constexpr int32_t kSignedZeroPoint = 128;
+
 // ---- convolution ----
 
 struct ConvInstance {
@@ -107,7 +111,7 @@ Expected<std::unique_ptr<ConvInstance>> make_conv(const ir::Node& node, const Di
   try {
     inst->user_src_md = plain_f32_desc(x);
     inst->user_dst_md = plain_f32_desc(g.y);
-    const memory::desc src_any(to_dnnl_dims(x), x_type(cfg.in), memory::format_tag::any);
+    const memory::desc src_any(to_dnnl_dims(x), memory::data_type::u8, memory::format_tag::any);
     const memory::desc dst_any(to_dnnl_dims(g.y), f32, memory::format_tag::any);
     const memory::desc w_any(g.weights, s8, memory::format_tag::any);
     if (cfg.has_bias) inst->bias_md = memory::desc({oc}, f32, memory::format_tag::a);
@@ -121,6 +125,7 @@ Expected<std::unique_ptr<ConvInstance>> make_conv(const ir::Node& node, const Di
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     attr.set_output_scales(1 << 1, out_scales);
+    if (!cfg.in.is_unsigned) attr.set_zero_points(DNNL_ARG_SRC, 0, {kSignedZeroPoint});
     attr.set_post_ops(ops);
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
     inst->prim = dnnl::convolution_forward(pd);
@@ -129,6 +134,7 @@ Expected<std::unique_ptr<ConvInstance>> make_conv(const ir::Node& node, const Di
     inst->scratch_md = pd.scratchpad_desc();
     dnnl::primitive_attr q_attr;
     q_attr.set_output_scales(0, {1.f / cfg.in.scale});
+    if (!cfg.in.is_unsigned) q_attr.set_zero_points(DNNL_ARG_DST, 0, {kSignedZeroPoint});
     inst->quantize_src =
         dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->user_src_md, eng, inst->src_md, q_attr));
     inst->reorder_dst = inst->dst_md != inst->user_dst_md;
