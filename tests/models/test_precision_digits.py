@@ -110,6 +110,16 @@ def test_int8_entropy_accuracy(ingot, digits):
     acc8 = accuracy(ingot, int8, digits, "int8")
     print("digits test accuracy: torch %.4f, ingot fp32 %.4f, int8 %.4f" % (digits["torch_acc"], acc32, acc8))
     assert acc8 >= acc32 - 0.01
+    # compare: the int8 engine against the FP32 model on the test split.
+    proc = run([ingot, "compare", str(digits["onnx"]), str(int8), "--input",
+                "image=%s" % (digits["work"] / "test.npy"), "--json", str(digits["work"] / "compare.json")])
+    print(proc.stdout.strip())
+    stats = json.loads((digits["work"] / "compare.json").read_text())
+    assert [s["name"] for s in stats] == ["logits"]
+    assert stats[0]["cosine"] > 0.99 and stats[0]["top1"] > 0.97 and stats[0]["max_abs"] > 0
+    # With a tolerance it fails on the elements outside it (int8 is not exact).
+    assert run([ingot, "compare", str(digits["onnx"]), str(int8), "--input",
+                "image=%s" % (digits["work"] / "test.npy"), "--atol", "1e-6"], check=False).returncode == 1
     # The cache alone rebuilds the same engine: no data needed.
     again = build(ingot, digits, "int8_cached", "--int8", "--calib-cache", str(cache))
     assert accuracy(ingot, again, digits, "int8_cached") == acc8
