@@ -9,7 +9,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 build=${INGOT_FUZZ_BUILD:-build-fuzz}
-all_targets=(fuzz_onnx_import fuzz_npy fuzz_engine_load)
+all_targets=(fuzz_onnx_import fuzz_npy fuzz_engine_load fuzz_calib_cache)
 build_only=0
 if [ "${1:-}" = --build-only ]; then
   build_only=1
@@ -32,7 +32,7 @@ fi
 cmake --build "$build" -j"${INGOT_BUILD_JOBS:-$(nproc)}" --target "${targets[@]}"
 
 # Largest input each target gets: models and .npy files well past the seeds, small enough to stay fast.
-declare -A max_len=([fuzz_onnx_import]=65536 [fuzz_npy]=8192 [fuzz_engine_load]=65536)
+declare -A max_len=([fuzz_onnx_import]=65536 [fuzz_npy]=8192 [fuzz_engine_load]=65536 [fuzz_calib_cache]=4096)
 export ASAN_OPTIONS=${ASAN_OPTIONS:-abort_on_error=0:detect_leaks=1}
 export UBSAN_OPTIONS=${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}
 # Extra seeds for the importer, not committed: the ONNX backend test models (one per op and variant)

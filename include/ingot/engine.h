@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "ingot/calibrator.h"
 #include "ingot/status.h"
 #include "ingot/tensor.h"
 
@@ -37,6 +38,15 @@ struct BuildConfig {
   std::set<std::string> dump_ir_after;    // pass names, or "all"
   // 0: tactics chosen by heuristics, no timing; 1-3: every supporting tactic timed on this machine.
   int opt_level = 1;
+  // Precision of the compute layers (Conv, MatMul, Gemm and their fused forms): "fp32" (default),
+  // "fp16", "bf16", "int8" or "best" (int8 where calibrated, else fp16/bf16 where the CPU has kernels,
+  // else fp32). A layer with no kernel in the precision asked for falls back to a higher one, and the
+  // engine says why (LayerInfo::precision_note). Inputs and outputs stay fp32.
+  std::string precision = "fp32";
+  // Per layer (its name, or the name of a model node it stands for): the precision it must have.
+  std::map<std::string, std::string> layer_precision;
+  // INT8 scales: the calibration data, method and cache (precision int8 or best).
+  CalibrationConfig calibration;
 };
 
 // One layer of a built engine, as `ingot inspect` shows it.
@@ -45,6 +55,7 @@ struct LayerInfo {
   std::string op;                  // "Conv", "ingot.FusedConv" ...
   std::vector<std::string> fused;  // the model's nodes it stands for ("Conv:conv1", "Relu:relu1")
   std::string precision;
+  std::string precision_note;  // why the layer runs in another precision than the one asked for
   std::string tactic;
   std::vector<std::string> inputs;  // "name: float32[1,3,224,224]"
   std::vector<std::string> outputs;

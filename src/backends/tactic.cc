@@ -8,6 +8,7 @@
 #include <functional>
 #include <random>
 
+#include "core/platform.h"
 #include "core/value.h"
 
 namespace ingot::backends {
@@ -108,7 +109,8 @@ std::string fastest_by_timing(const LayerDesc& desc, const std::vector<const Tac
       c.note = "(" + kernel.status().message() + ")";
   };
   for (const Tactic* t : tactics) add(t->id, t->prepare(desc));
-  add(kReferenceTactic, prepare_reference(desc));
+  // The reference computes in fp32: a candidate only for fp32 layers.
+  if (desc.layer.precision == "fp32") add(kReferenceTactic, prepare_reference(desc));
   // Seconds of one run, or a negative number when it failed.
   auto time_once = [&](Candidate& c) {
     const ops::RunContext::OutputAllocator allocate = c.outputs.allocator();
@@ -280,8 +282,28 @@ Status select_tactics(engine::Plan& plan, const TuningOptions& options) {
     if (layer.has_subgraph) continue;
     LayerDesc desc{layer, plan.tensors};
     std::vector<const Tactic*> candidates;
-    for (const Tactic* t : all_tactics())
-      if (t->supports && tactic_allowed(t->id) && t->supports(desc).empty()) candidates.push_back(t);
+    std::string reasons;
+    bool any_of_precision = false;
+    for (const Tactic* t : all_tactics()) {
+      if (layer.precision != t->precision || !t->supports || !tactic_allowed(t->id)) continue;
+      any_of_precision = true;
+      const std::string why = t->supports(desc);
+      if (why.empty())
+        candidates.push_back(t);
+      else
+        reasons += std::string(reasons.empty() ? "" : "; ") + t->id + ": " + why;
+    }
+    if (candidates.empty() && layer.precision != "fp32") {
+      layer.precision_note = "no " + layer.precision + " kernel, runs in fp32 (" +
+                             (any_of_precision ? reasons
+                                               : "this CPU has no " + layer.precision + " tactics; CPU features: " +
+                                                     cpu_feature_list()) +
+                             ")";
+      layer.precision = "fp32";
+      for (const Tactic* t : all_tactics())
+        if (layer.precision == t->precision && t->supports && tactic_allowed(t->id) && t->supports(desc).empty())
+          candidates.push_back(t);
+    }
     if (candidates.empty()) continue;
     std::vector<Tensor> inputs;
     bool timeable = options.opt_level >= 1;
@@ -305,6 +327,12 @@ Status select_tactics(engine::Plan& plan, const TuningOptions& options) {
         layer.tactic = t->id;
         break;
       }
+    }
+  }
+  for (engine::PlanLayer& layer : plan.layers) {
+    if (layer.tactic == kReferenceTactic && layer.precision != "fp32") {
+      layer.precision_note = "the " + layer.precision + " kernels failed on this layer, runs in fp32";
+      layer.precision = "fp32";
     }
   }
   for (PlanPass pass : plan_passes()) INGOT_RETURN_IF_ERROR(pass(plan));

@@ -39,6 +39,9 @@ struct Tactic {
   // Empty when the tactic can run the layer, else why not (shown by `inspect --verbose` and the tuner).
   std::string (*supports)(const LayerDesc& desc) = nullptr;
   Expected<std::unique_ptr<Kernel>> (*prepare)(const LayerDesc& desc) = nullptr;
+  // The layer precision it implements ("fp32", "fp16", "bf16", "int8"): the builder offers a layer only
+  // the tactics of its precision, and falls back to fp32 (saying why) where none supports it.
+  const char* precision = "fp32";
 };
 
 const Tactic* find_tactic(const std::string& id);
@@ -79,6 +82,8 @@ struct TuningOptions {
 };
 Status select_tactics(engine::Plan& plan, const TuningOptions& options);
 
+// Falls back to fp32 when no tactic of a layer's precision supports it; the layer's precision_note
+// says why (the reasons of each tactic, or that this CPU has none of that precision).
 // Runs after select_tactics has given every layer its tactic (from it, in registration order): lets a
 // backend agree on layouts between neighbouring layers of its own, recorded in their attributes (which
 // go into the engine file and which their tactics read when they prepare).

@@ -6,6 +6,7 @@
 
 #include "backends/tactic.h"
 #include "builder/memory_planner.h"
+#include "builder/precision.h"
 #include "exec/interpreter.h"
 #include "ops/op.h"
 #include "passes/pass.h"
@@ -183,6 +184,12 @@ class PlanCompiler {
     } else {
       layer.fused = {node.op_type + ":" + node.name};
     }
+    for (auto [attr, field] : {std::pair{kPrecisionAttr, &layer.precision}, {kPrecisionNoteAttr, &layer.precision_note}}) {
+      auto it = layer.attrs.find(attr);
+      if (it == layer.attrs.end()) continue;
+      *field = it->second.s;
+      layer.attrs.erase(it);
+    }
     for (const ir::Value* v : node.inputs) {
       if (!v) {
         layer.inputs.push_back(-1);
@@ -301,7 +308,49 @@ Expected<std::map<std::string, Dims>> static_shapes_of(const ir::Graph& graph, c
   return out;
 }
 
-Expected<Plan> build_plan(const ImportFn& import, const BuildConfig& config, const std::string& label) {
+namespace {
+
+// A runner over the FP32 graph that also returns `tensors`: the graph compiled with them as extra
+// outputs, tactics chosen without timing, made into an engine by `make_engine`.
+Expected<ActivationRunner> calibration_runner(const std::shared_ptr<ir::Graph>& graph,
+                                              const std::vector<std::string>& tensors, const std::string& label,
+                                              const EngineFromPlanFn& make_engine) {
+  if (!make_engine) return internal_error(label + ": this builder cannot run the model to calibrate it");
+  const std::vector<ir::Value*> outputs = graph->outputs;
+  std::vector<std::string> from_inputs;
+  for (const std::string& name : tensors) {
+    ir::Value* v = graph->find_local(name);
+    if (!v) return internal_error(label + ": no tensor '" + name + "' to calibrate");
+    if (is_graph_input(*graph, v)) {
+      from_inputs.push_back(name);
+    } else if (std::find(graph->outputs.begin(), graph->outputs.end(), v) == graph->outputs.end()) {
+      graph->outputs.push_back(v);
+    }
+  }
+  const std::unordered_map<std::string, int64_t> no_max;
+  PlanCompiler compiler(graph, no_max, label + " (calibration)");
+  auto plan = compiler.compile();
+  graph->outputs = outputs;
+  if (!plan.ok()) return plan.status();
+  for (PlanLayer& l : plan->layers) l.precision = "fp32";
+  INGOT_RETURN_IF_ERROR(backends::select_tactics(*plan, backends::TuningOptions{.opt_level = 0}));
+  INGOT_ASSIGN_OR_RETURN(std::shared_ptr<Engine> engine, make_engine(std::move(*plan)));
+  auto context = std::shared_ptr<ExecutionContext>(engine->create_context());
+  return ActivationRunner([context, engine, from_inputs](const std::map<std::string, Tensor>& inputs)
+                              -> Expected<std::map<std::string, Tensor>> {
+    INGOT_ASSIGN_OR_RETURN(auto out, context->run(inputs));
+    for (const std::string& name : from_inputs) {
+      auto it = inputs.find(name);
+      if (it != inputs.end()) out[name] = it->second;
+    }
+    return out;
+  });
+}
+
+}  // namespace
+
+Expected<Plan> build_plan(const ImportFn& import, const BuildConfig& config, const std::string& label,
+                          const EngineFromPlanFn& make_engine) {
   INGOT_ASSIGN_OR_RETURN(onnx_import::Model model, import());
   std::shared_ptr<ir::Graph> graph(std::move(model.graph));
   INGOT_ASSIGN_OR_RETURN(auto fixed, static_shapes_of(*graph, config, label));
@@ -321,6 +370,9 @@ Expected<Plan> build_plan(const ImportFn& import, const BuildConfig& config, con
     v->type.shape = std::move(shape);
   }
   INGOT_RETURN_IF_ERROR(run_build_passes(*graph, config, label));
+  INGOT_RETURN_IF_ERROR(assign_precision(*graph, config, label, [&](const std::vector<std::string>& tensors) {
+    return calibration_runner(graph, tensors, label, make_engine);
+  }));
 
   // Sizes under the max shapes: the same model built again with every profile input at its max.
   std::unordered_map<std::string, int64_t> max_bytes;

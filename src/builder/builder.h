@@ -24,8 +24,10 @@ Expected<std::map<std::string, Dims>> static_shapes_of(const ir::Graph& graph, c
 
 // Builds the plan. `import` is called once, or twice when the profile has dynamic inputs (the second
 // import, with every input at its max shape, sizes the activations for the memory plan).
+// `make_engine` (the runtime's) lets the builder run the FP32 model on calibration data.
 using ImportFn = std::function<Expected<onnx_import::Model>()>;
-Expected<engine::Plan> build_plan(const ImportFn& import, const BuildConfig& config,
-                                  const std::string& label);
+using EngineFromPlanFn = std::function<Expected<std::shared_ptr<Engine>>(engine::Plan)>;
+Expected<engine::Plan> build_plan(const ImportFn& import, const BuildConfig& config, const std::string& label,
+                                  const EngineFromPlanFn& make_engine = nullptr);
 
 }  // namespace ingot::builder

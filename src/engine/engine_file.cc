@@ -198,6 +198,7 @@ class Writer {
     auto tactic = fbb_.CreateString(l.tactic);
     auto prec = fbb_.CreateString(l.precision);
     auto fused = fbb_.CreateVectorOfStrings(l.fused);
+    auto note = fbb_.CreateString(l.precision_note);
     fb::LayerBuilder b(fbb_);
     b.add_name(name);
     b.add_domain(domain);
@@ -210,6 +211,7 @@ class Writer {
     b.add_precision(prec);
     b.add_fused(fused);
     b.add_in_place_input(l.in_place_input);
+    b.add_precision_note(note);
     return b.Finish();
   }
 
@@ -307,6 +309,7 @@ class Reader {
       if (!def || !def->run) return bad(who + " uses an op this ingot does not have");
       pl.tactic = l->tactic() ? l->tactic()->str() : "";
       pl.precision = l->precision() ? l->precision()->str() : "";
+      pl.precision_note = l->precision_note() ? l->precision_note()->str() : "";
       if (l->fused())
         for (const auto* s : *l->fused()) pl.fused.push_back(s->str());
       INGOT_RETURN_IF_ERROR(id_list(l->inputs(), pl.inputs, true, who));

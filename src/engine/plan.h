@@ -43,13 +43,19 @@ struct PlanLayer {
   std::vector<int32_t> inputs;   // -1 for an omitted optional input
   std::vector<int32_t> outputs;  // -1 for an omitted optional output
   std::string tactic = "reference";
-  std::string precision = "fp32";
+  std::string precision = "fp32";  // "fp32", "fp16", "bf16", "int8"
+  std::string precision_note;       // why the layer runs in another precision than the one asked for
   std::vector<std::string> fused;  // the model's nodes this layer stands for, "Op:name"
   int32_t in_place_input = -1;     // output 0 overwrites this input's memory (elementwise layers)
   // In-memory engines only: the layer runs subgraphs (If/Loop/Scan) which read these enclosing values.
   bool has_subgraph = false;
   std::vector<std::pair<const ir::Value*, int32_t>> outer_reads;
 };
+
+// Attributes of an int8 layer, for its tactic: the scale of input 0 (x ≈ scale * q) and whether it is
+// quantized to u8 (it is never negative) rather than s8.
+inline constexpr const char* kQuantScaleAttr = "quant_x_scale";
+inline constexpr const char* kQuantUnsignedAttr = "quant_x_unsigned";
 
 // Per dynamic input, the range of shapes the engine accepts (trtexec's --min/opt/maxShapes).
 struct ProfileEntry {

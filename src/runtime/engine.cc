@@ -151,7 +151,8 @@ Engine::~Engine() = default;
 
 Expected<std::shared_ptr<Engine>> Engine::from_onnx_file(const std::string& path, const BuildConfig& config) {
   INGOT_ASSIGN_OR_RETURN(Plan plan,
-                         builder::build_plan([&] { return onnx_import::import_file(path); }, config, path));
+                         builder::build_plan([&] { return onnx_import::import_file(path); }, config, path,
+                                             engine_from_plan));
   return engine_from_plan(std::move(plan));
 }
 
@@ -159,7 +160,7 @@ Expected<std::shared_ptr<Engine>> Engine::from_onnx_bytes(const std::string& byt
                                                           const BuildConfig& config) {
   INGOT_ASSIGN_OR_RETURN(
       Plan plan, builder::build_plan([&] { return onnx_import::import_bytes(bytes, "", "<memory>"); }, config,
-                                     "<memory>"));
+                                     "<memory>", engine_from_plan));
   return engine_from_plan(std::move(plan));
 }
 
@@ -186,6 +187,7 @@ std::vector<LayerInfo> Engine::layers() const {
     i.op = (l.domain.empty() ? "" : l.domain + ".") + l.op_type;
     i.fused = l.fused;
     i.precision = l.precision;
+    i.precision_note = l.precision_note;
     i.tactic = l.tactic;
     i.in_place = l.in_place_input >= 0;
     for (int32_t t : l.inputs)

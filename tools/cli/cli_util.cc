@@ -98,6 +98,20 @@ void add_build_options(CLI::App* app, BuildOptions& opt) {
   app->add_option("--threads", opt.threads,
                   "CPU threads to tune and run with (default: all cores or OMP_NUM_THREADS)")
       ->check(CLI::Range(1, 1024));
+  // Precision.
+  app->add_flag("--fp16", opt.fp16, "run Conv/MatMul/Gemm layers in fp16 where this CPU has fp16 kernels");
+  app->add_flag("--bf16", opt.bf16, "run Conv/MatMul/Gemm layers in bf16 where this CPU has bf16 kernels");
+  app->add_flag("--int8", opt.int8, "run Conv/MatMul/Gemm layers in int8 (needs --calib or --calib-cache)");
+  app->add_flag("--best", opt.best, "the fastest precision each layer has (int8 where calibrated)");
+  app->add_option("--layer-precision", opt.layer_precision,
+                  "NAME:PRECISION (fp32, fp16, bf16, int8): the precision of one layer or model node");
+  app->add_option("--calib", opt.calib_dir,
+                  "calibration data: DIR/*.npy (one batch each) or DIR/<input name>/*.npy");
+  app->add_option("--calib-method", opt.calib_method, "entropy (default), minmax, percentile or mse");
+  app->add_option("--calib-percentile", opt.calib_percentile, "the percentile of --calib-method percentile")
+      ->check(CLI::Range(50.0, 100.0));
+  app->add_option("--calib-cache", opt.calib_cache,
+                  "calibration cache: read when it exists (no data needed), written after calibrating");
 }
 
 Expected<BuildConfig> to_build_config(const BuildOptions& opt) {
@@ -118,6 +132,28 @@ Expected<BuildConfig> to_build_config(const BuildOptions& opt) {
     ShapeRange r{mins[n], opts.count(n) ? opts[n] : maxs[n], maxs[n]};
     cfg.profile[n] = r;
   }
+  const int flags = opt.fp16 + opt.bf16 + opt.int8 + opt.best;
+  if (flags > 1) return Status(StatusCode::kUsage, "give at most one of --fp16, --bf16, --int8, --best");
+  cfg.precision = opt.fp16 ? "fp16" : opt.bf16 ? "bf16" : opt.int8 ? "int8" : opt.best ? "best" : "fp32";
+  for (const std::string& spec : opt.layer_precision) {
+    const size_t colon = spec.rfind(':');
+    if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
+      return Status(StatusCode::kUsage, "--layer-precision expects NAME:PRECISION such as conv1:fp32, got '" + spec + "'");
+    cfg.layer_precision[spec.substr(0, colon)] = spec.substr(colon + 1);
+  }
+  INGOT_ASSIGN_OR_RETURN(cfg.calibration.method, parse_calibration_method(opt.calib_method));
+  cfg.calibration.percentile = opt.calib_percentile;
+  cfg.calibration.cache_path = opt.calib_cache;
+  if (!opt.calib_dir.empty()) {
+    INGOT_ASSIGN_OR_RETURN(cfg.calibration.calibrator, npy_dir_calibrator(opt.calib_dir));
+  }
+  const bool quantized = opt.int8 || opt.best;
+  bool int8_layer = false;
+  for (const auto& [_, p] : cfg.layer_precision) int8_layer |= p == "int8";
+  if ((!opt.calib_dir.empty() || !opt.calib_cache.empty()) && !quantized && !int8_layer)
+    return Status(StatusCode::kUsage, "--calib and --calib-cache are for --int8 or --best builds");
+  if ((opt.int8 || int8_layer) && opt.calib_dir.empty() && opt.calib_cache.empty())
+    return Status(StatusCode::kUsage, "--int8 needs calibration data (--calib DIR) or a --calib-cache");
   cfg.disabled_passes.insert(opt.disabled_passes.begin(), opt.disabled_passes.end());
   cfg.dump_ir_after.insert(opt.dump_ir_after.begin(), opt.dump_ir_after.end());
   return cfg;
@@ -135,7 +171,9 @@ Expected<std::shared_ptr<Engine>> open_engine(const std::string& path, const Bui
   if (opt.threads > 0) set_num_threads(opt.threads);
   if (is_engine_file(path)) {
     const bool any = !opt.shapes.empty() || !opt.min_shapes.empty() || !opt.opt_shapes.empty() ||
-                     !opt.max_shapes.empty() || !opt.disabled_passes.empty() || !opt.dump_ir_after.empty();
+                     !opt.max_shapes.empty() || !opt.disabled_passes.empty() || !opt.dump_ir_after.empty() ||
+                     opt.fp16 || opt.bf16 || opt.int8 || opt.best || !opt.layer_precision.empty() ||
+                     !opt.calib_dir.empty() || !opt.calib_cache.empty();
     if (any)
       return Status(StatusCode::kUsage, path + " is an engine: build options apply when building from ONNX");
     return Engine::load(path);

@@ -45,6 +45,11 @@ struct BuildOptions {
   int opt_level = 1;
   int threads =
       0;  // CPU threads for tuning and running; 0: OpenMP's default (OMP_NUM_THREADS, else all cores)
+  // Precision (issue 6): --fp16 / --bf16 / --int8 / --best, per-layer overrides, INT8 calibration.
+  bool fp16 = false, bf16 = false, int8 = false, best = false;
+  std::vector<std::string> layer_precision;  // NAME:PRECISION
+  std::string calib_dir, calib_method = "entropy", calib_cache;
+  double calib_percentile = 99.99;
 };
 void add_build_options(CLI::App* app, BuildOptions& opt);
 Expected<BuildConfig> to_build_config(const BuildOptions& opt);
@@ -62,5 +67,6 @@ Command add_build_command(CLI::App& parent);
 Command add_inspect_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
 Command add_simplify_command(CLI::App& parent);
+Command add_compare_command(CLI::App& parent);
 
 }  // namespace ingot::cli

@@ -64,6 +64,7 @@ int inspect_command(const InspectOptions& opt) {
                            {"op", l.op},
                            {"fused", l.fused},
                            {"precision", l.precision},
+                           {"precision_note", l.precision_note},
                            {"tactic", l.tactic},
                            {"inputs", l.inputs},
                            {"outputs", l.outputs},
@@ -100,6 +101,7 @@ int inspect_command(const InspectOptions& opt) {
     const LayerInfo& l = layers[i];
     std::cout << "  [" << i << "] " << l.name << "  " << l.op << "  " << l.precision << "  " << l.tactic
               << (l.in_place ? "  in-place" : "") << "\n";
+    if (!l.precision_note.empty()) std::cout << "      precision: " << l.precision_note << "\n";
     if (l.fused.size() > 1) std::cout << "      fused: " << join(l.fused, " + ") << "\n";
     std::cout << "      " << join(l.inputs, ", ") << " -> " << join(l.outputs, ", ") << "\n";
   }

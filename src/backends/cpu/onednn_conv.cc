@@ -7,25 +7,16 @@
 #include <cstring>
 #include <unordered_map>
 
-#include "backends/cpu/onednn_common.h"
+#include "backends/cpu/onednn_conv.h"
 #include "ops/conv_pool_common.h"
 
 namespace ingot::backends::cpu {
-namespace {
 
 using dnnl::memory;
-using engine::PlanTensor;
 
 bool is_conv(const engine::PlanLayer& l) {
   return (l.domain.empty() && l.op_type == "Conv") || (l.domain == "ingot" && l.op_type == "FusedConv");
 }
-
-// One convolution's shapes in oneDNN's terms (dilation d is oneDNN's d - 1).
-struct ConvGeometry {
-  Dims y;
-  memory::dims weights;  // [G, O/G, I/G, k...] when grouped, else W's dims
-  memory::dims strides, dilates, pad_l, pad_r;
-};
 
 Expected<ConvGeometry> conv_geometry(const ir::Node& node, const Dims& x, const Dims& w) {
   auto fail = [&](const std::string& m) { return invalid_argument(node.describe() + ": " + m); };
@@ -61,6 +52,10 @@ Expected<ConvGeometry> conv_geometry(const ir::Node& node, const Dims& x, const 
   }
   return g;
 }
+
+namespace {
+
+using engine::PlanTensor;
 
 // The primitive for one input shape, its packed weights and the reorders at its boundaries.
 struct ConvInstance {

@@ -1,0 +1,21 @@
+// What the oneDNN convolution tactics (fp32 in onednn_conv.cc, int8 in onednn_int8.cc) share.
+#pragma once
+
+#include "backends/cpu/onednn_common.h"
+
+namespace ingot::backends::cpu {
+
+bool is_conv(const engine::PlanLayer& l);  // Conv or ingot.FusedConv
+
+// One convolution's shapes in oneDNN's terms (dilation d is oneDNN's d - 1).
+struct ConvGeometry {
+  Dims y;
+  dnnl::memory::dims weights;  // [G, O/G, I/G, k...] when grouped, else W's dims
+  dnnl::memory::dims strides, dilates, pad_l, pad_r;
+};
+// The int8 tactics' weight range [-q, q]: 127 with VNNI, else 63 (onednn_int8.cc says why).
+int int8_weight_qmax();
+
+Expected<ConvGeometry> conv_geometry(const ir::Node& node, const Dims& x, const Dims& w);
+
+}  // namespace ingot::backends::cpu

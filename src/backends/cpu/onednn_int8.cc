@@ -1,0 +1,497 @@
+// cpu.onednn.conv.int8 / cpu.onednn.matmul.int8: layers the builder marked int8 (precision "int8", with the
+// calibrated scale of input 0 in kQuantScaleAttr) through oneDNN's u8s8 / s8s8 convolution and matmul.
+// Weights are quantized per output channel, symmetric, when the kernel is prepared; the input is quantized
+// at the layer's edge (u8 where calibration saw no negative value, else s8) and the output comes back as
+// fp32 through the per-channel output scales, with the bias, the residual (sum post-op) and the activation
+// fused. Inputs and outputs of the layer are plain fp32, as for the fp32 tactics.
+//
+// Without VNNI, x86 int8 products go through vpmaddubsw, whose pairwise int16 sums saturate for
+// 8-bit weights; weights are then quantized to 7 bits ([-63, 63]) as oneDNN advises, which cannot saturate.
+#include <cmath>
+#include <cstring>
+#include <unordered_map>
+
+#include "backends/cpu/onednn_conv.h"
+#include "core/platform.h"
+
+namespace ingot::backends::cpu {
+namespace {
+
+using dnnl::memory;
+using engine::PlanTensor;
+
+}  // namespace
+
+int int8_weight_qmax() {
+  static const int q = cpu_features().avx512vnni ? 127 : 63;
+  return q;
+}
+
+namespace {
+
+// Per output channel: W's channel c is the `inner` elements at c * inner (conv [O, ...]) or every
+// `channels`-th element from c (matmul [K, N]). Returns the int8 values and the scales.
+struct QuantWeights {
+  std::vector<int8_t> q;
+  std::vector<float> scale;
+};
+QuantWeights quantize_weights(const float* w, int64_t channels, int64_t inner, bool channel_last) {
+  QuantWeights out;
+  out.q.resize(static_cast<size_t>(channels * inner));
+  out.scale.resize(static_cast<size_t>(channels));
+  const int qmax = int8_weight_qmax();
+  auto at = [&](int64_t c, int64_t i) { return channel_last ? i * channels + c : c * inner + i; };
+  for (int64_t c = 0; c < channels; ++c) {
+    float amax = 0;
+    for (int64_t i = 0; i < inner; ++i) amax = std::max(amax, std::fabs(w[at(c, i)]));
+    const float s = amax > 0 ? amax / qmax : 1.f;
+    out.scale[c] = s;
+    for (int64_t i = 0; i < inner; ++i) {
+      const float v = std::nearbyint(w[at(c, i)] / s);
+      out.q[at(c, i)] = static_cast<int8_t>(std::max<float>(-qmax, std::min<float>(qmax, v)));
+    }
+  }
+  return out;
+}
+
+// What both int8 tactics read from the layer.
+struct QuantInput {
+  float scale = 1.f;
+  bool is_unsigned = false;
+};
+std::string read_quant_input(const ir::Node& node, QuantInput* q) {
+  auto it = node.attrs.find(engine::kQuantScaleAttr);
+  if (it == node.attrs.end()) return "no calibrated scale for input 0";
+  q->scale = it->second.f;
+  if (!(q->scale > 0) || !std::isfinite(q->scale)) return "the scale of input 0 is not a positive number";
+  q->is_unsigned = node.attr_int(engine::kQuantUnsignedAttr, 0) != 0;
+  return "";
+}
+
+memory::data_type x_type(const QuantInput& q) {
+  return q.is_unsigned ? memory::data_type::u8 : memory::data_type::s8;
+}
+
+// A signed input goes into the convolution as u8 with zero point 128: oneDNN's s8s8 convolution without
+// VNNI halves the weights (to avoid the saturation) and so loses one more bit.
+constexpr int32_t kSignedZeroPoint = 128;
+
+// ---- convolution ----
+
+struct ConvInstance {
+  Dims y;
+  dnnl::convolution_forward prim;
+  memory::desc src_md, dst_md, user_src_md, user_dst_md, bias_md, scratch_md;
+  dnnl::reorder quantize_src, dst_out, z_in;
+  bool reorder_dst = false;
+  memory weights;
+  std::vector<float> bias;  // in the accumulator's units (oneDNN 2.x adds it before the output scales)
+};
+
+struct ConvConfig {
+  QuantInput in;
+  bool has_bias = false, residual = false;
+};
+
+Expected<std::unique_ptr<ConvInstance>> make_conv(const ir::Node& node, const Dims& x, const Tensor& w,
+                                                  const Tensor* b, const ConvConfig& cfg) {
+  INGOT_ASSIGN_OR_RETURN(ConvGeometry g, conv_geometry(node, x, w.dims()));
+  auto inst = std::make_unique<ConvInstance>();
+  inst->y = g.y;
+  const int64_t oc = w.dim(0);
+  const QuantWeights qw = quantize_weights(w.data<float>(), oc, w.numel() / std::max<int64_t>(oc, 1), false);
+  std::vector<float> out_scales(static_cast<size_t>(oc));
+  for (int64_t c = 0; c < oc; ++c) out_scales[c] = cfg.in.scale * qw.scale[c];
+  if (b) {
+    inst->bias.resize(static_cast<size_t>(oc));
+    for (int64_t c = 0; c < oc; ++c) inst->bias[c] = b->data<float>()[c] / out_scales[c];
+  }
+  const dnnl::engine& eng = onednn_engine();
+  const auto f32 = memory::data_type::f32, s8 = memory::data_type::s8;
+  try {
+    inst->user_src_md = plain_f32_desc(x);
+    inst->user_dst_md = plain_f32_desc(g.y);
+    const memory::desc src_any(to_dnnl_dims(x), memory::data_type::u8, memory::format_tag::any);
+    const memory::desc dst_any(to_dnnl_dims(g.y), f32, memory::format_tag::any);
+    const memory::desc w_any(g.weights, s8, memory::format_tag::any);
+    if (cfg.has_bias) inst->bias_md = memory::desc({oc}, f32, memory::format_tag::a);
+    const dnnl::convolution_forward::desc desc(
+        dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any, w_any,
+        inst->bias_md, dst_any, g.strides, g.dilates, g.pad_l, g.pad_r);
+    dnnl::post_ops ops;
+    if (cfg.residual) ops.append_sum(1.f);
+    const std::string why = append_activation(node, ops);
+    if (!why.empty()) return onednn_failure(node.name, why);
+    dnnl::primitive_attr attr;
+    attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+    attr.set_output_scales(1 << 1, out_scales);
+    if (!cfg.in.is_unsigned) attr.set_zero_points(DNNL_ARG_SRC, 0, {kSignedZeroPoint});
+    attr.set_post_ops(ops);
+    const dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
+    inst->prim = dnnl::convolution_forward(pd);
+    inst->src_md = pd.src_desc();
+    inst->dst_md = pd.dst_desc();
+    inst->scratch_md = pd.scratchpad_desc();
+    dnnl::primitive_attr q_attr;
+    q_attr.set_output_scales(0, {1.f / cfg.in.scale});
+    if (!cfg.in.is_unsigned) q_attr.set_zero_points(DNNL_ARG_DST, 0, {kSignedZeroPoint});
+    inst->quantize_src =
+        dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->user_src_md, eng, inst->src_md, q_attr));
+    inst->reorder_dst = inst->dst_md != inst->user_dst_md;
+    if (inst->reorder_dst) {
+      inst->dst_out = dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->dst_md, eng, inst->user_dst_md));
+      if (cfg.residual)
+        inst->z_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->user_dst_md, eng, inst->dst_md));
+    }
+    const memory::desc user_w_md(g.weights, s8, plain_tag(g.weights.size()));
+    inst->weights = memory(pd.weights_desc(), eng);
+    memory user_w(user_w_md, eng, const_cast<int8_t*>(qw.q.data()));
+    dnnl::stream s(eng);
+    dnnl::reorder(user_w, inst->weights).execute(s, user_w, inst->weights);
+    s.wait();
+  } catch (const dnnl::error& e) {
+    return onednn_failure(node.name, std::string("no int8 convolution for X ") + dims_to_string(x) + ", W " +
+                                         dims_to_string(w.dims()) + ": " + e.what());
+  }
+  return inst;
+}
+
+class ConvKernel : public Kernel {
+ public:
+  ConvKernel(Tensor w, Tensor b, ConvConfig cfg) : w_(std::move(w)), b_(std::move(b)), cfg_(cfg) {}
+
+  Status prepare_static(const ir::Node& node, const Dims& x) {
+    INGOT_ASSIGN_OR_RETURN(static_, make_conv(node, x, w_, bias(), cfg_));
+    static_x_ = x;
+    return Status::Ok();
+  }
+
+  Status run(ops::RunContext& ctx) const override {
+    const Tensor& x = ctx.input(0);
+    if (x.dtype() != DType::kF32 || x.rank() != w_.rank())
+      return ctx.fail("X must be float32 of W's rank, got " + dims_to_string(x.dims()));
+    const ConvInstance* inst = static_.get();
+    if (!inst || x.dims() != static_x_) {
+      INGOT_ASSIGN_OR_RETURN(
+          inst, dynamic_.get(x.dims(), [&] { return make_conv(ctx.node(), x.dims(), w_, bias(), cfg_); }));
+    }
+    const Tensor* z = cfg_.residual ? &ctx.input(3) : nullptr;
+    if (z && (z->dtype() != DType::kF32 || z->dims() != inst->y)) {
+      return ctx.fail("residual Z " + dims_to_string(z->dims()) + " does not match the output " +
+                      dims_to_string(inst->y));
+    }
+    INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, DType::kF32, inst->y));
+    if (y->numel() == 0) return Status::Ok();
+    try {
+      const dnnl::engine& eng = onednn_engine();
+      dnnl::stream s(eng);
+      memory user_src(inst->user_src_md, eng, const_cast<void*>(x.raw()));
+      memory user_dst(inst->user_dst_md, eng, y->raw());
+      memory src(inst->src_md, eng, thread_scratch(0, inst->src_md.get_size()));
+      inst->quantize_src.execute(s, user_src, src);
+      memory dst = user_dst;
+      if (inst->reorder_dst) dst = memory(inst->dst_md, eng, thread_scratch(1, inst->dst_md.get_size()));
+      if (z && inst->reorder_dst) {
+        memory user_z(inst->user_dst_md, eng, const_cast<void*>(z->raw()));
+        inst->z_in.execute(s, user_z, dst);
+      } else if (z && dst.get_data_handle() != z->raw()) {
+        std::memcpy(dst.get_data_handle(), z->raw(), inst->dst_md.get_size());
+      }
+      std::unordered_map<int, memory> args{
+          {DNNL_ARG_SRC, src}, {DNNL_ARG_WEIGHTS, inst->weights}, {DNNL_ARG_DST, dst}};
+      if (cfg_.has_bias)
+        args.emplace(DNNL_ARG_BIAS, memory(inst->bias_md, eng, const_cast<float*>(inst->bias.data())));
+      add_scratchpad(args, inst->scratch_md);
+      inst->prim.execute(s, args);
+      if (inst->reorder_dst) inst->dst_out.execute(s, dst, user_dst);
+      s.wait();
+    } catch (const dnnl::error& e) {
+      return ctx.fail(std::string("oneDNN: ") + e.what());
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const Tensor* bias() const { return cfg_.has_bias ? &b_ : nullptr; }
+  Tensor w_, b_;
+  ConvConfig cfg_;
+  std::unique_ptr<ConvInstance> static_;
+  Dims static_x_;
+  ShapeCache<ConvInstance> dynamic_;
+};
+
+std::string int8_layer(const LayerDesc& d) {
+  if (d.layer.precision != "int8") return "the layer is not int8";
+  return "";
+}
+
+std::string conv_supports(const LayerDesc& d) {
+  const engine::PlanLayer& l = d.layer;
+  if (!is_conv(l)) return "not a Conv";
+  std::string why = int8_layer(d);
+  if (!why.empty()) return why;
+  const bool fused = !l.domain.empty();
+  if (l.inputs.size() > (fused ? 4u : 3u)) return "too many inputs";
+  const PlanTensor *x = d.input(0), *w = d.input(1), *b = d.input(2), *y = d.output(0);
+  for (auto [t, what] : {std::pair{x, "X"}, {w, "W"}, {y, "the output"}}) {
+    why = check_f32(t, what);
+    if (!why.empty()) return why;
+  }
+  if (w->kind != engine::TensorKind::kWeight) return "W is not a constant";
+  if (b && (b->kind != engine::TensorKind::kWeight || b->dtype != DType::kF32 || b->dims.size() != 1 ||
+            b->dims[0] != w->dims[0]))
+    return "B is not a constant float32 vector of W's output channels";
+  if (d.input(3) && !check_f32(d.input(3), "Z").empty()) return check_f32(d.input(3), "Z");
+  if (x->dims.size() < 3 || x->dims.size() > 5) return "only 1 to 3 spatial dims";
+  if (w->dims.size() != x->dims.size()) return "W's rank differs from X's";
+  const LayerNode ln(l, d.tensors);
+  QuantInput q;
+  why = read_quant_input(ln.node, &q);
+  if (!why.empty()) return why;
+  for (const char* attr : {kSrcLayout, kDstLayout, kZLayout})
+    if (!ln.node.attr_string(attr, "").empty()) return "blocked layouts are for the fp32 tactics";
+  dnnl::post_ops ops;
+  why = append_activation(ln.node, ops);
+  if (!why.empty()) return why;
+  if (dims_static(x->dims)) {
+    auto g = conv_geometry(ln.node, x->dims, w->dims);
+    return g.ok() ? "" : g.status().message();
+  }
+  const int64_t group = ln.node.attr_int("group", 1);
+  if (group < 1 || w->dims[0] % group != 0 || (x->dims[1] >= 0 && x->dims[1] != w->dims[1] * group))
+    return "X's channels, W and group do not agree";
+  return "";
+}
+
+Expected<std::unique_ptr<Kernel>> conv_prepare(const LayerDesc& d) {
+  const std::string why = conv_supports(d);
+  if (!why.empty()) return unsupported("layer '" + d.layer.name + "': " + why);
+  const LayerNode ln(d.layer, d.tensors);
+  ConvConfig cfg;
+  (void)read_quant_input(ln.node, &cfg.in);
+  cfg.has_bias = d.input(2) != nullptr;
+  cfg.residual = d.input(3) != nullptr;
+  auto k =
+      std::make_unique<ConvKernel>(d.input(1)->weight, cfg.has_bias ? d.input(2)->weight : Tensor(), cfg);
+  if (dims_static(d.input(0)->dims)) {
+    INGOT_RETURN_IF_ERROR(k->prepare_static(ln.node, d.input(0)->dims));
+  }
+  return std::unique_ptr<Kernel>(std::move(k));
+}
+
+// ---- matmul: A [..., K] (leading dims folded into M) times a constant B [K, N] ----
+
+struct MatMulConfig {
+  QuantInput in;
+  bool gemm = false, trans_b = false;
+  int bias_input = -1;  // FusedMatMul's bias / Gemm's C: N values
+  int sum_input = -1;   // FusedMatMul's Z
+};
+
+struct MatMulInstance {
+  int64_t M = 0;
+  Dims out;
+  dnnl::matmul prim;
+  memory::desc src_md, dst_md, bias_md, scratch_md;
+};
+
+class MatMulKernel : public Kernel {
+ public:
+  MatMulKernel(const Tensor& b, const Tensor* bias, MatMulConfig cfg) : cfg_(cfg) {
+    K_ = cfg.trans_b ? b.dim(1) : b.dim(0);
+    N_ = cfg.trans_b ? b.dim(0) : b.dim(1);
+    // Quantize per column n of B (per row of a transposed B), then keep it [K, N].
+    QuantWeights qw = quantize_weights(b.data<float>(), N_, K_, !cfg.trans_b);
+    q_ = std::move(qw.q);
+    if (cfg.trans_b) {
+      std::vector<int8_t> t(q_.size());
+      for (int64_t n = 0; n < N_; ++n)
+        for (int64_t k = 0; k < K_; ++k) t[k * N_ + n] = q_[n * K_ + k];
+      q_ = std::move(t);
+    }
+    out_scales_.resize(static_cast<size_t>(N_));
+    for (int64_t n = 0; n < N_; ++n) out_scales_[n] = cfg.in.scale * qw.scale[n];
+    if (bias) {
+      bias_.resize(static_cast<size_t>(N_));
+      for (int64_t n = 0; n < N_; ++n) bias_[n] = bias->data<float>()[n] / out_scales_[n];
+    }
+  }
+
+  Expected<std::unique_ptr<MatMulInstance>> make(const ir::Node& node, const Dims& a) const {
+    if (a.empty() || a.back() != K_)
+      return invalid_argument(node.describe() + ": A " + dims_to_string(a) +
+                              " does not have K = " + std::to_string(K_));
+    if (cfg_.gemm && a.size() != 2) return invalid_argument(node.describe() + ": Gemm's A must be 2-D");
+    auto inst = std::make_unique<MatMulInstance>();
+    inst->M = 1;
+    for (size_t i = 0; i + 1 < a.size(); ++i) inst->M *= a[i];
+    inst->out.assign(a.begin(), a.end() - 1);
+    inst->out.push_back(N_);
+    const dnnl::engine& eng = onednn_engine();
+    try {
+      inst->src_md = memory::desc({inst->M, K_}, x_type(cfg_.in), memory::format_tag::ab);
+      inst->dst_md = plain_f32_desc({inst->M, N_});
+      const memory::desc w_md({K_, N_}, memory::data_type::s8, memory::format_tag::ab);
+      if (!bias_.empty()) inst->bias_md = plain_f32_desc({1, N_});
+      const dnnl::matmul::desc desc(inst->src_md, w_md, inst->bias_md, inst->dst_md);
+      dnnl::post_ops ops;
+      if (cfg_.sum_input >= 0) ops.append_sum(1.f);
+      const std::string why = append_activation(node, ops);
+      if (!why.empty()) return onednn_failure(node.name, why);
+      dnnl::primitive_attr attr;
+      attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
+      attr.set_output_scales(1 << 1, out_scales_);
+      attr.set_post_ops(ops);
+      const dnnl::matmul::primitive_desc pd(desc, attr, eng);
+      inst->prim = dnnl::matmul(pd);
+      inst->scratch_md = pd.scratchpad_desc();
+    } catch (const dnnl::error& e) {
+      return onednn_failure(node.name,
+                            std::string("no int8 matmul for A ") + dims_to_string(a) + ": " + e.what());
+    }
+    return inst;
+  }
+
+  Status prepare_static(const ir::Node& node, const Dims& a) {
+    INGOT_ASSIGN_OR_RETURN(static_, make(node, a));
+    static_a_ = a;
+    return Status::Ok();
+  }
+
+  Status run(ops::RunContext& ctx) const override {
+    const Tensor& a = ctx.input(0);
+    if (a.dtype() != DType::kF32) return ctx.fail("A must be float32");
+    const MatMulInstance* inst = static_.get();
+    if (!inst || a.dims() != static_a_) {
+      INGOT_ASSIGN_OR_RETURN(inst, dynamic_.get(a.dims(), [&] { return make(ctx.node(), a.dims()); }));
+    }
+    const Tensor* z = cfg_.sum_input >= 0 ? &ctx.input(cfg_.sum_input) : nullptr;
+    if (z && (z->dtype() != DType::kF32 || z->numel() != inst->M * N_))
+      return ctx.fail("Z " + dims_to_string(z->dims()) + " does not have the output's shape");
+    INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, DType::kF32, inst->out));
+    if (y->numel() == 0) return Status::Ok();
+    // Quantize A (round to nearest even, saturate), into this thread's scratch.
+    const int64_t n = a.numel();
+    void* qa = thread_scratch(0, static_cast<size_t>(n));
+    const float inv = 1.f / cfg_.in.scale;
+    const float* ad = a.data<float>();
+    if (cfg_.in.is_unsigned) {
+      auto* q = static_cast<uint8_t*>(qa);
+      for (int64_t i = 0; i < n; ++i)
+        q[i] = static_cast<uint8_t>(std::min(255.f, std::max(0.f, std::nearbyint(ad[i] * inv))));
+    } else {
+      auto* q = static_cast<int8_t*>(qa);
+      for (int64_t i = 0; i < n; ++i)
+        q[i] = static_cast<int8_t>(std::min(127.f, std::max(-128.f, std::nearbyint(ad[i] * inv))));
+    }
+    if (z && z->raw() != y->raw()) std::memcpy(y->raw(), z->raw(), y->nbytes());
+    try {
+      const dnnl::engine& eng = onednn_engine();
+      dnnl::stream s(eng);
+      std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(inst->src_md, eng, qa)},
+                                           {DNNL_ARG_WEIGHTS, weights_},
+                                           {DNNL_ARG_DST, memory(inst->dst_md, eng, y->raw())}};
+      if (!bias_.empty())
+        args.emplace(DNNL_ARG_BIAS, memory(inst->bias_md, eng, const_cast<float*>(bias_.data())));
+      add_scratchpad(args, inst->scratch_md);
+      inst->prim.execute(s, args);
+      s.wait();
+    } catch (const dnnl::error& e) {
+      return ctx.fail(std::string("oneDNN: ") + e.what());
+    }
+    return Status::Ok();
+  }
+
+  Status pack() {
+    try {
+      weights_ =
+          memory(memory::desc({K_, N_}, memory::data_type::s8, memory::format_tag::ab), onednn_engine());
+      std::memcpy(weights_.get_data_handle(), q_.data(), q_.size());
+    } catch (const dnnl::error& e) {
+      return internal_error(std::string("oneDNN: ") + e.what());
+    }
+    return Status::Ok();
+  }
+
+ private:
+  MatMulConfig cfg_;
+  int64_t K_ = 0, N_ = 0;
+  std::vector<int8_t> q_;
+  std::vector<float> out_scales_, bias_;
+  memory weights_;
+  std::unique_ptr<MatMulInstance> static_;
+  Dims static_a_;
+  ShapeCache<MatMulInstance> dynamic_;
+};
+
+std::string matmul_supports(const LayerDesc& d) {
+  const engine::PlanLayer& l = d.layer;
+  const bool mm = l.domain.empty() && l.op_type == "MatMul", gemm = l.domain.empty() && l.op_type == "Gemm",
+             fused = l.domain == "ingot" && l.op_type == "FusedMatMul";
+  if (!mm && !gemm && !fused) return "not a MatMul, Gemm or FusedMatMul";
+  std::string why = int8_layer(d);
+  if (!why.empty()) return why;
+  const PlanTensor *a = d.input(0), *b = d.input(1), *y = d.output(0);
+  for (auto [t, what] : {std::pair{a, "A"}, {b, "B"}, {y, "the output"}}) {
+    why = check_f32(t, what);
+    if (!why.empty()) return why;
+  }
+  if (b->kind != engine::TensorKind::kWeight || b->dims.size() != 2) return "B is not a constant matrix";
+  const LayerNode ln(l, d.tensors);
+  QuantInput q;
+  why = read_quant_input(ln.node, &q);
+  if (!why.empty()) return why;
+  const bool trans_b = gemm && ln.node.attr_int("transB", 0) != 0;
+  const int64_t N = trans_b ? b->dims[0] : b->dims[1];
+  if (gemm) {
+    if (ln.node.attr_int("transA", 0) != 0) return "Gemm with transA";
+    if (ln.node.attr_float("alpha", 1.f) != 1.f) return "Gemm with alpha != 1";
+    const PlanTensor* c = d.input(2);
+    if (c && (c->kind != engine::TensorKind::kWeight || c->dtype != DType::kF32 || c->weight.numel() != N ||
+              ln.node.attr_float("beta", 1.f) != 1.f))
+      return "Gemm's C is not a constant row of N values with beta 1";
+  }
+  if (fused) {
+    const PlanTensor* bias = d.input(2);
+    if (bias && (bias->kind != engine::TensorKind::kWeight || bias->dtype != DType::kF32 ||
+                 bias->weight.numel() != N))
+      return "the bias is not a constant of N values";
+    if (d.input(3) && !check_f32(d.input(3), "Z").empty()) return check_f32(d.input(3), "Z");
+  } else if (mm && l.inputs.size() > 2) {
+    return "too many inputs";
+  }
+  dnnl::post_ops ops;
+  why = append_activation(ln.node, ops);
+  if (!why.empty()) return why;
+  if (a->dims.empty() || (a->dims.back() >= 0 && a->dims.back() != (trans_b ? b->dims[1] : b->dims[0])))
+    return "A's last dim is not B's K";
+  if (gemm && a->dims.size() != 2) return "Gemm's A is not 2-D";
+  return "";
+}
+
+Expected<std::unique_ptr<Kernel>> matmul_prepare(const LayerDesc& d) {
+  const std::string why = matmul_supports(d);
+  if (!why.empty()) return unsupported("layer '" + d.layer.name + "': " + why);
+  const LayerNode ln(d.layer, d.tensors);
+  MatMulConfig cfg;
+  (void)read_quant_input(ln.node, &cfg.in);
+  cfg.gemm = d.layer.op_type == "Gemm";
+  cfg.trans_b = cfg.gemm && ln.node.attr_int("transB", 0) != 0;
+  const PlanTensor* bias = d.input(2);
+  if (d.layer.domain == "ingot" && d.input(3)) cfg.sum_input = 3;
+  auto k = std::make_unique<MatMulKernel>(d.input(1)->weight, bias ? &bias->weight : nullptr, cfg);
+  INGOT_RETURN_IF_ERROR(k->pack());
+  if (dims_static(d.input(0)->dims)) {
+    INGOT_RETURN_IF_ERROR(k->prepare_static(ln.node, d.input(0)->dims));
+  }
+  return std::unique_ptr<Kernel>(std::move(k));
+}
+
+}  // namespace
+
+INGOT_REGISTER_TACTIC(cpu_onednn_conv_int8, .id = "cpu.onednn.conv.int8", .supports = conv_supports,
+                      .prepare = conv_prepare, .precision = "int8");
+INGOT_REGISTER_TACTIC(cpu_onednn_matmul_int8, .id = "cpu.onednn.matmul.int8", .supports = matmul_supports,
+                      .prepare = matmul_prepare, .precision = "int8");
+
+}  // namespace ingot::backends::cpu

@@ -1,0 +1,204 @@
+#include "builder/precision.h"
+
+#include <unistd.h>
+#include <algorithm>
+#include <cstdio>
+#include <iostream>
+#include <set>
+
+#include "quant/calib_cache.h"
+#include "quant/histogram.h"
+
+namespace ingot::builder {
+namespace {
+
+// Layers that have reduced-precision kernels: convolutions and products with a constant float weight.
+bool is_compute_layer(const ir::Node& n) {
+  const bool conv =
+      (n.domain.empty() && n.op_type == "Conv") || (n.domain == "ingot" && n.op_type == "FusedConv");
+  const bool mm = (n.domain.empty() && (n.op_type == "MatMul" || n.op_type == "Gemm")) ||
+                  (n.domain == "ingot" && n.op_type == "FusedMatMul");
+  if (!conv && !mm) return false;
+  if (n.inputs.size() < 2 || !n.inputs[0] || !n.inputs[1] || !n.inputs[1]->constant) return false;
+  return n.inputs[0]->type.dtype == DType::kF32 && n.inputs[1]->constant->dtype() == DType::kF32;
+}
+
+// The precision asked for `n`: a --layer-precision naming the node or one of the model nodes fused into
+// it ("Op:name" or "name"), else the build's.
+std::string requested(const ir::Node& n, const BuildConfig& config, std::set<std::string>& used) {
+  auto match = [&](const std::string& name) -> const std::string* {
+    auto it = config.layer_precision.find(name);
+    if (it == config.layer_precision.end()) return nullptr;
+    used.insert(name);
+    return &it->second;
+  };
+  if (const std::string* p = match(n.name)) return *p;
+  auto fused = n.attrs.find("fused_from");
+  if (fused != n.attrs.end()) {
+    for (const std::string& f : fused->second.strings) {
+      if (const std::string* p = match(f)) return *p;
+      const size_t colon = f.find(':');
+      if (colon != std::string::npos)
+        if (const std::string* p = match(f.substr(colon + 1))) return *p;
+    }
+  }
+  return config.precision;
+}
+
+void set_string(ir::Node& n, const char* name, const std::string& v) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kString;
+  a.s = v;
+  n.attrs[name] = a;
+}
+
+void progress(const std::string& label, size_t done, size_t total, int pass) {
+  static const bool tty = isatty(STDERR_FILENO);
+  if (!tty) return;
+  std::fprintf(stderr, "\rcalibrating %s: pass %d/2, batch %zu/%zu", label.c_str(), pass, done, total);
+  if (pass == 2 && done == total) std::fprintf(stderr, "\n");
+}
+
+// Runs the calibration data through the FP32 model twice (ranges, then 2048-bin histograms) and returns
+// each tensor's threshold and minimum.
+Expected<std::map<std::string, quant::TensorCalibration>> calibrate(const std::vector<std::string>& tensors,
+                                                                    const std::vector<std::string>& inputs,
+                                                                    const CalibrationConfig& cc,
+                                                                    const std::string& label,
+                                                                    const RunnerFactory& make_runner) {
+  Calibrator& data = *cc.calibrator;
+  const size_t n = data.num_batches();
+  if (n == 0) return invalid_argument(label + ": the calibration data has no batches");
+  INGOT_ASSIGN_OR_RETURN(ActivationRunner run, make_runner(tensors));
+  std::map<std::string, quant::TensorRange> ranges;
+  std::map<std::string, quant::Histogram> hists;
+  for (int pass = 1; pass <= 2; ++pass) {
+    for (size_t b = 0; b < n; ++b) {
+      progress(label, b, n, pass);
+      INGOT_ASSIGN_OR_RETURN(auto batch, data.batch(b, inputs));
+      auto out = run(batch);
+      if (!out.ok()) return out.status().with_context(label + ": calibration batch " + std::to_string(b));
+      for (const std::string& name : tensors) {
+        auto it = out->find(name);
+        if (it == out->end() || it->second.dtype() != DType::kF32)
+          return internal_error(label + ": calibration did not produce float tensor '" + name + "'");
+        const float* x = it->second.data<float>();
+        const int64_t count = it->second.numel();
+        if (pass == 1) {
+          ranges[name].add(x, count);
+        } else {
+          auto h = hists.find(name);
+          if (h == hists.end()) h = hists.emplace(name, quant::Histogram(ranges[name].amax)).first;
+          h->second.add(x, count);
+        }
+      }
+    }
+    progress(label, n, n, pass);
+  }
+  std::map<std::string, quant::TensorCalibration> out;
+  for (const std::string& name : tensors) {
+    const quant::TensorRange& r = ranges[name];
+    const bool is_unsigned = r.min >= 0;
+    out[name] = {quant::compute_amax(hists.at(name), cc.method, is_unsigned, cc.percentile), r.min};
+  }
+  return out;
+}
+
+}  // namespace
+
+Status check_precision_name(const std::string& p, const std::string& what) {
+  static const std::set<std::string> kNames = {"fp32", "fp16", "bf16", "int8", "best"};
+  if (!kNames.count(p))
+    return Status(StatusCode::kUsage,
+                  what + ": unknown precision '" + p + "' (fp32, fp16, bf16, int8, best)");
+  return Status::Ok();
+}
+
+Status assign_precision(ir::Graph& g, const BuildConfig& config, const std::string& label,
+                        const RunnerFactory& make_runner) {
+  INGOT_RETURN_IF_ERROR(check_precision_name(config.precision, "--precision"));
+  for (const auto& [name, p] : config.layer_precision) {
+    INGOT_RETURN_IF_ERROR(check_precision_name(p, "--layer-precision " + name));
+    if (p == "best")
+      return Status(StatusCode::kUsage, "--layer-precision " + name + ": 'best' is for whole builds");
+  }
+  std::set<std::string> used;
+  // Per node the precision it asks for; INT8 ones need their input 0's scale.
+  std::vector<std::pair<ir::Node*, std::string>> wanted;
+  std::vector<std::string> to_calibrate;
+  std::set<std::string> seen;
+  for (const auto& node : g.nodes()) {
+    std::string p = requested(*node, config, used);
+    if (p == "fp32") continue;
+    if (!is_compute_layer(*node)) {
+      if (p != config.precision) {
+        set_string(*node, kPrecisionNoteAttr,
+                   p + " asked for, but only Conv, MatMul and Gemm with constant float weights have " + p +
+                       " kernels");
+      }
+      continue;
+    }
+    if (p == "best")
+      p = config.calibration.calibrator || !config.calibration.cache_path.empty() ? "int8" : "fp16";
+    wanted.emplace_back(node.get(), p);
+    const std::string& x = node->inputs[0]->name();
+    if (p == "int8" && seen.insert(x).second) to_calibrate.push_back(x);
+  }
+  for (const auto& [name, _] : config.layer_precision)
+    if (!used.count(name))
+      return invalid_argument(label + ": --layer-precision names '" + name +
+                              "', which is no layer or node of the model");
+
+  std::map<std::string, quant::TensorCalibration> scales;
+  if (!to_calibrate.empty()) {
+    const CalibrationConfig& cc = config.calibration;
+    bool cache_read = false;
+    if (!cc.cache_path.empty()) {
+      auto cache = quant::read_calibration_cache(cc.cache_path);
+      if (cache.ok()) {
+        scales = cache->tensors;
+        cache_read = true;
+      } else if (cache.status().code() != StatusCode::kNotFound || !cc.calibrator) {
+        return cache.status().with_context(label);
+      }
+    }
+    std::vector<std::string> missing;
+    for (const std::string& t : to_calibrate)
+      if (!scales.count(t)) missing.push_back(t);
+    if (!missing.empty()) {
+      if (!cc.calibrator) {
+        std::string list;
+        for (size_t i = 0; i < missing.size() && i < 5; ++i) list += (i ? ", " : "") + missing[i];
+        if (missing.size() > 5) list += ", ...";
+        return invalid_argument(
+            label + ": INT8 needs calibration data (--calib DIR)" +
+            (cache_read ? ": the cache " + cc.cache_path + " has no scale for " + list : std::string()));
+      }
+      std::vector<std::string> inputs;
+      for (const ir::Value* v : g.inputs) inputs.push_back(v->name());
+      INGOT_ASSIGN_OR_RETURN(auto fresh, calibrate(to_calibrate, inputs, cc, label, make_runner));
+      for (auto& [name, t] : fresh) scales[name] = t;
+      if (!cc.cache_path.empty()) {
+        quant::CalibrationCache cache{cc.method, scales};
+        INGOT_RETURN_IF_ERROR(quant::write_calibration_cache(cc.cache_path, cache));
+      }
+    }
+  }
+  for (auto& [node, p] : wanted) {
+    set_string(*node, kPrecisionAttr, p);
+    if (p != "int8") continue;
+    const quant::TensorCalibration& t = scales.at(node->inputs[0]->name());
+    const bool is_unsigned = t.min >= 0;
+    ir::Attribute s;
+    s.kind = ir::Attribute::Kind::kFloat;
+    s.f = quant::activation_scale(t.amax, is_unsigned);
+    node->attrs[kQuantScaleAttr] = s;
+    ir::Attribute u;
+    u.kind = ir::Attribute::Kind::kInt;
+    u.i = is_unsigned ? 1 : 0;
+    node->attrs[kQuantUnsignedAttr] = u;
+  }
+  return Status::Ok();
+}
+
+}  // namespace ingot::builder
