@@ -157,7 +157,7 @@ def _open(model, config, options):
     if isinstance(model, (str, os.PathLike)) and _is_engine_file(os.fspath(model)):
         if config is not None or options:
             raise Error("%s is an engine: build options apply when building from ONNX" % os.fspath(model))
-        return load(os.fspath(model))
+        return load(model)
     return build(model, config, **options)
 
 
@@ -209,7 +209,7 @@ def simplify(model, output=None, input_shapes=None, disabled_passes=()):
                 f.write(data)
             os.replace(tmp, output)
             return report
-        return _ingot.simplify_file(source, os.fspath(output), shapes, disabled)
+        return _ingot.simplify_file(source, output, shapes, disabled)
     if kind == "file":
         with open(source, "rb") as f:
             source = f.read()

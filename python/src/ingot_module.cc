@@ -7,6 +7,7 @@
 // run; one ExecutionContext serializes the threads that share it, different contexts run in parallel.
 #include <nanobind/nanobind.h>
 #include <nanobind/ndarray.h>
+#include <nanobind/stl/filesystem.h>
 #include <nanobind/stl/map.h>
 #include <nanobind/stl/pair.h>
 #include <nanobind/stl/set.h>
@@ -17,6 +18,7 @@
 
 #include <cstdint>
 #include <exception>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -314,8 +316,8 @@ NB_MODULE(_ingot, m) {
   nb::class_<Engine>(m, "Engine", "A built engine: build it with ingot.build, or load a file with ingot.load")
       .def(
           "save",
-          [](const Engine& e, const std::string& path) {
-            ingot::python::check(ingot::python::without_gil([&] { return e.save(path); }));
+          [](const Engine& e, const std::filesystem::path& path) {
+            ingot::python::check(ingot::python::without_gil([&] { return e.save(path.string()); }));
           },
           "path"_a, "Writes the engine file atomically")
       .def_prop_ro("inputs", &Engine::inputs)
@@ -338,8 +340,9 @@ NB_MODULE(_ingot, m) {
 
   m.def(
       "build_file",
-      [](const std::string& path, const BuildConfig& config) {
-        return ingot::python::value_without_gil([&] { return Engine::from_onnx_file(path, config); });
+      [](const std::filesystem::path& path, const BuildConfig& config) {
+        return ingot::python::value_without_gil(
+            [&] { return Engine::from_onnx_file(path.string(), config); });
       },
       "path"_a, "config"_a);
   m.def(
@@ -351,19 +354,19 @@ NB_MODULE(_ingot, m) {
       "model"_a, "config"_a);
   m.def(
       "load",
-      [](const std::string& path) {
-        return ingot::python::value_without_gil([&] { return Engine::load(path); });
+      [](const std::filesystem::path& path) {
+        return ingot::python::value_without_gil([&] { return Engine::load(path.string()); });
       },
       "path"_a, "Loads an engine file written by Engine.save (built on this machine by this ingot version)");
 
   m.def(
       "simplify_file",
-      [](const std::string& in_path, const std::string& out_path, std::map<std::string, Dims> input_shapes,
-         std::set<std::string> disabled) {
+      [](const std::filesystem::path& in_path, const std::filesystem::path& out_path,
+         std::map<std::string, Dims> input_shapes, std::set<std::string> disabled) {
         const SimplifyOptions o =
             ingot::python::simplify_options(std::move(input_shapes), std::move(disabled));
-        return ingot::python::report_dict(
-            ingot::python::value_without_gil([&] { return simplify_onnx_file(in_path, out_path, o); }));
+        return ingot::python::report_dict(ingot::python::value_without_gil(
+            [&] { return simplify_onnx_file(in_path.string(), out_path.string(), o); }));
       },
       "in_path"_a, "out_path"_a, "input_shapes"_a, "disabled_passes"_a);
   m.def(
