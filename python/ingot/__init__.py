@@ -28,6 +28,15 @@ from ._ingot import (
 )
 
 __version__ = _ingot.version()
+Error.__module__ = __name__  # shown as ingot.Error
+
+
+def _config_fields():
+    return sorted(n for n in dir(BuildConfig) if not n.startswith("_"))
+
+
+BuildConfig.__repr__ = lambda self: "BuildConfig(%s)" % ", ".join(
+    "%s=%r" % (n, getattr(self, n)) for n in _config_fields())
 
 __all__ = [
     "BuildConfig", "Engine", "Error", "ExecutionContext", "LayerInfo", "MemoryInfo", "ShapeRange",
@@ -37,10 +46,6 @@ __all__ = [
 # Keywords of build() that are not BuildConfig fields: the CLI's profile flags and its --threads.
 _PROFILE_KEYWORDS = ("min_shapes", "opt_shapes", "max_shapes")
 _EXTRA_KEYWORDS = _PROFILE_KEYWORDS + ("threads",)
-
-
-def _config_fields():
-    return sorted(n for n in dir(BuildConfig) if not n.startswith("_"))
 
 
 def _dims(value, what):

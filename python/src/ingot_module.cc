@@ -22,6 +22,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -172,7 +173,11 @@ nb::object to_numpy(const std::string& name, Tensor t) {
 class Context {
  public:
   explicit Context(std::shared_ptr<const Engine> engine)
-      : engine_(engine), ctx_(std::make_unique<ExecutionContext>(std::move(engine))) {}
+      : engine_(engine), ctx_(std::make_unique<ExecutionContext>(std::move(engine))) {
+    // Layer outputs read "name: float32[1,10]".
+    for (const LayerInfo& l : engine_->layers())
+      for (const std::string& o : l.outputs) computed_.insert(o.substr(0, o.rfind(": ")));
+  }
 
   nb::dict run(const nb::dict& feeds) {
     std::map<std::string, Tensor> inputs;
@@ -187,6 +192,12 @@ class Context {
       std::lock_guard<std::mutex> lock(mutex_);
       return ctx_->run(inputs);
     });
+    if (outputs.ok()) {
+      // The arrays returned are the caller's to write: an output that is a weight of the engine (no
+      // layer computes it) or a view of an input gets memory of its own.
+      for (auto& [name, t] : *outputs)
+        if (!computed_.count(name) || shares_memory(t, inputs)) t = t.clone();
+    }
     inputs.clear();
     std::map<std::string, Tensor> result = value_or_throw(std::move(outputs));
     nb::dict out;
@@ -197,9 +208,19 @@ class Context {
   const std::shared_ptr<const Engine>& engine() const { return engine_; }
 
  private:
+  static bool shares_memory(const Tensor& t, const std::map<std::string, Tensor>& inputs) {
+    const auto* p = static_cast<const uint8_t*>(t.raw());
+    for (const auto& [_, in] : inputs) {
+      const auto* q = static_cast<const uint8_t*>(in.raw());
+      if (p && q && p < q + in.nbytes() && q < p + t.nbytes()) return true;
+    }
+    return false;
+  }
+
   std::shared_ptr<const Engine> engine_;
   std::unique_ptr<ExecutionContext> ctx_;
   std::mutex mutex_;
+  std::set<std::string> computed_;  // outputs some layer computes
 };
 
 std::vector<std::string> names_of(const std::vector<TensorInfo>& infos) {

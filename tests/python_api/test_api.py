@@ -305,3 +305,29 @@ def test_simplify_bytes_and_file(tiny_ort, tiny_input, tmp_path):
     assert [d.dim_value for d in onnx.load(str(out)).graph.input[0].type.tensor_type.shape.dim] == [2, 3, 32, 32]
     with pytest.raises(ingot.Error, match="'nope', which is not a model input"):
         ingot.simplify(TINY, input_shapes={"nope": (1,)})
+
+
+def test_outputs_never_alias_inputs_or_weights():
+    from onnx import TensorProto, helper, numpy_helper
+
+    const = np.arange(6, dtype=np.float32).reshape(2, 3)
+    graph = helper.make_graph(
+        [helper.make_node("Identity", ["x"], ["same"]),
+         helper.make_node("Reshape", ["x", "shape"], ["flat"]),
+         helper.make_node("Relu", ["x"], ["relu"])],
+        "aliases",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, [2, 3])],
+        [helper.make_tensor_value_info(n, TensorProto.FLOAT, None) for n in ("same", "flat", "relu", "const")],
+        initializer=[numpy_helper.from_array(np.array([6], np.int64), "shape"),
+                     numpy_helper.from_array(const, "const")])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)])
+    ctx = ingot.build(model.SerializeToString(), opt_level=0).create_context()
+    x = np.random.default_rng(0).uniform(-1, 1, (2, 3)).astype(np.float32)
+    x_before = x.copy()
+    out = ctx.run({"x": x})
+    assert np.array_equal(out["same"], x) and np.array_equal(out["flat"], x.reshape(6))
+    assert np.array_equal(out["relu"], np.maximum(x, 0)) and np.array_equal(out["const"], const)
+    for name, arr in out.items():
+        arr[...] = 42  # the caller's to write
+    assert np.array_equal(x, x_before)
+    assert np.array_equal(ctx.run({"x": x})["const"], const)
