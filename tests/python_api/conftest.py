@@ -9,19 +9,10 @@ import numpy as np
 import pytest
 
 HERE = pathlib.Path(__file__).resolve().parent
-REPO = HERE.parents[1]
-sys.path.insert(0, str(REPO / "tests" / "models"))
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parents[1] / "tests" / "models"))
 
-TINY = REPO / "examples" / "tiny_cnn.onnx"
-TINY_INPUT = REPO / "examples" / "tiny_cnn.input.npy"
-
-
-def rel_err(actual, expected):
-    """max |actual - expected| / max |expected|, as the model tests measure agreement."""
-    actual = np.asarray(actual, dtype=np.float64)
-    expected = np.asarray(expected, dtype=np.float64)
-    assert actual.shape == expected.shape, (actual.shape, expected.shape)
-    return float(np.max(np.abs(actual - expected)) / max(np.max(np.abs(expected)), 1e-6))
+from api_util import TINY, TINY_INPUT  # noqa: E402
 
 
 @pytest.fixture(scope="session")

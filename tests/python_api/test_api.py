@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import ingot
-from conftest import REPO, TINY, rel_err
+from api_util import REPO, TINY, rel_err
 
 CLI = os.environ.get("INGOT_BIN") or str(REPO / "build" / "bin" / "ingot")
 

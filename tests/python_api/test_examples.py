@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import ingot
-from conftest import REPO, TINY
+from api_util import REPO, TINY
 
 BUILD = REPO / "build"
 

@@ -9,7 +9,7 @@ import torch
 
 import export_models
 import ingot
-from conftest import rel_err
+from api_util import rel_err
 
 TOL = 1e-4
 
