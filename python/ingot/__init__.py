@@ -10,6 +10,7 @@
 Errors from the library are raised as ingot.Error, with the message the `ingot` command prints.
 """
 
+import inspect as _inspect
 import os
 
 from . import _ingot
@@ -32,7 +33,9 @@ Error.__module__ = __name__  # shown as ingot.Error
 
 
 def _config_fields():
-    return sorted(n for n in dir(BuildConfig) if not n.startswith("_"))
+    """BuildConfig's fields (its read-write properties): each one is a keyword of build()."""
+    return sorted(n for n in dir(BuildConfig)
+                  if not n.startswith("_") and isinstance(_inspect.getattr_static(BuildConfig, n), property))
 
 
 BuildConfig.__repr__ = lambda self: "BuildConfig(%s)" % ", ".join(
