@@ -25,6 +25,7 @@ def main():
     ap.add_argument("--batch", type=int, default=1)
     ap.add_argument("--out", default="model.ingot", help="engine file to write")
     ap.add_argument("--opt-level", type=int, default=1, help="0: no tactic timing (quick build)")
+    ap.add_argument("--runs", type=int, default=10, help="timed runs")
     args = ap.parse_args()
 
     torch.manual_seed(0)
@@ -46,12 +47,11 @@ def main():
         ref = model(x).numpy()
     err = np.max(np.abs(out - ref)) / max(np.max(np.abs(ref)), 1e-6)
     print("max |ingot - torch| / max |torch| = %.3g" % err)
-    runs = 10
     t0 = time.perf_counter()
-    for _ in range(runs):
+    for _ in range(args.runs):
         ctx.run({"input": x})
-    print("%s: %.2f ms per run (batch %d), engine in %s" % (args.model, (time.perf_counter() - t0) / runs * 1e3,
-                                                           args.batch, args.out))
+    print("%s: %.2f ms per run (batch %d), engine in %s" % (
+        args.model, (time.perf_counter() - t0) / max(args.runs, 1) * 1e3, args.batch, args.out))
 
 
 if __name__ == "__main__":

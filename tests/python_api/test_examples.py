@@ -44,7 +44,7 @@ def test_cpp_example_links_the_installed_library(tmp_path):
 
 
 def test_pytorch_example(tmp_path):
-    out = run(sys.executable, REPO / "examples" / "pytorch_to_ingot.py", "--opt-level", "0",
+    out = run(sys.executable, REPO / "examples" / "pytorch_to_ingot.py", "--opt-level", "0", "--runs", "1",
               "--out", tmp_path / "resnet18.ingot", cwd=tmp_path)
     err = float(re.search(r"max \|ingot - torch\| / max \|torch\| = (\S+)", out).group(1))
     assert err <= 1e-4, out
