@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Runs every test: C++ unit tests (ctest), the ONNX conformance suite with its ratchet, and the
-# Python op, CLI and model tests (pytest), then the sanitizer stage: ASan + UBSan, ThreadSanitizer and the
+# Python op, CLI, model and Python API tests (pytest), then the sanitizer stage: ASan + UBSan, ThreadSanitizer and the
 # fuzzers (below; INGOT_SANITIZE_CI=0 skips it for a quick local run). Run scripts/setup.sh first.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -14,8 +14,8 @@ build/bin/ingot_conformance --data "$data" --results build/conformance-results.t
 echo "== C++ unit tests =="
 ctest --test-dir build --output-on-failure -j"$(nproc)" || status=1
 
-echo "== Python op, CLI and model tests =="
-.venv/bin/python -m pytest -q -p no:cacheprovider tests/python tests/models || status=1
+echo "== Python op, CLI and model tests; the Python API (the ingot package setup.sh installed) and examples/ =="
+.venv/bin/python -m pytest -q -p no:cacheprovider tests/python tests/models tests/python_api || status=1
 
 # ASan + UBSan (undefined behaviour fails the run), unless INGOT_SANITIZE_CI=0: the C++ unit tests, the
 # conformance suite and the Python op and CLI tests again, on the instrumented build that also holds the

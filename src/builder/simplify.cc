@@ -16,11 +16,9 @@ void count_ops(const ir::Graph& g, std::map<std::string, int64_t>& ops, int64_t&
   }
 }
 
-}  // namespace
-
-Expected<SimplifyReport> simplify_onnx_file(const std::string& in_path, const std::string& out_path,
-                                            const SimplifyOptions& options) {
-  INGOT_ASSIGN_OR_RETURN(onnx_import::Model model, onnx_import::import_file(in_path));
+// Simplifies `model` in place; `in_path` names it in errors.
+Expected<SimplifyReport> simplify_model(onnx_import::Model& model, const std::string& in_path,
+                                        const SimplifyOptions& options) {
   ir::Graph& g = *model.graph;
   SimplifyReport report;
   // Count what the file holds: Constant nodes were turned into values at import.
@@ -50,10 +48,32 @@ Expected<SimplifyReport> simplify_onnx_file(const std::string& in_path, const st
   }
   INGOT_RETURN_IF_ERROR(passes::run_pipeline(g, passes::simplify_passes(), po).with_context(in_path));
   count_ops(g, report.ops_after, report.nodes_after);
+  return report;
+}
+
+onnx_import::ExportOptions export_options(const onnx_import::Model& model) {
   onnx_import::ExportOptions eo;
   eo.ir_version = std::max<int64_t>(model.ir_version, 7);
-  INGOT_RETURN_IF_ERROR(onnx_import::export_model_file(g, out_path, eo));
+  return eo;
+}
+
+}  // namespace
+
+Expected<SimplifyReport> simplify_onnx_file(const std::string& in_path, const std::string& out_path,
+                                            const SimplifyOptions& options) {
+  INGOT_ASSIGN_OR_RETURN(onnx_import::Model model, onnx_import::import_file(in_path));
+  INGOT_ASSIGN_OR_RETURN(SimplifyReport report, simplify_model(model, in_path, options));
+  INGOT_RETURN_IF_ERROR(onnx_import::export_model_file(*model.graph, out_path, export_options(model)));
   return report;
+}
+
+Expected<SimplifiedModel> simplify_onnx_bytes(const std::string& bytes, const SimplifyOptions& options) {
+  const std::string label = "<memory>";
+  INGOT_ASSIGN_OR_RETURN(onnx_import::Model model, onnx_import::import_bytes(bytes, "", label));
+  SimplifiedModel out;
+  INGOT_ASSIGN_OR_RETURN(out.report, simplify_model(model, label, options));
+  INGOT_ASSIGN_OR_RETURN(out.onnx, onnx_import::export_model(*model.graph, export_options(model)));
+  return out;
 }
 
 std::vector<std::pair<std::string, std::string>> simplify_pass_names() {
