@@ -42,13 +42,52 @@ BuildConfig.__repr__ = lambda self: "BuildConfig(%s)" % ", ".join(
     "%s=%r" % (n, getattr(self, n)) for n in _config_fields())
 
 __all__ = [
-    "BuildConfig", "Engine", "Error", "ExecutionContext", "LayerInfo", "MemoryInfo", "ShapeRange",
+    "BuildConfig", "Calibrator", "Engine", "Error", "ExecutionContext", "LayerInfo", "MemoryInfo", "ShapeRange",
     "TensorInfo", "build", "from_torch", "inspect", "load", "num_threads", "set_num_threads", "simplify",
 ]
 
-# Keywords of build() that are not BuildConfig fields: the CLI's profile flags and its --threads.
+# Keywords of build() that are not BuildConfig fields: the CLI's profile flags, its --threads and its
+# precision flags (--fp16 ... set BuildConfig.precision).
 _PROFILE_KEYWORDS = ("min_shapes", "opt_shapes", "max_shapes")
-_EXTRA_KEYWORDS = _PROFILE_KEYWORDS + ("threads",)
+_PRECISION_KEYWORDS = ("fp16", "bf16", "int8", "best")
+_EXTRA_KEYWORDS = _PROFILE_KEYWORDS + _PRECISION_KEYWORDS + ("threads",)
+
+
+class Calibrator:
+    """INT8 calibration data from Python: subclass it and implement get_batch(), which returns the next
+    batch as {input name: array} (the model's dtype), or None when there are no more. The builder asks
+    for every batch once, before it builds, and keeps copies.
+
+        class Digits(ingot.Calibrator):
+            def __init__(self, x): self.batches = iter(np.split(x, 10))
+            def get_batch(self): return {"input": next(self.batches, None)} ...
+        ingot.build("model.onnx", int8=True, calib=Digits(x_train))
+    """
+
+    def get_batch(self):
+        raise NotImplementedError("ingot.Calibrator subclasses implement get_batch()")
+
+
+def _calibration_data(value):
+    """calib=: a folder of .npy files, an ingot.Calibrator, or a list of {input name: array}."""
+    if value is None or isinstance(value, _ingot.CalibrationData):
+        return value
+    if isinstance(value, (str, os.PathLike)):
+        return _ingot.npy_dir_calibrator(os.fspath(value))
+    if isinstance(value, Calibrator):
+        batches = []
+        while True:
+            b = value.get_batch()
+            if b is None:
+                break
+            if not isinstance(b, dict) or any(v is None for v in b.values()):
+                break
+            batches.append(b)
+        return _ingot.batch_calibrator(batches)
+    if isinstance(value, (list, tuple)):
+        return _ingot.batch_calibrator(list(value))
+    raise TypeError("calib: expected a folder of .npy files, an ingot.Calibrator or a list of {input: array}, "
+                    "got %s" % type(value).__name__)
 
 
 def _dims(value, what):
@@ -95,6 +134,17 @@ def _make_config(config, options):
                 r = ShapeRange(*[_dims(d, "profile['%s']" % name) for d in r])
             profile[name] = r
         options["profile"] = profile
+    if "calib" in options:
+        options["calib"] = _calibration_data(options["calib"])
+    if "calib_cache" in options:
+        options["calib_cache"] = os.fspath(options["calib_cache"])
+    chosen = [k for k in _PRECISION_KEYWORDS if options.get(k)]
+    if len(chosen) > 1:
+        raise TypeError("choose one of %s, not %s" % ("/".join(_PRECISION_KEYWORDS), " and ".join(chosen)))
+    if chosen:
+        if "precision" in options and options["precision"] != chosen[0]:
+            raise TypeError("%s=True and precision=%r disagree" % (chosen[0], options["precision"]))
+        options["precision"] = chosen[0]
     for name in ("disabled_passes", "dump_ir_after"):
         if isinstance(options.get(name), str):
             options[name] = {options[name]}
@@ -135,6 +185,11 @@ def build(model, config=None, **options):
       disabled_passes={"fuse_conv_bn"}              builder passes to skip
       dump_ir_after={"all"}                         print the IR after these passes (stderr)
       opt_level=0..3                                0: heuristics; 1-3: tactics timed (default 1)
+      fp16=True, bf16=True, int8=True, best=True    precision of Conv/MatMul/Gemm (or precision="int8")
+      layer_precision={"conv1": "fp32"}             per-layer precision overrides
+      calib="calib_dir/" | Calibrator | [batches]   INT8 calibration data (.npy folder, ingot.Calibrator,
+                                                    or a list of {input: array})
+      calib_method="entropy", calib_percentile=99.99, calib_cache="model.calib"
       threads=N                                     CPU threads for this thread's work from now on
     The GIL is released while it builds.
     """
@@ -192,6 +247,7 @@ def inspect(model, config=None, **options):
         "inputs": inputs,
         "outputs": [{"name": t.name, "dtype": t.dtype, "dims": list(t.dims)} for t in e.outputs],
         "layers": [{"name": l.name, "op": l.op, "fused": list(l.fused), "precision": l.precision,
+                    "precision_note": l.precision_note,
                     "tactic": l.tactic, "inputs": list(l.inputs), "outputs": list(l.outputs),
                     "in_place": l.in_place} for l in e.layers],
         "memory": {"arena_bytes": m.arena_bytes, "naive_bytes": m.naive_bytes, "weight_bytes": m.weight_bytes,

@@ -255,6 +255,44 @@ SimplifyOptions simplify_options(std::map<std::string, Dims> input_shapes, std::
   return o;
 }
 
+// Calibration batches held in memory: what a Python ingot.Calibrator (or a list of {input: array}) gave,
+// copied so that they outlive the Python objects.
+class BatchCalibrator final : public Calibrator {
+ public:
+  explicit BatchCalibrator(std::vector<std::map<std::string, Tensor>> batches)
+      : batches_(std::move(batches)) {}
+  size_t num_batches() const override { return batches_.size(); }
+  Expected<std::map<std::string, Tensor>> batch(size_t i, const std::vector<std::string>& inputs) override {
+    std::map<std::string, Tensor> out;
+    for (const std::string& name : inputs) {
+      auto it = batches_.at(i).find(name);
+      if (it == batches_[i].end())
+        return not_found("calibration batch " + std::to_string(i) + " has no input '" + name + "'");
+      out.emplace(name, it->second);
+    }
+    return out;
+  }
+
+ private:
+  std::vector<std::map<std::string, Tensor>> batches_;
+};
+
+std::shared_ptr<Calibrator> batch_calibrator(const nb::list& batches) {
+  std::vector<std::map<std::string, Tensor>> copied;
+  for (nb::handle b : batches) {
+    nb::dict d;
+    if (!nb::try_cast(b, d)) throw nb::type_error("calibration batch: expected a dict {input name: array}");
+    std::map<std::string, Tensor> batch;
+    for (auto [key, value] : d) {
+      const std::string name = nb::cast<std::string>(key);
+      batch.emplace(name, to_tensor(name, value).clone());
+    }
+    copied.push_back(std::move(batch));
+  }
+  if (copied.empty()) throw nb::value_error("calibration data: no batches");
+  return std::make_shared<BatchCalibrator>(std::move(copied));
+}
+
 }  // namespace
 }  // namespace ingot::python
 
@@ -295,7 +333,44 @@ NB_MODULE(_ingot, m) {
       .def_rw("disabled_passes", &BuildConfig::disabled_passes, "builder passes to skip, by name")
       .def_rw("dump_ir_after", &BuildConfig::dump_ir_after, "pass names (or 'all') to print the IR after")
       .def_rw("opt_level", &BuildConfig::opt_level,
-              "0: tactics by heuristics; 1-3: every supporting tactic timed on this machine");
+              "0: tactics by heuristics; 1-3: every supporting tactic timed on this machine")
+      .def_rw("precision", &BuildConfig::precision,
+              "fp32 (default), fp16, bf16, int8 or best: the precision of Conv/MatMul/Gemm layers")
+      .def_rw("layer_precision", &BuildConfig::layer_precision,
+              "{layer or model node name: precision}: per-layer overrides")
+      .def_prop_rw(
+          "calib", [](const BuildConfig& c) { return c.calibration.calibrator; },
+          [](BuildConfig& c, nb::handle v) {
+            c.calibration.calibrator = v.is_none() ? nullptr : nb::cast<std::shared_ptr<Calibrator>>(v);
+          },
+          nb::for_setter(nb::arg("value").none()),
+          "INT8 calibration data (ingot.build takes a folder of .npy files, an ingot.Calibrator or a list of "
+          "{input: array})")
+      .def_prop_rw(
+          "calib_method",
+          [](const BuildConfig& c) { return std::string(calibration_method_name(c.calibration.method)); },
+          [](BuildConfig& c, const std::string& name) {
+            c.calibration.method = ingot::python::value_or_throw(parse_calibration_method(name));
+          },
+          "entropy (default), minmax, percentile or mse")
+      .def_prop_rw(
+          "calib_percentile", [](const BuildConfig& c) { return c.calibration.percentile; },
+          [](BuildConfig& c, double p) { c.calibration.percentile = p; },
+          "the percentile of calib_method='percentile'")
+      .def_prop_rw(
+          "calib_cache", [](const BuildConfig& c) { return c.calibration.cache_path; },
+          [](BuildConfig& c, const std::string& path) { c.calibration.cache_path = path; },
+          "calibration cache file: read when it exists (no data needed), written after calibrating");
+
+  nb::class_<Calibrator>(m, "CalibrationData", "INT8 calibration batches, as the builder reads them")
+      .def_prop_ro("num_batches", &Calibrator::num_batches);
+  m.def(
+      "npy_dir_calibrator",
+      [](const std::filesystem::path& dir) {
+        return ingot::python::value_or_throw(npy_dir_calibrator(dir.string()));
+      },
+      "dir"_a);
+  m.def("batch_calibrator", &ingot::python::batch_calibrator, "batches"_a);
 
   nb::class_<TensorInfo>(m, "TensorInfo",
                          "A model input or output: dims[i] == -1 where known only at run time")
@@ -313,6 +388,7 @@ NB_MODULE(_ingot, m) {
       .def_ro("op", &LayerInfo::op)
       .def_ro("fused", &LayerInfo::fused)
       .def_ro("precision", &LayerInfo::precision)
+      .def_ro("precision_note", &LayerInfo::precision_note)
       .def_ro("tactic", &LayerInfo::tactic)
       .def_ro("inputs", &LayerInfo::inputs)
       .def_ro("outputs", &LayerInfo::outputs)

@@ -1,0 +1,100 @@
+"""INT8 and reduced precision through the Python API: the calibration data as an ingot.Calibrator subclass,
+a list of batches or a folder of .npy files, the calibration cache, and the fallback notes."""
+
+import numpy as np
+import pytest
+
+import ingot
+from api_util import TINY
+
+SHAPES = {"input": (1, 3, 32, 32)}
+
+
+def batches(n=8, seed=0):
+    rng = np.random.default_rng(seed)
+    return [{"input": rng.standard_normal((1, 3, 32, 32)).astype(np.float32)} for _ in range(n)]
+
+
+def cosine(a, b):
+    a, b = a.ravel().astype(np.float64), b.ravel().astype(np.float64)
+    return float(a @ b / (np.linalg.norm(a) * np.linalg.norm(b)))
+
+
+class ListCalibrator(ingot.Calibrator):
+    def __init__(self, data):
+        self.data = iter(data)
+        self.calls = 0
+
+    def get_batch(self):
+        self.calls += 1
+        return next(self.data, None)
+
+
+def int8_layers(engine):
+    return [l for l in engine.layers if l.precision == "int8"]
+
+
+def run(engine, x):
+    return engine.create_context().run({"input": x})["logits"]
+
+
+def test_calibrator_subclass_builds_int8_layers_close_to_fp32():
+    data = batches()
+    cal = ListCalibrator(data)
+    e8 = ingot.build(TINY, shapes=SHAPES, int8=True, calib=cal)
+    assert cal.calls == len(data) + 1  # every batch, then the None that ends them
+    assert len(int8_layers(e8)) >= 3, [(l.name, l.op, l.precision, l.precision_note) for l in e8.layers]
+    e32 = ingot.build(TINY, shapes=SHAPES)
+    x = batches(1, seed=99)[0]["input"]
+    y8, y32 = run(e8, x), run(e32, x)
+    assert not np.array_equal(y8, y32)  # it really ran in int8
+    assert cosine(y8, y32) > 0.99
+
+
+def test_list_npy_folder_and_cache_give_the_same_engine(tmp_path):
+    data = batches()
+    for i, b in enumerate(data):
+        np.save(tmp_path / ("%02d.npy" % i), b["input"])
+    cache = tmp_path / "tiny.calib"
+    x = batches(1, seed=5)[0]["input"]
+    from_list = run(ingot.build(TINY, shapes=SHAPES, precision="int8", calib=data, calib_cache=cache), x)
+    assert cache.is_file()
+    from_dir = run(ingot.build(TINY, shapes=SHAPES, int8=True, calib=tmp_path), x)
+    from_cache = run(ingot.build(TINY, shapes=SHAPES, int8=True, calib_cache=cache), x)
+    assert np.array_equal(from_list, from_dir)
+    assert np.array_equal(from_list, from_cache)
+
+
+def test_calibration_methods_are_keywords():
+    data = batches(4)
+    for method in ("entropy", "minmax", "percentile", "mse"):
+        e = ingot.build(TINY, shapes=SHAPES, int8=True, calib=data, calib_method=method, calib_percentile=99.9)
+        assert int8_layers(e)
+    with pytest.raises(ingot.Error, match="calibration method"):
+        ingot.build(TINY, shapes=SHAPES, int8=True, calib=data, calib_method="median")
+
+
+def test_bad_calibration_input_and_options():
+    with pytest.raises(TypeError, match="choose one"):
+        ingot.build(TINY, shapes=SHAPES, int8=True, fp16=True)
+    with pytest.raises(TypeError, match="calib"):
+        ingot.build(TINY, shapes=SHAPES, int8=True, calib=42)
+    with pytest.raises(ingot.Error, match="no input 'input'"):
+        ingot.build(TINY, shapes=SHAPES, int8=True, calib=[{"image": np.zeros((1, 3, 32, 32), np.float32)}])
+    with pytest.raises(ValueError, match="no batches"):
+        ingot.build(TINY, shapes=SHAPES, int8=True, calib=[])
+
+
+def test_layer_precision_override_and_fallback_note():
+    data = batches(4)
+    e = ingot.build(TINY, shapes=SHAPES, int8=True, calib=data)
+    first = int8_layers(e)[0]
+    kept = ingot.build(TINY, shapes=SHAPES, int8=True, calib=data, layer_precision={first.name: "fp32"})
+    by_name = {l.name: l for l in kept.layers}
+    assert by_name[first.name].precision == "fp32"
+    assert len(int8_layers(kept)) == len(int8_layers(e)) - 1
+    # fp16 asked for: every compute layer either runs fp16 or says why not.
+    e16 = ingot.build(TINY, shapes=SHAPES, fp16=True)
+    for layer in e16.layers:
+        if layer.op in ("Conv", "ingot.FusedConv", "Gemm", "ingot.FusedMatMul"):
+            assert layer.precision == "fp16" or layer.precision_note, layer.name
