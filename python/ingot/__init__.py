@@ -13,11 +13,14 @@ Errors from the library are raised as ingot.Error, with the message the `ingot` 
 import inspect as _inspect
 import os
 
+import numpy as np
+
 from . import _ingot
 from ._ingot import (
     BuildConfig,
     Engine,
     Error,
+    ErrorStats,
     ExecutionContext,
     LayerInfo,
     MemoryInfo,
@@ -42,8 +45,8 @@ BuildConfig.__repr__ = lambda self: "BuildConfig(%s)" % ", ".join(
     "%s=%r" % (n, getattr(self, n)) for n in _config_fields())
 
 __all__ = [
-    "BuildConfig", "Calibrator", "Engine", "Error", "ExecutionContext", "LayerInfo", "MemoryInfo", "ShapeRange",
-    "TensorInfo", "build", "from_torch", "inspect", "load", "num_threads", "set_num_threads", "simplify",
+    "BuildConfig", "Calibrator", "Engine", "Error", "ErrorStats", "ExecutionContext", "LayerInfo", "MemoryInfo", "ShapeRange",
+    "TensorInfo", "build", "compare", "from_torch", "inspect", "load", "num_threads", "set_num_threads", "simplify",
 ]
 
 # Keywords of build() that are not BuildConfig fields: the CLI's profile flags, its --threads and its
@@ -253,6 +256,42 @@ def inspect(model, config=None, **options):
         "memory": {"arena_bytes": m.arena_bytes, "naive_bytes": m.naive_bytes, "weight_bytes": m.weight_bytes,
                    "planned_tensors": m.planned_tensors, "dynamic_tensors": m.dynamic_tensors},
     }
+
+
+def _random_inputs(engine, seed, given):
+    rng = np.random.default_rng(seed)
+    feeds = dict(given)
+    for t in engine.inputs:
+        if t.name in feeds:
+            continue
+        dims = [d if d >= 0 else 1 for d in t.dims]
+        if t.dtype.startswith("float"):
+            feeds[t.name] = rng.standard_normal(dims).astype(t.dtype)
+        elif t.dtype == "bool":
+            feeds[t.name] = rng.integers(0, 2, dims).astype(bool)
+        else:
+            feeds[t.name] = rng.integers(0, 2, dims).astype(t.dtype)
+    return feeds
+
+
+def compare(reference, engine, inputs=None, seed=0, atol=None, rtol=None):
+    """`ingot compare`: runs `reference` (an ONNX model: path, bytes or ModelProto, built in FP32 at the
+    inputs' shapes) and `engine` (an Engine or engine file) on the same inputs (`inputs`, the rest seeded
+    random) and returns {output name: ErrorStats} (max/mean abs and rel error, cosine, top-1 agreement;
+    `failing` counts elements outside atol + rtol * |ref| when atol is given)."""
+    if not isinstance(engine, Engine):
+        engine = load(engine)
+    feeds = _random_inputs(engine, seed, inputs or {})
+    ref = build(reference, shapes={k: list(np.shape(v)) for k, v in feeds.items()})
+    want = ref.create_context().run(feeds)
+    got = engine.create_context().run(feeds)
+    out = {}
+    for name in engine.output_names:
+        if name not in want:
+            raise Error("the reference model has no output '%s'" % name)
+        out[name] = _ingot.compare_outputs(name, got[name], want[name], -1.0 if atol is None else float(atol),
+                                           -1.0 if rtol is None else float(rtol))
+    return out
 
 
 def simplify(model, output=None, input_shapes=None, disabled_passes=()):

@@ -27,6 +27,7 @@
 #include <utility>
 #include <vector>
 
+#include "ingot/compare.h"
 #include "ingot/engine.h"
 #include "ingot/simplify.h"
 #include "ingot/threading.h"
@@ -371,6 +372,26 @@ NB_MODULE(_ingot, m) {
       },
       "dir"_a);
   m.def("batch_calibrator", &ingot::python::batch_calibrator, "batches"_a);
+
+  nb::class_<ErrorStats>(m, "ErrorStats", "How far an output is from its reference (ingot compare)")
+      .def_ro("max_abs", &ErrorStats::max_abs)
+      .def_ro("mean_abs", &ErrorStats::mean_abs)
+      .def_ro("max_rel", &ErrorStats::max_rel, "max |got - ref| / max |ref|")
+      .def_ro("mean_rel", &ErrorStats::mean_rel)
+      .def_ro("cosine", &ErrorStats::cosine)
+      .def_ro("top1", &ErrorStats::top1, "share of rows (last axis) whose argmax agrees; -1 for a scalar")
+      .def_ro("failing", &ErrorStats::failing, "elements outside atol + rtol * |ref|")
+      .def("__repr__", [](const ErrorStats& s) {
+        return "ErrorStats(max_abs=" + std::to_string(s.max_abs) + ", max_rel=" + std::to_string(s.max_rel) +
+               ", cosine=" + std::to_string(s.cosine) + ", top1=" + std::to_string(s.top1) + ")";
+      });
+  m.def(
+      "compare_outputs",
+      [](const std::string& name, nb::handle got, nb::handle ref, double atol, double rtol) {
+        const Tensor g = ingot::python::to_tensor(name, got), r = ingot::python::to_tensor(name, ref);
+        return ingot::python::value_or_throw(compare_outputs(name, g, r, atol, rtol));
+      },
+      "name"_a, "got"_a, "ref"_a, "atol"_a = -1.0, "rtol"_a = -1.0);
 
   nb::class_<TensorInfo>(m, "TensorInfo",
                          "A model input or output: dims[i] == -1 where known only at run time")

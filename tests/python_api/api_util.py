@@ -1,5 +1,6 @@
 """Shared pieces of the Python API tests (conftest.py puts this folder on sys.path)."""
 
+import os
 import pathlib
 
 import numpy as np
@@ -7,6 +8,8 @@ import numpy as np
 REPO = pathlib.Path(__file__).resolve().parents[2]
 TINY = REPO / "examples" / "tiny_cnn.onnx"
 TINY_INPUT = REPO / "examples" / "tiny_cnn.input.npy"
+# The `ingot` command of the same build (scripts/setup.sh), whose messages and JSON the API must match.
+CLI = os.environ.get("INGOT_BIN") or str(REPO / "build" / "bin" / "ingot")
 
 
 def rel_err(actual, expected):

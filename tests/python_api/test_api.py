@@ -14,10 +14,7 @@ import pytest
 import torch
 
 import ingot
-from api_util import REPO, TINY, rel_err
-
-# The `ingot` command of the same build (scripts/setup.sh), whose messages and JSON the API must match.
-CLI = os.environ.get("INGOT_BIN") or str(REPO / "build" / "bin" / "ingot")
+from api_util import CLI, REPO, TINY, rel_err
 
 
 def random_input(seed, batch=1):

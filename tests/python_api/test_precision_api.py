@@ -98,3 +98,32 @@ def test_layer_precision_override_and_fallback_note():
     for layer in e16.layers:
         if layer.op in ("Conv", "ingot.FusedConv", "Gemm", "ingot.FusedMatMul"):
             assert layer.precision == "fp16" or layer.precision_note, layer.name
+
+
+def test_compare_matches_the_cli(tmp_path):
+    import json
+    import subprocess
+
+    from api_util import CLI
+
+    data = batches(4)
+    e8 = ingot.build(TINY, shapes=SHAPES, int8=True, calib=data)
+    path = tmp_path / "tiny8.ingot"
+    e8.save(path)
+    x = batches(1, seed=3)[0]["input"]
+    np.save(tmp_path / "x.npy", x)
+    stats = ingot.compare(TINY, path, inputs={"input": x}, atol=1e-6)["logits"]
+    assert 0.99 < stats.cosine < 1 and stats.max_abs > 0 and stats.failing > 0
+    assert stats.top1 in (0.0, 1.0)  # one row
+    cli = subprocess.run([CLI, "compare", str(TINY), str(path), "--input", "input=%s" % (tmp_path / "x.npy"),
+                          "--atol", "1e-6", "--json", str(tmp_path / "c.json")], capture_output=True, text=True)
+    assert cli.returncode == 1, cli.stderr  # elements outside atol
+    j = json.loads((tmp_path / "c.json").read_text())[0]
+    assert j["name"] == "logits"
+    # The two FP32 reference builds time their tactics separately and may pick different ones: the same
+    # figures up to float rounding.
+    for key in ("max_abs", "mean_abs", "max_rel", "mean_rel", "cosine", "top1"):
+        assert getattr(stats, key) == pytest.approx(j[key], rel=1e-3), key
+    assert abs(stats.failing - j["failing"]) <= 2
+    fp32 = ingot.compare(TINY, ingot.build(TINY, shapes=SHAPES))["logits"]
+    assert fp32.max_abs == 0 and fp32.cosine == pytest.approx(1.0)

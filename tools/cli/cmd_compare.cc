@@ -10,6 +10,7 @@
 #include "cli_util.h"
 #include "core/atomic_file.h"
 #include "core/npy.h"
+#include "ingot/compare.h"
 
 namespace ingot::cli {
 namespace {
@@ -21,50 +22,6 @@ struct CompareOptions {
   double atol = -1, rtol = -1;
   std::string json;
 };
-
-struct Stats {
-  double max_abs = 0, mean_abs = 0, max_rel = 0, mean_rel = 0, cosine = 1, top1 = -1;
-  int64_t failing = 0;  // elements outside atol + rtol * |ref|
-};
-
-// Relative errors are |got - ref| / max |ref| per element (as the model tests measure), so that values
-// near zero do not blow them up. top-1: rows of the last axis whose argmax agrees (outputs of rank >= 1).
-Stats compare(const Tensor& got, const Tensor& ref, double atol, double rtol) {
-  Stats s;
-  const int64_t n = ref.numel();
-  double dot = 0, ng = 0, nr = 0, ref_max = 1e-12;
-  for (int64_t i = 0; i < n; ++i) ref_max = std::max(ref_max, std::fabs(ref.get_f64(i)));
-  for (int64_t i = 0; i < n; ++i) {
-    const double g = got.get_f64(i), r = ref.get_f64(i), d = std::fabs(g - r);
-    s.max_abs = std::max(s.max_abs, d);
-    s.mean_abs += d;
-    s.max_rel = std::max(s.max_rel, d / ref_max);
-    s.mean_rel += d / ref_max;
-    dot += g * r;
-    ng += g * g;
-    nr += r * r;
-    if (atol >= 0 && !(d <= atol + std::max(rtol, 0.0) * std::fabs(r))) ++s.failing;
-  }
-  if (n > 0) {
-    s.mean_abs /= n;
-    s.mean_rel /= n;
-  }
-  s.cosine = ng > 0 && nr > 0 ? dot / std::sqrt(ng * nr) : (ng == nr ? 1 : 0);
-  if (ref.rank() >= 1 && ref.dim(-1) > 0) {
-    const int64_t k = ref.dim(-1), rows = n / k;
-    int64_t agree = 0;
-    for (int64_t r = 0; r < rows; ++r) {
-      int64_t ag = 0, ar = 0;
-      for (int64_t j = 1; j < k; ++j) {
-        if (got.get_f64(r * k + j) > got.get_f64(r * k + ag)) ag = j;
-        if (ref.get_f64(r * k + j) > ref.get_f64(r * k + ar)) ar = j;
-      }
-      agree += ag == ar;
-    }
-    if (rows > 0) s.top1 = static_cast<double>(agree) / rows;
-  }
-  return s;
-}
 
 int compare_command(const CompareOptions& opt) {
   if (!is_engine_file(opt.engine))
@@ -97,13 +54,9 @@ int compare_command(const CompareOptions& opt) {
     if (r == want->end())
       return report(invalid_argument(opt.reference + " has no output '" + info.name + "'"));
     const Tensor& g = got->at(info.name);
-    if (g.dims() != r->second.dims() || !dtype_is_float(g.dtype()) || !dtype_is_float(r->second.dtype())) {
-      return report(invalid_argument("output '" + info.name + "': engine " + dtype_name(g.dtype()) + " " +
-                                     dims_to_string(g.dims()) + " vs reference " +
-                                     dtype_name(r->second.dtype()) + " " + dims_to_string(r->second.dims()) +
-                                     ": not comparable"));
-    }
-    const Stats s = compare(g, r->second, opt.atol, opt.rtol);
+    auto stats = compare_outputs(info.name, g, r->second, opt.atol, opt.rtol);
+    if (!stats.ok()) return report(stats.status());
+    const ErrorStats& s = *stats;
     failing += s.failing;
     char line[512];
     std::snprintf(line, sizeof line,
