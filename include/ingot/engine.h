@@ -59,6 +59,15 @@ struct MemoryInfo {
   int64_t dynamic_tensors = 0;  // activations allocated when produced (size unknown at build time)
 };
 
+// Time spent in one layer over the profiled runs of an execution context (`ingot bench --dump-profile`).
+struct LayerTime {
+  std::string name;
+  std::string op;
+  std::string tactic;
+  double total_ms = 0;
+  int64_t runs = 0;
+};
+
 class ExecutionContext;
 
 class Engine : public std::enable_shared_from_this<Engine> {
@@ -106,6 +115,12 @@ class ExecutionContext {
   // Runs on named inputs (every model input must be given, with the model's dtype and a shape that
   // fits its declared dims and the engine's profile) and returns every output by name.
   Expected<std::map<std::string, Tensor>> run(const std::map<std::string, Tensor>& inputs);
+
+  // Per-layer timing of the runs that follow (off by default: it reads the clock twice per layer).
+  // Turning it on clears what was gathered before.
+  void set_profiling(bool on);
+  // Per layer, in execution order, the time gathered since profiling was turned on.
+  std::vector<LayerTime> profile() const;
 
  private:
   std::shared_ptr<const Engine> engine_;

@@ -3,10 +3,14 @@
 // the activation). A constant B is reordered once into the primitive's preferred format (Gemm's alpha
 // folded into that reorder); a B of at most 2 dims lets A's leading dims fold into M, one big product.
 // Batched products broadcast their batch dims as MatMul does.
+// cpu.onednn.matmul.ingot_gelu.{avx512,avx2}: the same for a FusedMatMul whose activation is the erf GELU,
+// with the GELU run by ingot's SIMD kernel after the product instead of as oneDNN's post-op (which
+// oneDNN 2.x's gemm-based matmul applies slowly).
 #include <cstring>
 #include <unordered_map>
 
 #include "backends/cpu/onednn_common.h"
+#include "backends/cpu/simd_tactic.h"
 
 namespace ingot::backends::cpu {
 namespace {
@@ -109,6 +113,7 @@ struct MatMulConfig {
   int bias_input = -1;          // FusedMatMul: the bias, one value per column
   int sum_input = -1;           // FusedMatMul's Z, or Gemm's C of the output's shape
   float sum_scale = 1.f;
+  const SimdKernels* simd_gelu = nullptr;  // set: the activation (GELU) runs here, not as a post-op
 };
 
 struct MatMulInstance {
@@ -142,7 +147,7 @@ Expected<std::unique_ptr<MatMulInstance>> make_instance(const ir::Node& node, co
         cfg.b_const ? memory::desc(to_dnnl_dims(g.wei), f32, memory::format_tag::any) : inst->wei_md;
     dnnl::post_ops ops;
     if (cfg.sum_input >= 0) ops.append_sum(cfg.sum_scale);
-    const std::string why = append_activation(node, ops);
+    const std::string why = cfg.simd_gelu ? "" : append_activation(node, ops);
     if (!why.empty()) return onednn_failure(node.name, why);
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
@@ -223,6 +228,7 @@ class MatMulKernel : public Kernel {
       add_scratchpad(args, inst->scratch_md);
       inst->prim.execute(s, args);
       s.wait();
+      if (cfg_.simd_gelu) simd_gelu_erf(*cfg_.simd_gelu, y->data<float>(), y->data<float>(), y->numel());
     } catch (const dnnl::error& e) {
       return ctx.fail(std::string("oneDNN: ") + e.what());
     }
@@ -316,12 +322,18 @@ std::string matmul_supports(const LayerDesc& d) {
   return c.ok() ? "" : c.status().message();
 }
 
+Expected<std::unique_ptr<Kernel>> prepare_with(const LayerDesc& d, MatMulConfig cfg);
+
 Expected<std::unique_ptr<Kernel>> matmul_prepare(const LayerDesc& d) {
   auto c = matmul_config(d);
   if (!c.ok()) return unsupported("layer '" + d.layer.name + "': " + c.status().message());
+  return prepare_with(d, std::move(*c));
+}
+
+Expected<std::unique_ptr<Kernel>> prepare_with(const LayerDesc& d, MatMulConfig cfg) {
   const PlanTensor* b = d.input(1);
-  Tensor b_const = c->b_const ? b->weight : Tensor();
-  auto k = std::make_unique<MatMulKernel>(b_const, std::move(*c));
+  Tensor b_const = cfg.b_const ? b->weight : Tensor();
+  auto k = std::make_unique<MatMulKernel>(b_const, std::move(cfg));
   const Dims& a = d.input(0)->dims;
   if (dims_static(a) && dims_static(b->dims)) {
     const LayerNode ln(d.layer, d.tensors);
@@ -330,9 +342,27 @@ Expected<std::unique_ptr<Kernel>> matmul_prepare(const LayerDesc& d) {
   return std::unique_ptr<Kernel>(std::move(k));
 }
 
+std::string gelu_epilogue_supports(const LayerDesc& d) {
+  if (d.layer.domain != "ingot" || d.layer.op_type != "FusedMatMul") return "not an ingot.FusedMatMul";
+  const LayerNode ln(d.layer, d.tensors);
+  if (ln.node.attr_string("activation", "") != "Gelu") return "activation is not the erf GELU";
+  return matmul_supports(d);
+}
+
+Expected<std::unique_ptr<Kernel>> gelu_epilogue_prepare(const LayerDesc& d, const SimdKernels& k) {
+  const std::string why = gelu_epilogue_supports(d);
+  if (!why.empty()) return unsupported("layer '" + d.layer.name + "': " + why);
+  auto c = matmul_config(d);
+  if (!c.ok()) return c.status();
+  c->simd_gelu = &k;
+  return prepare_with(d, std::move(*c));
+}
+
 }  // namespace
 
 INGOT_REGISTER_TACTIC(cpu_onednn_matmul, .id = "cpu.onednn.matmul", .supports = matmul_supports,
                       .prepare = matmul_prepare);
+INGOT_REGISTER_SIMD_TACTICS(cpu_onednn_matmul_gelu, "onednn.matmul.ingot_gelu", gelu_epilogue_supports,
+                            gelu_epilogue_prepare);
 
 }  // namespace ingot::backends::cpu
