@@ -27,7 +27,7 @@ TEST(DType, HalfRoundsToNearestEven) {
   // 1 + 2^-11 lies halfway between 1 and the next half (1 + 2^-10): ties go to the even mantissa.
   EXPECT_EQ(float_to_half(1.0f + std::ldexp(1.0f, -11)), 0x3c00);
   EXPECT_EQ(float_to_half(1.0f + 3 * std::ldexp(1.0f, -11)), 0x3c02);
-  EXPECT_EQ(float_to_half(65520.0f), 0x7c00);               // rounds to infinity
+  EXPECT_EQ(float_to_half(65520.0f), 0x7c00);  // rounds to infinity
   EXPECT_EQ(float_to_half(std::ldexp(1.0f, -24)), 0x0001);  // smallest subnormal
   EXPECT_EQ(float_to_half(-0.0f), 0x8000);
 }

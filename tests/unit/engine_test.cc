@@ -62,8 +62,7 @@ TEST(Engine, RunsAndReportsInputsAndOutputs) {
   const Tensor& y = out->at("y");
   ASSERT_EQ(y.dims(), (Dims{3, 4}));
   const float w[4] = {0.5f, -0.25f, 1.0f, -2.0f};
-  for (int64_t i = 0; i < 12; ++i)
-    EXPECT_EQ(y.data<float>()[i], std::max(0.0f, x.data<float>()[i] + w[i % 4]));
+  for (int64_t i = 0; i < 12; ++i) EXPECT_EQ(y.data<float>()[i], std::max(0.0f, x.data<float>()[i] + w[i % 4]));
 }
 
 TEST(Engine, RefusesBadInputs) {
@@ -120,9 +119,7 @@ namespace ingot {
 namespace {
 
 TEST(EngineFile, SaveLoadRunsIdenticallyInManyThreads) {
-  auto built =
-      Engine::from_onnx_bytes(add_relu_model(), BuildConfig{.profile = {{"x", {{1, 4}, {8, 4}, {64, 4}}}}})
-          .value();
+  auto built = Engine::from_onnx_bytes(add_relu_model(), BuildConfig{.profile = {{"x", {{1, 4}, {8, 4}, {64, 4}}}}}).value();
   const std::string path = ::testing::TempDir() + "/add_relu.ingot";
   ASSERT_TRUE(built->save(path).ok());
   auto loaded = Engine::load(path);
@@ -150,8 +147,7 @@ TEST(EngineFile, SaveLoadRunsIdenticallyInManyThreads) {
           continue;
         }
         const Tensor& out = y->at("y");
-        if (out.dims() != expected[t].dims() || std::memcmp(out.raw(), expected[t].raw(), out.nbytes()) != 0)
-          mismatches++;
+        if (out.dims() != expected[t].dims() || std::memcmp(out.raw(), expected[t].raw(), out.nbytes()) != 0) mismatches++;
       }
     });
   }
