@@ -185,18 +185,38 @@ struct MatMulParams {
   bool b_const = true;
 };
 
+// The oneDNN matmul, and ingot's packed SIMD matmul (each ISA this CPU runs) where `packed` says it
+// runs the layer; where not, it must refuse.
+std::vector<std::string> matmul_tactics(LayerCase& c, const Dims& out, bool packed) {
+  c.make_plan(false, out);
+  std::vector<std::string> ids = kMatMulTactics;
+  for (const std::string& id : simd_tactic_ids("ingot.matmul", c.desc())) {
+    const std::string why = find_tactic(id)->supports(c.desc());
+    EXPECT_EQ(why.empty(), packed) << id << ": " << why;
+    if (packed) ids.push_back(id);
+  }
+  return ids;
+}
+
+// The reference output's dims.
+Dims reference_dims(LayerCase& c) {
+  c.make_plan(false, {});
+  return c.expected().dims();
+}
+
 class MatMulTactics : public ::testing::TestWithParam<MatMulParams> {};
 
 TEST_P(MatMulTactics, MatchTheReference) {
   const MatMulParams& p = GetParam();
   LayerCase c("", "MatMul");
   c.input(p.a).input(p.b, p.b_const);
-  c.check(kMatMulTactics);
+  c.check(matmul_tactics(c, reference_dims(c), p.b_const && p.b.size() == 2));
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, MatMulTactics,
                          ::testing::Values(MatMulParams{{5, 7}, {7, 9}},         // 2-D
                                            MatMulParams{{1, 64}, {64, 1000}},    // a classifier
+                                           MatMulParams{{130, 300}, {300, 77}},  // K blocks, tails
                                            MatMulParams{{2, 3, 5, 7}, {7, 9}},   // leading dims fold into M
                                            MatMulParams{{7}, {7, 9}},            // 1-D A
                                            MatMulParams{{4, 7}, {7}},            // 1-D B
@@ -229,7 +249,9 @@ TEST_P(GemmTactics, MatchTheReference) {
   c.attr("transA", int64_t(p.ta)).attr("transB", int64_t(p.tb)).attr("alpha", p.alpha).attr("beta", p.beta);
   // A runtime C of the output's shape cannot have a dynamic M (the tactic needs it static).
   c.batch_dynamic(!p.ta && (!p.has_c || p.c_const));
-  c.check(kMatMulTactics);
+  const bool row_c = p.c_const && p.c.size() <= 2 && (p.c.size() < 2 || p.c[0] == 1) &&
+                     (p.c.empty() || p.c.back() == 1 || p.c.back() == p.N);
+  c.check(matmul_tactics(c, {p.M, p.N}, p.b_const && !p.ta && (!p.has_c || p.beta == 1 || row_c)));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -266,12 +288,12 @@ TEST(FusedMatMulTactics, EveryActivationWithBiasAndResidual) {
       for (int64_t i = 0; i < c.values()[0].numel(); ++i) c.values()[0].data<float>()[i] *= 2;
       if (residual) c.input({2, 6, 40});
       set_activation(c, act);
-      std::vector<std::string> tactics = kMatMulTactics;
+      const bool packed = act.empty() || act == "Relu" || act == "Gelu";
+      std::vector<std::string> tactics = matmul_tactics(c, {2, 6, 40}, packed);
       if (act == "Gelu") {
-        c.make_plan(false, {2, 6, 40});
         for (const std::string& id : simd_tactic_ids("onednn.matmul.ingot_gelu", c.desc()))
           tactics.push_back(id);
-        EXPECT_GE(tactics.size(), cpu_features().avx2 && cpu_features().fma ? 2u : 1u);
+        EXPECT_GE(tactics.size(), cpu_features().avx2 && cpu_features().fma ? 3u : 1u);
       }
       c.check(tactics);
     }
@@ -279,8 +301,7 @@ TEST(FusedMatMulTactics, EveryActivationWithBiasAndResidual) {
   LayerCase no_bias("ingot", "FusedMatMul");
   no_bias.input({5, 16}).weight({16, 8}).none().input({5, 8});
   set_activation(no_bias, "Gelu");
-  no_bias.make_plan(false, {5, 8});
-  std::vector<std::string> tactics = kMatMulTactics;
+  std::vector<std::string> tactics = matmul_tactics(no_bias, {5, 8}, true);
   for (const std::string& id : simd_tactic_ids("onednn.matmul.ingot_gelu", no_bias.desc()))
     tactics.push_back(id);
   no_bias.check(tactics);
