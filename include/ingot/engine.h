@@ -35,8 +35,13 @@ struct BuildConfig {
   std::map<std::string, ShapeRange> profile;
   std::set<std::string> disabled_passes;  // by pass name (see `ingot build --list-passes`)
   std::set<std::string> dump_ir_after;    // pass names, or "all"
-  // 0: tactics chosen by heuristics, no timing; 1-3: every supporting tactic timed on this machine.
+  // 0: tactics chosen by heuristics, no timing; 1-3: every supporting tactic timed on this machine, with
+  // more repeats and fewer candidates dropped after their warm-up at each level (3: none dropped).
   int opt_level = 1;
+  // A timing cache file (read if it exists, written back with the new timings): a rebuild on the same
+  // machine skips the timing of every layer it has seen. Empty: none.
+  std::string timing_cache;
+  bool progress = false;  // a progress bar on stderr while tuning
 };
 
 // One layer of a built engine, as `ingot inspect` shows it.

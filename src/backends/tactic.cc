@@ -8,6 +8,8 @@
 #include <functional>
 #include <random>
 
+#include "backends/timing_cache.h"
+#include "core/threading.h"
 #include "core/value.h"
 
 namespace ingot::backends {
@@ -85,12 +87,14 @@ Expected<std::vector<Tensor>> run_with(const LayerDesc& desc, const Kernel& kern
                                        const std::vector<Tensor>& inputs,
                                        const ops::RunContext::OutputAllocator* allocate);
 
-// Times every candidate on the layer and returns the id of the fastest by median, or "" when none ran.
+// Times every candidate on the layer and returns the id of the fastest by median (and sets *best_ms), or
+// "" when none ran.
 // One warm-up run each (a candidate more than give_up_ratio times slower than the fastest warm-up is
 // dropped there: the reference, mostly), then `repeats` rounds that run each remaining candidate once
 // in turn, so that a burst of load on a busy machine falls on all of them alike.
 std::string fastest_by_timing(const LayerDesc& desc, const std::vector<const Tactic*>& tactics,
-                              const std::vector<Tensor>& inputs, const TuningOptions& options) {
+                              const std::vector<Tensor>& inputs, const TuningOptions& options,
+                              double* best_ms) {
   struct Candidate {
     const char* id;
     std::unique_ptr<Kernel> kernel;
@@ -158,6 +162,7 @@ std::string fastest_by_timing(const LayerDesc& desc, const std::vector<const Tac
   if (log_tuning())
     std::fprintf(stderr, "tune %s (%s):%s -> %s\n", desc.layer.name.c_str(), desc.layer.op_type.c_str(),
                  log.c_str(), best_id.c_str());
+  *best_ms = best * 1e3;
   return best_id;
 }
 
@@ -273,9 +278,37 @@ Expected<std::vector<Tensor>> run_with(const LayerDesc& desc, const Kernel& kern
 
 }  // namespace
 
+namespace {
+
+// "\rtuning [#####.....] 12/57" on stderr, redrawn as layers are done.
+void draw_progress(size_t done, size_t total) {
+  constexpr int kWidth = 30;
+  const int filled = total ? static_cast<int>(kWidth * done / total) : kWidth;
+  std::fprintf(stderr, "\rtuning [%s%s] %zu/%zu", std::string(filled, '#').c_str(),
+               std::string(kWidth - filled, '.').c_str(), done, total);
+  if (done == total) std::fprintf(stderr, "\n");
+  std::fflush(stderr);
+}
+
+// The cached choice for the layer when it is one of the candidates (or the reference) and prepares.
+const char* cached_choice(const TimingCache::Entry* e, const LayerDesc& desc,
+                          const std::vector<const Tactic*>& candidates) {
+  if (!e) return nullptr;
+  if (e->tactic == kReferenceTactic) return kReferenceTactic;
+  for (const Tactic* t : candidates)
+    if (e->tactic == t->id && t->prepare(desc).ok()) return t->id;
+  return nullptr;
+}
+
+}  // namespace
+
 Status select_tactics(engine::Plan& plan, const TuningOptions& options) {
   std::mt19937 rng(0x1a2b3c);
+  TuningStats local_stats;
+  TuningStats& stats = options.stats ? *options.stats : local_stats;
+  size_t done = 0;
   for (engine::PlanLayer& layer : plan.layers) {
+    if (options.progress) draw_progress(done++, plan.layers.size());
     layer.tactic = kReferenceTactic;
     if (layer.has_subgraph) continue;
     LayerDesc desc{layer, plan.tensors};
@@ -295,8 +328,22 @@ Status select_tactics(engine::Plan& plan, const TuningOptions& options) {
       if (timeable) inputs.push_back(std::move(*x));
     }
     if (timeable) {
-      const std::string best = fastest_by_timing(desc, candidates, inputs, options);
-      if (!best.empty()) layer.tactic = best;
+      std::string key;
+      if (options.cache) {
+        key = TimingCache::key(desc, candidates, num_threads());
+        if (const char* id = cached_choice(options.cache->find(key), desc, candidates)) {
+          layer.tactic = id;
+          ++stats.cached;
+          continue;
+        }
+      }
+      double ms = 0;
+      const std::string best = fastest_by_timing(desc, candidates, inputs, options, &ms);
+      ++stats.timed;
+      if (!best.empty()) {
+        layer.tactic = best;
+        if (options.cache) options.cache->put(key, TimingCache::Entry{best, ms, layer.name});
+      }
       continue;
     }
     // The heuristic: the first supporting tactic that prepares for this layer.
@@ -307,6 +354,7 @@ Status select_tactics(engine::Plan& plan, const TuningOptions& options) {
       }
     }
   }
+  if (options.progress) draw_progress(plan.layers.size(), plan.layers.size());
   for (PlanPass pass : plan_passes()) INGOT_RETURN_IF_ERROR(pass(plan));
   return Status::Ok();
 }
