@@ -69,7 +69,7 @@ Expected<std::vector<Tensor>> run_kernel(const LayerDesc& desc, const Kernel& ke
 // Chooses a tactic for every layer of the plan (sets layer.tactic). opt_level 0: the first supporting
 // tactic in registration order (fast tactics register before the reference) that prepares; >= 1: every
 // supporting tactic (the reference included) is timed on the layer at the plan's shapes, on random
-// inputs and the plan's weights, and the fastest by median kept. Layers whose shapes are only known at
+// inputs and the plan's weights, and the fastest by its best of the repeats kept. Layers whose shapes are only known at
 // run time, or that only the reference supports, are not timed.
 class TimingCache;
 struct TuningStats {
