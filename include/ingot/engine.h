@@ -36,7 +36,8 @@ struct BuildConfig {
   std::map<std::string, ShapeRange> profile;
   std::set<std::string> disabled_passes;  // by pass name (see `ingot build --list-passes`)
   std::set<std::string> dump_ir_after;    // pass names, or "all"
-  // 0: tactics chosen by heuristics, no timing; 1-3: every supporting tactic timed on this machine.
+  // 0: tactics chosen by heuristics, no timing; 1-3: every supporting tactic timed on this machine, with
+  // more repeats and fewer candidates dropped after their warm-up at each level (3: none dropped).
   int opt_level = 1;
   // Precision of the compute layers (Conv, MatMul, Gemm and their fused forms): "fp32" (default),
   // "fp16", "bf16", "int8" or "best" (int8 where calibrated, else fp16/bf16 where the CPU has kernels,
@@ -47,6 +48,10 @@ struct BuildConfig {
   std::map<std::string, std::string> layer_precision;
   // INT8 scales: the calibration data, method and cache (precision int8 or best).
   CalibrationConfig calibration;
+  // A timing cache file (read if it exists, written back with the new timings): a rebuild on the same
+  // machine skips the timing of every layer it has seen. Empty: none.
+  std::string timing_cache;
+  bool progress = false;  // a progress bar on stderr while tuning
 };
 
 // One layer of a built engine, as `ingot inspect` shows it.
@@ -68,6 +73,15 @@ struct MemoryInfo {
   int64_t weight_bytes = 0;
   int64_t planned_tensors = 0;  // activations with a place in the arena
   int64_t dynamic_tensors = 0;  // activations allocated when produced (size unknown at build time)
+};
+
+// Time spent in one layer over the profiled runs of an execution context (`ingot bench --dump-profile`).
+struct LayerTime {
+  std::string name;
+  std::string op;
+  std::string tactic;
+  double total_ms = 0;
+  int64_t runs = 0;
 };
 
 class ExecutionContext;
@@ -117,6 +131,12 @@ class ExecutionContext {
   // Runs on named inputs (every model input must be given, with the model's dtype and a shape that
   // fits its declared dims and the engine's profile) and returns every output by name.
   Expected<std::map<std::string, Tensor>> run(const std::map<std::string, Tensor>& inputs);
+
+  // Per-layer timing of the runs that follow (off by default: it reads the clock twice per layer).
+  // Turning it on clears what was gathered before.
+  void set_profiling(bool on);
+  // Per layer, in execution order, the time gathered since profiling was turned on.
+  std::vector<LayerTime> profile() const;
 
  private:
   std::shared_ptr<const Engine> engine_;

@@ -335,6 +335,9 @@ NB_MODULE(_ingot, m) {
       .def_rw("dump_ir_after", &BuildConfig::dump_ir_after, "pass names (or 'all') to print the IR after")
       .def_rw("opt_level", &BuildConfig::opt_level,
               "0: tactics by heuristics; 1-3: every supporting tactic timed on this machine")
+      .def_rw("timing_cache", &BuildConfig::timing_cache,
+              "timing cache file: read if it exists, written back with the new timings")
+      .def_rw("progress", &BuildConfig::progress, "a progress bar on stderr while tuning")
       .def_rw("precision", &BuildConfig::precision,
               "fp32 (default), fp16, bf16, int8 or best: the precision of Conv/MatMul/Gemm layers")
       .def_rw("layer_precision", &BuildConfig::layer_precision,

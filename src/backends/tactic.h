@@ -72,13 +72,22 @@ Expected<std::vector<Tensor>> run_kernel(const LayerDesc& desc, const Kernel& ke
 // Chooses a tactic for every layer of the plan (sets layer.tactic). opt_level 0: the first supporting
 // tactic in registration order (fast tactics register before the reference) that prepares; >= 1: every
 // supporting tactic (the reference included) is timed on the layer at the plan's shapes, on random
-// inputs and the plan's weights, and the fastest by median kept. Layers whose shapes are only known at
+// inputs and the plan's weights, and the fastest by its best of the repeats kept. Layers whose shapes are only known at
 // run time, or that only the reference supports, are not timed.
+class TimingCache;
+struct TuningStats {
+  int timed = 0;   // layers timed
+  int cached = 0;  // layers whose choice came from the timing cache
+};
 struct TuningOptions {
   int opt_level = 1;
   int repeats = 5;
   // A tactic whose warm-up run is this many times slower than the best so far is not timed further.
   double give_up_ratio = 5.0;
+  // Consulted before timing a layer, and given every new choice (backends/timing_cache.h); nullable.
+  TimingCache* cache = nullptr;
+  bool progress = false;         // a progress bar on stderr
+  TuningStats* stats = nullptr;  // nullable
 };
 Status select_tactics(engine::Plan& plan, const TuningOptions& options);
 

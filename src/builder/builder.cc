@@ -1,10 +1,12 @@
 #include "builder/builder.h"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 #include <unordered_map>
 
 #include "backends/tactic.h"
+#include "backends/timing_cache.h"
 #include "builder/memory_planner.h"
 #include "builder/precision.h"
 #include "exec/interpreter.h"
@@ -390,8 +392,22 @@ Expected<Plan> build_plan(const ImportFn& import, const BuildConfig& config, con
   PlanCompiler compiler(graph, max_bytes, label);
   INGOT_ASSIGN_OR_RETURN(Plan plan, compiler.compile());
   plan.profile = std::move(profile);
-  INGOT_RETURN_IF_ERROR(
-      backends::select_tactics(plan, backends::TuningOptions{.opt_level = config.opt_level}));
+  backends::TuningOptions tuning{.opt_level = config.opt_level, .progress = config.progress};
+  // Levels 2 and 3 time longer: more repeats, and slow candidates dropped later (3: never).
+  if (config.opt_level == 2) {
+    tuning.repeats = 9;
+    tuning.give_up_ratio = 20;
+  } else if (config.opt_level >= 3) {
+    tuning.repeats = 15;
+    tuning.give_up_ratio = 1e30;
+  }
+  std::optional<backends::TimingCache> cache;
+  if (!config.timing_cache.empty()) {
+    cache = backends::TimingCache::load(config.timing_cache);
+    tuning.cache = &*cache;
+  }
+  INGOT_RETURN_IF_ERROR(backends::select_tactics(plan, tuning));
+  if (cache) INGOT_RETURN_IF_ERROR(cache->save(config.timing_cache));
   return plan;
 }
 

@@ -3,6 +3,7 @@
 #include "ingot/engine.h"
 
 #include <algorithm>
+#include <chrono>
 #include <cstring>
 #include <set>
 
@@ -12,8 +13,8 @@
 #include "engine/engine_file.h"
 #include "exec/interpreter.h"
 #include "onnx/importer.h"
-#include "runtime/engine_internal.h"
 #include "ops/op.h"
+#include "runtime/engine_internal.h"
 
 namespace ingot {
 
@@ -117,7 +118,8 @@ struct Engine::Impl {
         }
         backends::LayerDesc desc{layer, plan.tensors};
         const std::string why = tactic->supports(desc);
-        if (!why.empty()) return invalid_argument("layer '" + layer.name + "': tactic " + layer.tactic + ": " + why);
+        if (!why.empty())
+          return invalid_argument("layer '" + layer.name + "': tactic " + layer.tactic + ": " + why);
         INGOT_ASSIGN_OR_RETURN(s.kernel, tactic->prepare(desc));
       }
     }
@@ -225,6 +227,9 @@ struct ExecutionContext::State {
   std::shared_ptr<uint8_t> arena;
   int64_t arena_bytes = 0;
   std::vector<RtValue> values;
+  bool profiling = false;
+  std::vector<double> layer_ms;  // per layer, summed over the profiled runs
+  int64_t profiled_runs = 0;
 };
 
 ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine)
@@ -327,9 +332,15 @@ Expected<std::map<std::string, Tensor>> ExecutionContext::run(const std::map<std
     return plan.tensors[id].kind == TensorKind::kWeight ? &impl.weights[id] : &values[id];
   };
 
+  using Clock = std::chrono::steady_clock;
+  if (st.profiling) {
+    st.layer_ms.resize(plan.layers.size(), 0.0);
+    ++st.profiled_runs;
+  }
   for (size_t l = 0; l < plan.layers.size(); ++l) {
     const PlanLayer& layer = plan.layers[l];
     const Step& step = impl.steps[l];
+    const Clock::time_point layer_start = st.profiling ? Clock::now() : Clock::time_point();
     std::vector<const RtValue*> in(layer.inputs.size(), nullptr);
     for (size_t i = 0; i < layer.inputs.size(); ++i)
       if (layer.inputs[i] >= 0) in[i] = resolve(layer.inputs[i]);
@@ -387,6 +398,8 @@ Expected<std::map<std::string, Tensor>> ExecutionContext::run(const std::map<std
       values[id] = std::move(v);
     }
     for (int32_t t : step.release) values[t] = RtValue();
+    if (st.profiling)
+      st.layer_ms[l] += std::chrono::duration<double, std::milli>(Clock::now() - layer_start).count();
   }
   std::map<std::string, Tensor> result;
   for (size_t i = 0; i < plan.outputs.size(); ++i) {
@@ -400,6 +413,28 @@ Expected<std::map<std::string, Tensor>> ExecutionContext::run(const std::map<std
         in_range(v->tensor.raw(), arena, st.arena_bytes) ? v->tensor.clone() : v->tensor;
   }
   return result;
+}
+
+void ExecutionContext::set_profiling(bool on) {
+  state_->profiling = on;
+  state_->layer_ms.assign(on ? engine_->impl_->plan.layers.size() : 0, 0.0);
+  state_->profiled_runs = 0;
+}
+
+std::vector<LayerTime> ExecutionContext::profile() const {
+  const Plan& plan = engine_->impl_->plan;
+  std::vector<LayerTime> out;
+  for (size_t l = 0; l < state_->layer_ms.size() && l < plan.layers.size(); ++l) {
+    const PlanLayer& layer = plan.layers[l];
+    LayerTime t;
+    t.name = layer.name;
+    t.op = (layer.domain.empty() ? "" : layer.domain + ".") + layer.op_type;
+    t.tactic = layer.tactic.empty() ? backends::kReferenceTactic : layer.tactic;
+    t.total_ms = state_->layer_ms[l];
+    t.runs = state_->profiled_runs;
+    out.push_back(std::move(t));
+  }
+  return out;
 }
 
 const char* version() { return "0.1.0"; }

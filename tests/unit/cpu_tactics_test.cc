@@ -3,12 +3,12 @@
 // tactic builds its primitives at run time.
 #include <gtest/gtest.h>
 
-#include <cmath>
-#include <random>
-
 #include "backends/tactic.h"
+#include "core/platform.h"
 #include "core/threading.h"
 #include "ops/op.h"
+
+#include "tactic_test_util.h"
 
 namespace ingot::backends {
 namespace {
@@ -17,230 +17,7 @@ using engine::PlanLayer;
 using engine::PlanTensor;
 using engine::TensorKind;
 
-constexpr double kTolerance = 1e-4;  // max |got - want| / max |want|, as tests/models measure
-
-Tensor random_tensor(const Dims& dims, uint32_t seed) {
-  Tensor t = Tensor::create(DType::kF32, dims).value();
-  std::mt19937 rng(seed);
-  std::uniform_real_distribution<float> u(-1.f, 1.f);
-  for (int64_t i = 0; i < t.numel(); ++i) t.data<float>()[i] = u(rng);
-  return t;
-}
-
-double relative_error(const Tensor& got, const Tensor& want) {
-  EXPECT_EQ(got.dims(), want.dims());
-  if (got.dims() != want.dims()) return INFINITY;
-  double diff = 0, scale = 1e-6;
-  for (int64_t i = 0; i < want.numel(); ++i) {
-    diff = std::max(diff, std::abs(double(got.data<float>()[i]) - double(want.data<float>()[i])));
-    scale = std::max(scale, std::abs(double(want.data<float>()[i])));
-  }
-  return diff / scale;
-}
-
-// The epilogue of the fused layers, computed here in double as the oracle: act(y + bias[c] + z).
-double activate(const std::string& act, double x, double a, double b) {
-  if (act.empty()) return x;
-  if (act == "Relu") return std::max(x, 0.0);
-  if (act == "LeakyRelu") return x < 0 ? a * x : x;
-  if (act == "Clip") return std::min(std::max(x, a), b);
-  if (act == "Sigmoid") return 1 / (1 + std::exp(-x));
-  if (act == "HardSigmoid") return std::clamp(a * x + b, 0.0, 1.0);
-  if (act == "HardSwish") return x * std::clamp(x / 6 + 0.5, 0.0, 1.0);
-  if (act == "Silu") return x / (1 + std::exp(-x));
-  if (act == "Gelu") return 0.5 * x * (1 + std::erf(x / std::sqrt(2.0)));
-  if (act == "GeluTanh") return 0.5 * x * (1 + std::tanh(std::sqrt(2 / M_PI) * (x + 0.044715 * x * x * x)));
-  if (act == "Tanh") return std::tanh(x);
-  ADD_FAILURE() << "unknown activation " << act;
-  return x;
-}
-
-// One layer, its tensors and its inputs' values.
-class LayerCase {
- public:
-  LayerCase(std::string domain, std::string op) {
-    layer_.name = "layer";
-    layer_.domain = std::move(domain);
-    layer_.op_type = std::move(op);
-    layer_.opset = layer_.domain.empty() ? 17 : 1;
-  }
-  LayerCase& attr(const std::string& name, int64_t v) {
-    ir::Attribute a;
-    a.kind = ir::Attribute::Kind::kInt;
-    a.i = v;
-    layer_.attrs[name] = a;
-    return *this;
-  }
-  LayerCase& attr(const std::string& name, std::vector<int64_t> v) {
-    ir::Attribute a;
-    a.kind = ir::Attribute::Kind::kInts;
-    a.ints = std::move(v);
-    layer_.attrs[name] = a;
-    return *this;
-  }
-  LayerCase& attr(const std::string& name, float v) {
-    ir::Attribute a;
-    a.kind = ir::Attribute::Kind::kFloat;
-    a.f = v;
-    layer_.attrs[name] = a;
-    return *this;
-  }
-  LayerCase& attr(const std::string& name, const std::string& v) {
-    ir::Attribute a;
-    a.kind = ir::Attribute::Kind::kString;
-    a.s = v;
-    layer_.attrs[name] = a;
-    return *this;
-  }
-  LayerCase& input(const Dims& dims, bool weight = false) {
-    values_.push_back(random_tensor(dims, seed_++));
-    weight_.push_back(weight);
-    return *this;
-  }
-  LayerCase& weight(const Dims& dims) { return input(dims, true); }
-  LayerCase& none() {
-    values_.emplace_back();
-    weight_.push_back(false);
-    return *this;
-  }
-  LayerCase& batch_dynamic(bool on) {
-    dynamic_batch_ = on;
-    return *this;
-  }
-
-  // The plan for the layer; non-weight inputs with their batch dim dynamic when `dynamic`.
-  void make_plan(bool dynamic, const Dims& out_dims) {
-    tensors_.clear();
-    layer_.inputs.clear();
-    layer_.outputs.clear();
-    for (size_t i = 0; i < values_.size(); ++i) {
-      if (!values_[i].defined()) {
-        layer_.inputs.push_back(-1);
-        continue;
-      }
-      PlanTensor t;
-      t.name = "in" + std::to_string(i);
-      t.dtype = DType::kF32;
-      t.dims = values_[i].dims();
-      t.dim_symbols.assign(t.dims.size(), "");
-      t.kind = weight_[i] ? TensorKind::kWeight : TensorKind::kInput;
-      if (weight_[i]) t.weight = values_[i];
-      if (dynamic && !weight_[i] && !t.dims.empty()) {
-        t.dims[0] = -1;
-        t.dim_symbols[0] = "batch";
-      }
-      layer_.inputs.push_back(static_cast<int32_t>(tensors_.size()));
-      tensors_.push_back(std::move(t));
-    }
-    PlanTensor y;
-    y.name = "out";
-    y.dtype = DType::kF32;
-    y.kind = TensorKind::kOutput;
-    y.dims = out_dims;
-    y.dim_symbols.assign(out_dims.size(), "");
-    if (dynamic && !y.dims.empty()) y.dims[0] = -1;
-    layer_.outputs.push_back(static_cast<int32_t>(tensors_.size()));
-    tensors_.push_back(std::move(y));
-  }
-
-  LayerDesc desc() const { return LayerDesc{layer_, tensors_}; }
-
-  // The reference output of the plain op this layer stands for, with the epilogue applied in double
-  // for the fused ops (their own reference is checked too where it is registered).
-  Tensor expected() {
-    const bool fused = layer_.domain == "ingot";
-    PlanLayer base = layer_;
-    std::vector<Tensor> base_inputs = values_;
-    if (fused) {
-      base.domain.clear();
-      base.op_type = layer_.op_type == "FusedConv" ? "Conv" : "MatMul";
-      base.inputs.resize(layer_.op_type == "FusedConv" ? 3 : 2);
-      base_inputs.resize(base.inputs.size());
-    }
-    LayerDesc d{base, tensors_};
-    auto ref = prepare_reference(d);
-    EXPECT_TRUE(ref.ok()) << ref.status().message();
-    auto out = run_kernel(d, **ref, base_inputs);
-    EXPECT_TRUE(out.ok()) << out.status().message();
-    Tensor y = (*out)[0];
-    if (!fused) return y;
-    const std::string act = attr_string("activation");
-    const double a = attr_float("activation_alpha"), b = attr_float("activation_beta");
-    const bool conv = layer_.op_type == "FusedConv";
-    const Tensor* bias =
-        conv ? nullptr : (values_.size() > 2 && values_[2].defined() ? &values_[2] : nullptr);
-    const Tensor* z = values_.size() > 3 && values_[3].defined() ? &values_[3] : nullptr;
-    const int64_t n = y.dim(-1);
-    for (int64_t i = 0; i < y.numel(); ++i) {
-      double v = y.data<float>()[i];
-      if (bias) v += bias->data<float>()[i % n];
-      if (z) v += z->data<float>()[i];
-      y.data<float>()[i] = static_cast<float>(activate(act, v, a, b));
-    }
-    return y;
-  }
-
-  // Each tactic supports the layer, static and (when asked) with a dynamic batch, and matches.
-  void check(const std::vector<std::string>& tactics) {
-    make_plan(false, {});
-    // FusedConv's bias rides in the conv; the reference of the plain op gets it.
-    const Tensor want = expected();
-    ASSERT_TRUE(want.defined());
-    ASSERT_GT(want.numel(), 0);
-    if (const ops::OpDef* def = ops::find_op(layer_.domain, layer_.op_type);
-        def && layer_.domain == "ingot") {
-      make_plan(false, want.dims());
-      auto ref = prepare_reference(desc());
-      ASSERT_TRUE(ref.ok());
-      auto out = run_kernel(desc(), **ref, values_);
-      ASSERT_TRUE(out.ok()) << out.status().message();
-      EXPECT_LE(relative_error((*out)[0], want), kTolerance) << "the op's own reference";
-    }
-    for (bool dynamic : {false, true}) {
-      if (dynamic && !dynamic_batch_) continue;
-      make_plan(dynamic, want.dims());
-      for (const std::string& id : tactics) {
-        SCOPED_TRACE(id + (dynamic ? " (dynamic batch)" : ""));
-        const Tactic* t = find_tactic(id);
-        ASSERT_NE(t, nullptr);
-        ASSERT_EQ(t->supports(desc()), "");
-        auto kernel = t->prepare(desc());
-        ASSERT_TRUE(kernel.ok()) << kernel.status().message();
-        // Twice: the second run reuses what the first built (and the scratch it grew).
-        for (int run = 0; run < 2; ++run) {
-          auto out = run_kernel(desc(), **kernel, values_);
-          ASSERT_TRUE(out.ok()) << out.status().message();
-          EXPECT_LE(relative_error((*out)[0], want), kTolerance);
-        }
-      }
-    }
-  }
-
-  // Why `id` does not support the layer (after a static plan with the reference's output shape).
-  std::string why_not(const std::string& id, Dims out_dims) {
-    make_plan(false, out_dims);
-    return find_tactic(id)->supports(desc());
-  }
-
-  std::vector<Tensor>& values() { return values_; }
-
- private:
-  std::string attr_string(const std::string& n) const {
-    auto it = layer_.attrs.find(n);
-    return it == layer_.attrs.end() ? "" : it->second.s;
-  }
-  double attr_float(const std::string& n) const {
-    auto it = layer_.attrs.find(n);
-    return it == layer_.attrs.end() ? 0 : it->second.f;
-  }
-
-  PlanLayer layer_;
-  std::vector<PlanTensor> tensors_;
-  std::vector<Tensor> values_;
-  std::vector<bool> weight_;
-  uint32_t seed_ = 1;
-  bool dynamic_batch_ = true;
-};
+using namespace tactic_test;  // NOLINT(google-build-using-namespace)
 
 const std::vector<std::string> kConvTactics = {"cpu.onednn.conv", "cpu.onednn.conv.nchw"};
 const std::vector<std::string> kMatMulTactics = {"cpu.onednn.matmul"};
@@ -408,18 +185,38 @@ struct MatMulParams {
   bool b_const = true;
 };
 
+// The oneDNN matmul, and ingot's packed SIMD matmul (each ISA this CPU runs) where `packed` says it
+// runs the layer; where not, it must refuse.
+std::vector<std::string> matmul_tactics(LayerCase& c, const Dims& out, bool packed) {
+  c.make_plan(false, out);
+  std::vector<std::string> ids = kMatMulTactics;
+  for (const std::string& id : simd_tactic_ids("ingot.matmul", c.desc())) {
+    const std::string why = find_tactic(id)->supports(c.desc());
+    EXPECT_EQ(why.empty(), packed) << id << ": " << why;
+    if (packed) ids.push_back(id);
+  }
+  return ids;
+}
+
+// The reference output's dims.
+Dims reference_dims(LayerCase& c) {
+  c.make_plan(false, {});
+  return c.expected().dims();
+}
+
 class MatMulTactics : public ::testing::TestWithParam<MatMulParams> {};
 
 TEST_P(MatMulTactics, MatchTheReference) {
   const MatMulParams& p = GetParam();
   LayerCase c("", "MatMul");
   c.input(p.a).input(p.b, p.b_const);
-  c.check(kMatMulTactics);
+  c.check(matmul_tactics(c, reference_dims(c), p.b_const && p.b.size() == 2));
 }
 
 INSTANTIATE_TEST_SUITE_P(Shapes, MatMulTactics,
                          ::testing::Values(MatMulParams{{5, 7}, {7, 9}},         // 2-D
                                            MatMulParams{{1, 64}, {64, 1000}},    // a classifier
+                                           MatMulParams{{130, 300}, {300, 77}},  // K blocks, tails
                                            MatMulParams{{2, 3, 5, 7}, {7, 9}},   // leading dims fold into M
                                            MatMulParams{{7}, {7, 9}},            // 1-D A
                                            MatMulParams{{4, 7}, {7}},            // 1-D B
@@ -452,7 +249,9 @@ TEST_P(GemmTactics, MatchTheReference) {
   c.attr("transA", int64_t(p.ta)).attr("transB", int64_t(p.tb)).attr("alpha", p.alpha).attr("beta", p.beta);
   // A runtime C of the output's shape cannot have a dynamic M (the tactic needs it static).
   c.batch_dynamic(!p.ta && (!p.has_c || p.c_const));
-  c.check(kMatMulTactics);
+  const bool row_c = p.c_const && p.c.size() <= 2 && (p.c.size() < 2 || p.c[0] == 1) &&
+                     (p.c.empty() || p.c.back() == 1 || p.c.back() == p.N);
+  c.check(matmul_tactics(c, {p.M, p.N}, p.b_const && !p.ta && (!p.has_c || p.beta == 1 || row_c)));
 }
 
 INSTANTIATE_TEST_SUITE_P(
@@ -489,13 +288,29 @@ TEST(FusedMatMulTactics, EveryActivationWithBiasAndResidual) {
       for (int64_t i = 0; i < c.values()[0].numel(); ++i) c.values()[0].data<float>()[i] *= 2;
       if (residual) c.input({2, 6, 40});
       set_activation(c, act);
-      c.check(kMatMulTactics);
+      const bool packed = act.empty() || act == "Relu" || act == "Gelu";
+      std::vector<std::string> tactics = matmul_tactics(c, {2, 6, 40}, packed);
+      if (act == "Gelu") {
+        for (const std::string& id : simd_tactic_ids("onednn.matmul.ingot_gelu", c.desc()))
+          tactics.push_back(id);
+        EXPECT_GE(tactics.size(), cpu_features().avx2 && cpu_features().fma ? 3u : 1u);
+      }
+      c.check(tactics);
     }
   }
   LayerCase no_bias("ingot", "FusedMatMul");
   no_bias.input({5, 16}).weight({16, 8}).none().input({5, 8});
   set_activation(no_bias, "Gelu");
-  no_bias.check(kMatMulTactics);
+  std::vector<std::string> tactics = matmul_tactics(no_bias, {5, 8}, true);
+  for (const std::string& id : simd_tactic_ids("onednn.matmul.ingot_gelu", no_bias.desc()))
+    tactics.push_back(id);
+  no_bias.check(tactics);
+  // Only the erf GELU goes to the SIMD epilogue.
+  LayerCase relu("ingot", "FusedMatMul");
+  relu.input({5, 16}).weight({16, 8});
+  set_activation(relu, "Relu");
+  for (const std::string& id : simd_tactic_ids("onednn.matmul.ingot_gelu", no_bias.desc()))
+    EXPECT_EQ(relu.why_not(id, {5, 8}), "activation is not the erf GELU");
 }
 
 // The tuner records a tactic that supports the layer, and the heuristic (opt level 0) the first one.

@@ -1,5 +1,7 @@
 #include "cli_util.h"
 
+#include <unistd.h>
+
 #include <iostream>
 #include <set>
 
@@ -95,6 +97,9 @@ void add_build_options(CLI::App* app, BuildOptions& opt) {
          "--opt-level", opt.opt_level,
          "0: tactics chosen by heuristics, no timing; 1-3: every supporting tactic timed (default 1)")
       ->check(CLI::Range(0, 3));
+  app->add_option("--timing-cache", opt.timing_cache,
+                  "timing cache FILE: read when it exists (layers seen before are not timed again), then "
+                  "written back with the new timings");
   app->add_option("--threads", opt.threads,
                   "CPU threads to tune and run with (default: all cores or OMP_NUM_THREADS)")
       ->check(CLI::Range(1, 1024));
@@ -117,6 +122,8 @@ void add_build_options(CLI::App* app, BuildOptions& opt) {
 Expected<BuildConfig> to_build_config(const BuildOptions& opt) {
   BuildConfig cfg;
   cfg.opt_level = opt.opt_level;
+  cfg.timing_cache = opt.timing_cache;
+  cfg.progress = isatty(STDERR_FILENO) != 0;
   INGOT_ASSIGN_OR_RETURN(cfg.shapes, parse_shapes(opt.shapes, "--shapes"));
   INGOT_ASSIGN_OR_RETURN(auto mins, parse_shapes(opt.min_shapes, "--min-shapes"));
   INGOT_ASSIGN_OR_RETURN(auto opts, parse_shapes(opt.opt_shapes, "--opt-shapes"));

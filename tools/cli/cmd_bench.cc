@@ -3,7 +3,10 @@
 #include <algorithm>
 #include <chrono>
 #include <cmath>
+#include <cstdio>
+#include <functional>
 #include <iostream>
+#include <map>
 #include <numeric>
 
 #include <nlohmann/json.hpp>
@@ -25,12 +28,54 @@ struct BenchOptions {
   double warmup = 0.2;
   uint64_t seed = 0;
   std::string json;
+  bool dump_profile = false;
 };
 
 // Nearest-rank percentile of sorted values.
 double percentile(const std::vector<double>& sorted, double p) {
   const auto rank = static_cast<size_t>(std::ceil(p / 100.0 * static_cast<double>(sorted.size())));
   return sorted[std::min(sorted.size() - 1, rank == 0 ? 0 : rank - 1)];
+}
+
+// Per-layer times over `runs` extra runs with profiling on (after the timed runs, so that the clock reads
+// do not touch the latency figures): every layer in order with its share, then the totals per op and
+// tactic, heaviest first.
+Expected<nlohmann::json> dump_profile(ExecutionContext& ctx, const std::function<Status()>& run_once,
+                                      int64_t runs) {
+  ctx.set_profiling(true);
+  for (int64_t i = 0; i < runs; ++i) INGOT_RETURN_IF_ERROR(run_once());
+  const std::vector<LayerTime> layers = ctx.profile();
+  ctx.set_profiling(false);
+  double total = 0;
+  for (const LayerTime& l : layers) total += l.total_ms;
+  if (total <= 0) total = 1e-9;
+  nlohmann::json j = nlohmann::json::array();
+  std::printf("\nper-layer profile (mean over %lld runs; %% of the layers' sum %.3f ms)\n",
+              static_cast<long long>(runs), total / static_cast<double>(runs));
+  std::printf("%5s %10s %6s  %-28s %-28s %s\n", "#", "ms", "%", "op", "tactic", "layer");
+  std::map<std::pair<std::string, std::string>, std::pair<double, int>> by_op;
+  for (size_t i = 0; i < layers.size(); ++i) {
+    const LayerTime& l = layers[i];
+    const double ms = l.total_ms / static_cast<double>(std::max<int64_t>(1, l.runs));
+    std::printf("%5zu %10.4f %6.2f  %-28s %-28s %s\n", i, ms, 100.0 * l.total_ms / total, l.op.c_str(),
+                l.tactic.c_str(), l.name.c_str());
+    j.push_back({{"layer", l.name}, {"op", l.op}, {"tactic", l.tactic}, {"ms", ms}});
+    auto& [sum, count] = by_op[{l.op, l.tactic}];
+    sum += ms;
+    ++count;
+  }
+  std::vector<std::pair<double, std::string>> rows;
+  for (const auto& [key, v] : by_op) {
+    char buf[160];
+    std::snprintf(buf, sizeof buf, "%10.4f %6.2f %6d  %-28s %s", v.first,
+                  100.0 * v.first * static_cast<double>(runs) / total, v.second, key.first.c_str(),
+                  key.second.c_str());
+    rows.emplace_back(v.first, buf);
+  }
+  std::sort(rows.begin(), rows.end(), [](const auto& a, const auto& b) { return a.first > b.first; });
+  std::printf("\nper op and tactic\n%10s %6s %6s  %-28s %s\n", "ms", "%", "layers", "op", "tactic");
+  for (const auto& r : rows) std::printf("%s\n", r.second.c_str());
+  return j;
 }
 
 int bench_command(const BenchOptions& opt) {
@@ -100,6 +145,11 @@ int bench_command(const BenchOptions& opt) {
   std::printf("latency (ms): min %.3f  mean %.3f  median %.3f  p90 %.3f  p95 %.3f  p99 %.3f  max %.3f\n",
               sorted.front(), mean, percentile(sorted, 50), percentile(sorted, 90), percentile(sorted, 95),
               percentile(sorted, 99), sorted.back());
+  if (opt.dump_profile) {
+    auto profile = dump_profile(*ctx, run_once, std::max<int64_t>(opt.iterations, 10));
+    if (!profile.ok()) return report(profile.status().with_context(opt.model));
+    j["profile"] = std::move(*profile);
+  }
   if (!opt.json.empty()) {
     Status st = write_file_atomically(opt.json, {j.dump(2) + "\n"});
     if (!st.ok()) return report(st);
@@ -119,6 +169,9 @@ Command add_bench_command(CLI::App& parent) {
   app->add_option("--warmup", opt->warmup, "warm up for S seconds first (default 0.2)");
   app->add_option("--seed", opt->seed, "seed for random inputs (default 0)");
   app->add_option("--json", opt->json, "write the results as JSON to FILE");
+  app->add_flag("--dump-profile", opt->dump_profile,
+                "after the timed runs, time every layer (as many runs again, at least 10) and print the "
+                "per-layer and per-op profile (also under \"profile\" in --json)");
   add_build_options(app, opt->build);
   return {app, [opt] { return bench_command(*opt); }};
 }

@@ -1,0 +1,244 @@
+// Microbenchmarks of ingot's hot CPU kernels beside oneDNN's, one thread, each printing its GFLOP/s or
+// GB/s and the share of this machine's ceiling, measured first in the same binary: the FMA peak (a loop
+// of independent fused multiply-adds at the widest ISA the CPU has) and the DRAM read bandwidth (a sum
+// over 256 MiB). Rates are per CPU second of the benchmark's thread (Google Benchmark's default).
+#include <benchmark/benchmark.h>
+#include <immintrin.h>
+
+#include <time.h>
+
+#include <algorithm>
+#include <cstdio>
+#include <cstring>
+#include <oneapi/dnnl/dnnl.hpp>
+#include <random>
+#include <vector>
+
+#include "backends/cpu/simd_kernels.h"
+#include "core/platform.h"
+#include "core/threading.h"
+
+namespace {
+
+using ingot::backends::cpu::SimdKernels;
+
+// 12 independent accumulators hide the FMA latency on both FMA pipes.
+__attribute__((target("avx2,fma"))) float fma_loop_avx2(int64_t iters) {
+  __m256 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm256_set1_ps(static_cast<float>(i));
+  const __m256 a = _mm256_set1_ps(0.999999f), b = _mm256_set1_ps(1e-7f);
+  for (int64_t it = 0; it < iters; ++it)
+    for (int i = 0; i < 12; ++i) acc[i] = _mm256_fmadd_ps(acc[i], a, b);
+  __m256 s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm256_add_ps(s, acc[i]);
+  float out[8];
+  _mm256_storeu_ps(out, s);
+  return out[0];
+}
+
+__attribute__((target("avx512f"))) float fma_loop_avx512(int64_t iters) {
+  __m512 acc[12];
+  for (int i = 0; i < 12; ++i) acc[i] = _mm512_set1_ps(static_cast<float>(i));
+  const __m512 a = _mm512_set1_ps(0.999999f), b = _mm512_set1_ps(1e-7f);
+  for (int64_t it = 0; it < iters; ++it)
+    for (int i = 0; i < 12; ++i) acc[i] = _mm512_fmadd_ps(acc[i], a, b);
+  __m512 s = acc[0];
+  for (int i = 1; i < 12; ++i) s = _mm512_add_ps(s, acc[i]);
+  return _mm512_reduce_add_ps(s);
+}
+
+// Reads n floats with four independent vector sums (so that the loads, not the adds, bound it).
+__attribute__((target("avx2"))) float read_avx2(const float* p, size_t n) {
+  __m256 s0 = _mm256_setzero_ps(), s1 = s0, s2 = s0, s3 = s0;
+  for (size_t i = 0; i + 32 <= n; i += 32) {
+    s0 = _mm256_add_ps(s0, _mm256_loadu_ps(p + i));
+    s1 = _mm256_add_ps(s1, _mm256_loadu_ps(p + i + 8));
+    s2 = _mm256_add_ps(s2, _mm256_loadu_ps(p + i + 16));
+    s3 = _mm256_add_ps(s3, _mm256_loadu_ps(p + i + 24));
+  }
+  float out[8];
+  _mm256_storeu_ps(out, _mm256_add_ps(_mm256_add_ps(s0, s1), _mm256_add_ps(s2, s3)));
+  return out[0];
+}
+
+// Seconds of this thread's CPU time: the ceilings are then not lowered by other processes taking the
+// core (the benchmarks' rates are per CPU second too).
+double thread_seconds() {
+  timespec t;
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
+  return static_cast<double>(t.tv_sec) + 1e-9 * static_cast<double>(t.tv_nsec);
+}
+
+const SimdKernels& kernels() {
+  static const SimdKernels* k = ingot::backends::cpu::simd_kernels_for("avx512")
+                                    ? ingot::backends::cpu::simd_kernels_for("avx512")
+                                    : ingot::backends::cpu::simd_kernels_for("avx2");
+  if (!k) {
+    std::fprintf(stderr, "ingot_micro: this CPU has neither AVX-512 nor AVX2 + FMA\n");
+    std::exit(1);
+  }
+  return *k;
+}
+
+double g_peak_gflops = 0, g_peak_gbs = 0;
+
+// Best of 5 runs each, in CPU time of this thread.
+void measure_ceilings() {
+  const bool wide = ingot::backends::cpu::simd_kernels_for("avx512") != nullptr;
+  const int64_t iters = 20'000'000;
+  volatile float sink = 0;
+  for (int r = 0; r < 5; ++r) {
+    const double t0 = thread_seconds();
+    sink = sink + (wide ? fma_loop_avx512(iters) : fma_loop_avx2(iters));
+    const double s = thread_seconds() - t0;
+    g_peak_gflops =
+        std::max(g_peak_gflops, 2.0 * 12 * (wide ? 16 : 8) * static_cast<double>(iters) / s / 1e9);
+  }
+  // DRAM: 256 MiB, far past the caches.
+  std::vector<float> big(64 << 20, 1.f);
+  for (int r = 0; r < 5; ++r) {
+    const double t0 = thread_seconds();
+    sink = sink + read_avx2(big.data(), big.size());
+    const double s = thread_seconds() - t0;
+    g_peak_gbs = std::max(g_peak_gbs, static_cast<double>(big.size() * sizeof(float)) / s / 1e9);
+  }
+  std::printf(
+      "machine: %s (%s)\nceiling, one thread (CPU time): %.1f GFLOP/s (FMA loop, %s), %.1f GB/s (DRAM read); "
+      "GB/s of kernels whose data fit in L2/L3 can exceed the latter\n",
+      ingot::cpu_name().c_str(), ingot::cpu_feature_list().c_str(), g_peak_gflops, wide ? "avx512" : "avx2",
+      g_peak_gbs);
+}
+
+std::vector<float> random_floats(int64_t n, uint32_t seed) {
+  std::vector<float> v(static_cast<size_t>(n));
+  std::mt19937 rng(seed);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (float& x : v) x = u(rng);
+  return v;
+}
+
+void report_flops(benchmark::State& state, double flops_per_iter) {
+  const double gflops = flops_per_iter * static_cast<double>(state.iterations());
+  state.counters["GFLOP/s"] = benchmark::Counter(gflops / 1e9, benchmark::Counter::kIsRate);
+  state.counters["peak%"] =
+      benchmark::Counter(gflops / 1e9 / g_peak_gflops * 100, benchmark::Counter::kIsRate);
+}
+
+void report_bytes(benchmark::State& state, double bytes_per_iter) {
+  const double bytes = bytes_per_iter * static_cast<double>(state.iterations());
+  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
+  state.counters["peak%"] = benchmark::Counter(bytes / 1e9 / g_peak_gbs * 100, benchmark::Counter::kIsRate);
+}
+
+// C[M, N] = A[M, K] B[K, N] with B packed once, as cpu.ingot.matmul runs it.
+void BM_ingot_matmul_packed(benchmark::State& state) {
+  const int64_t M = state.range(0), N = state.range(1), K = state.range(2);
+  const SimdKernels& k = kernels();
+  const std::vector<float> a = random_floats(M * K, 1), b = random_floats(K * N, 2);
+  std::vector<float> packed(static_cast<size_t>(ingot::backends::cpu::packed_b_size(k, K, N))), c(M * N);
+  k.pack_b(K, N, b.data(), N, false, 1.f, packed.data());
+  const int64_t panels = (N + k.panel - 1) / k.panel;
+  for (auto _ : state) {
+    k.gemm_packed(M, N, K, a.data(), K, packed.data(), 0, panels, nullptr, c.data(), N, false);
+    benchmark::DoNotOptimize(c.data());
+  }
+  report_flops(state, 2.0 * M * N * K);
+}
+
+// The same product through oneDNN's matmul with a constant B in its preferred format.
+void BM_onednn_matmul(benchmark::State& state) {
+  const int64_t M = state.range(0), N = state.range(1), K = state.range(2);
+  using dnnl::memory;
+  const dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream s(eng);
+  const memory::desc a_md({M, K}, memory::data_type::f32, memory::format_tag::ab);
+  const memory::desc b_md({K, N}, memory::data_type::f32, memory::format_tag::ab);
+  const memory::desc c_md({M, N}, memory::data_type::f32, memory::format_tag::ab);
+  const memory::desc b_any({K, N}, memory::data_type::f32, memory::format_tag::any);
+  const dnnl::matmul::primitive_desc pd(dnnl::matmul::desc(a_md, b_any, c_md), eng);
+  std::vector<float> a = random_floats(M * K, 1), b = random_floats(K * N, 2), c(M * N);
+  memory a_m(a_md, eng, a.data()), b_user(b_md, eng, b.data()), c_m(c_md, eng, c.data());
+  memory b_m(pd.weights_desc(), eng);
+  dnnl::reorder(b_user, b_m).execute(s, b_user, b_m);
+  const dnnl::matmul prim(pd);
+  for (auto _ : state) {
+    prim.execute(s, {{DNNL_ARG_SRC, a_m}, {DNNL_ARG_WEIGHTS, b_m}, {DNNL_ARG_DST, c_m}});
+    s.wait();
+  }
+  report_flops(state, 2.0 * M * N * K);
+}
+
+// One attention head as cpu.ingot.attention runs it: S = Q K^T, softmax rows, Y = S V.
+void BM_ingot_attention_head(benchmark::State& state) {
+  const int64_t S = state.range(0), D = state.range(1);
+  const SimdKernels& k = kernels();
+  const std::vector<float> q = random_floats(S * D, 1), kt = random_floats(D * S, 2),
+                           v = random_floats(S * D, 3);
+  std::vector<float> scores(S * S), y(S * D);
+  for (auto _ : state) {
+    k.gemm(S, S, D, 0.125f, q.data(), D, kt.data(), S, scores.data(), S, false);
+    k.softmax_rows(scores.data(), S, nullptr, scores.data(), S, S, S);
+    k.gemm(S, D, S, 1.f, scores.data(), S, v.data(), D, y.data(), D, false);
+    benchmark::DoNotOptimize(y.data());
+  }
+  report_flops(state, 4.0 * S * S * D);
+}
+
+void BM_ingot_softmax(benchmark::State& state) {
+  const int64_t rows = state.range(0), n = state.range(1);
+  const std::vector<float> x = random_floats(rows * n, 1);
+  std::vector<float> y(x.size());
+  for (auto _ : state) {
+    kernels().softmax_rows(x.data(), n, nullptr, y.data(), n, rows, n);
+    benchmark::DoNotOptimize(y.data());
+  }
+  report_bytes(state, 2.0 * sizeof(float) * rows * n);
+}
+
+void BM_ingot_layernorm(benchmark::State& state) {
+  const int64_t rows = state.range(0), n = state.range(1);
+  const std::vector<float> x = random_floats(rows * n, 1), g = random_floats(n, 2), b = random_floats(n, 3);
+  std::vector<float> y(x.size());
+  for (auto _ : state) {
+    kernels().layer_norm_rows(x.data(), g.data(), b.data(), 1e-5f, y.data(), rows, n);
+    benchmark::DoNotOptimize(y.data());
+  }
+  report_bytes(state, 2.0 * sizeof(float) * rows * n);
+}
+
+void BM_ingot_gelu(benchmark::State& state) {
+  const int64_t n = state.range(0);
+  const std::vector<float> x = random_floats(n, 1);
+  std::vector<float> y(x.size());
+  for (auto _ : state) {
+    kernels().gelu_erf(x.data(), y.data(), n);
+    benchmark::DoNotOptimize(y.data());
+  }
+  report_bytes(state, 2.0 * sizeof(float) * n);
+}
+
+// BERT-base at sequence 128: the QKV, output, FFN up and FFN down projections; a classifier (M = 1).
+#define MATMUL_SHAPES          \
+  Args({128, 2304, 768})       \
+      ->Args({128, 768, 768})  \
+      ->Args({128, 3072, 768}) \
+      ->Args({128, 768, 3072}) \
+      ->Args({1, 1000, 2048})
+BENCHMARK(BM_ingot_matmul_packed)->MATMUL_SHAPES;
+BENCHMARK(BM_onednn_matmul)->MATMUL_SHAPES;
+BENCHMARK(BM_ingot_attention_head)->Args({128, 64})->Args({384, 64});
+BENCHMARK(BM_ingot_softmax)->Args({1536, 128})->Args({64, 1000});
+BENCHMARK(BM_ingot_layernorm)->Args({128, 768});
+BENCHMARK(BM_ingot_gelu)->Arg(128 * 3072);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  ingot::set_num_threads(1);
+  measure_ceilings();
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

@@ -1,0 +1,21 @@
+// Run-time choice of the SIMD kernel table from the CPU's features (core/platform.h).
+#include <cstring>
+
+#include "backends/cpu/simd_tactic.h"
+#include "core/platform.h"
+
+namespace ingot::backends::cpu {
+
+const SimdKernels* simd_kernels_for(const char* isa) {
+  const CpuFeatures& f = cpu_features();
+  if (std::strcmp(isa, "avx512") == 0)
+    return f.avx512f && f.avx512dq && f.avx512bw && f.avx512vl && f.fma ? &simd_kernels_avx512() : nullptr;
+  if (std::strcmp(isa, "avx2") == 0) return f.avx2 && f.fma ? &simd_kernels_avx2() : nullptr;
+  return nullptr;
+}
+
+std::string simd_isa_supported(const char* isa) {
+  return simd_kernels_for(isa) ? "" : std::string("this CPU does not run ") + isa;
+}
+
+}  // namespace ingot::backends::cpu

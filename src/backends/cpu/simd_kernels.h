@@ -1,0 +1,50 @@
+// ingot's own SIMD kernels: pure functions over pointers and sizes, compiled once per ISA
+// (simd_kernels_isa.inc in simd_avx2.cc and simd_avx512.cc, each with its ISA's flags) and picked at run
+// time from the CPU's features. Single-threaded: the tactics split the work over the pool.
+#pragma once
+
+#include <cstdint>
+
+namespace ingot::backends::cpu {
+
+struct SimdKernels {
+  const char* isa;  // "avx2", "avx512": the suffix of the tactic ids that use this table
+  // C[M, N] = alpha * A[M, K] B[K, N] (+ C when `accumulate`); rows lda / ldb / ldc floats apart.
+  void (*gemm)(int64_t M, int64_t N, int64_t K, float alpha, const float* A, int64_t lda, const float* B,
+               int64_t ldb, float* C, int64_t ldc, bool accumulate);
+  // Columns per panel of a packed B (two vectors).
+  int64_t panel;
+  // B (K x N, element (k, n) at B[k * ldb + n], or B[n * ldb + k] when `trans`) times alpha into panels
+  // of `panel` columns, zero-padded: packed_b_size(K, N) floats at `out`.
+  void (*pack_b)(int64_t K, int64_t N, const float* B, int64_t ldb, bool trans, float alpha, float* out);
+  // C[M, n0:n1] = A[M, K] B[K, n0:n1] (+ bias[n0:n1], nullable) (+ C when `accumulate`) for the panels
+  // p0 <= p < p1 of a packed B of N columns (n0 = p0 * panel, n1 = min(N, p1 * panel)).
+  void (*gemm_packed)(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* packed,
+                      int64_t p0, int64_t p1, const float* bias, float* C, int64_t ldc, bool accumulate);
+  // y = a + b, n floats (y may be a or b).
+  void (*add)(const float* a, const float* b, float* y, int64_t n);
+  // y = max(x, 0), n floats (y may be x).
+  void (*relu)(const float* x, float* y, int64_t n);
+  // Each of `rows` rows of n floats (ld apart): y = softmax(x + add), add (n floats) nullable.
+  void (*softmax_rows)(const float* x, int64_t ld_x, const float* add, float* y, int64_t ld_y, int64_t rows,
+                       int64_t n);
+  // Each of `rows` rows of n floats: y = (x - mean) / sqrt(var + eps) * gamma + beta (beta nullable).
+  void (*layer_norm_rows)(const float* x, const float* gamma, const float* beta, float eps, float* y,
+                          int64_t rows, int64_t n);
+  // y = x * (1 + erf(x / sqrt(2))) / 2, n floats (y may be x).
+  void (*gelu_erf)(const float* x, float* y, int64_t n);
+  // y[j, i] = x[i, j] for an x of `rows` rows of `cols` floats (ld_x apart); y's rows ld_y apart.
+  void (*transpose)(const float* x, int64_t ld_x, float* y, int64_t ld_y, int64_t rows, int64_t cols);
+};
+
+inline int64_t packed_b_size(const SimdKernels& k, int64_t K, int64_t N) {
+  return (N + k.panel - 1) / k.panel * k.panel * K;
+}
+
+const SimdKernels& simd_kernels_avx2();
+const SimdKernels& simd_kernels_avx512();
+
+// The table for `isa` ("avx2", "avx512") when this CPU runs it, else null.
+const SimdKernels* simd_kernels_for(const char* isa);
+
+}  // namespace ingot::backends::cpu

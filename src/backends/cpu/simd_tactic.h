@@ -1,0 +1,53 @@
+// What the tactics over ingot's own SIMD kernels share: one tactic id per ISA ("cpu.ingot.softmax.avx2",
+// ".avx512"), each supporting a layer only on a CPU that runs its ISA, and the kernel table it runs.
+#pragma once
+
+#include <memory>
+#include <string>
+
+#include "backends/cpu/simd_kernels.h"
+#include "backends/tactic.h"
+
+namespace ingot::backends::cpu {
+
+// The ISAs in registration order: the widest first, so that the heuristic (opt level 0) takes it.
+inline constexpr const char* kSimdIsas[] = {"avx512", "avx2"};
+
+// "" when this CPU runs `isa`, else why not.
+std::string simd_isa_supported(const char* isa);
+
+// PREPARE for a kernel class constructed from the table alone, once SUPPORTS accepts the layer.
+template <class KernelT, std::string (*kSupports)(const LayerDesc&)>
+Expected<std::unique_ptr<Kernel>> prepare_simd_kernel(const LayerDesc& d, const SimdKernels& k) {
+  const std::string why = kSupports(d);
+  if (!why.empty()) return unsupported("layer '" + d.layer.name + "': " + why);
+  return std::unique_ptr<Kernel>(std::make_unique<KernelT>(k));
+}
+
+// y = GELU(x) (erf form) over n floats with `k`, split over the pool (y may be x).
+void simd_gelu_erf(const SimdKernels& k, const float* x, float* y, int64_t n);
+
+}  // namespace ingot::backends::cpu
+
+// Registers a tactic for each ISA: "cpu.<NAME>.<isa>" (NAME such as "ingot.softmax"), with SUPPORTS(desc) and
+// PREPARE(desc, kernels) taking the layer (the ISA's table is checked and passed here).
+#define INGOT_REGISTER_SIMD_TACTICS(ID, NAME, SUPPORTS, PREPARE)                                           \
+  template <int kIsa>                                                                                      \
+  std::string ID##_supports_isa(const ::ingot::backends::LayerDesc& d) {                                   \
+    std::string why = ::ingot::backends::cpu::simd_isa_supported(::ingot::backends::cpu::kSimdIsas[kIsa]); \
+    return why.empty() ? SUPPORTS(d) : why;                                                                \
+  }                                                                                                        \
+  template <int kIsa>                                                                                      \
+  ::ingot::Expected<std::unique_ptr<::ingot::backends::Kernel>> ID##_prepare_isa(                          \
+      const ::ingot::backends::LayerDesc& d) {                                                             \
+    const ::ingot::backends::cpu::SimdKernels* k =                                                         \
+        ::ingot::backends::cpu::simd_kernels_for(::ingot::backends::cpu::kSimdIsas[kIsa]);                 \
+    if (!k)                                                                                                \
+      return ::ingot::unsupported(                                                                         \
+          ::ingot::backends::cpu::simd_isa_supported(::ingot::backends::cpu::kSimdIsas[kIsa]));            \
+    return PREPARE(d, *k);                                                                                 \
+  }                                                                                                        \
+  INGOT_REGISTER_TACTIC(ID##_avx512, .id = "cpu." NAME ".avx512", .supports = ID##_supports_isa<0>,        \
+                        .prepare = ID##_prepare_isa<0>);                                                   \
+  INGOT_REGISTER_TACTIC(ID##_avx2, .id = "cpu." NAME ".avx2", .supports = ID##_supports_isa<1>,            \
+                        .prepare = ID##_prepare_isa<1>)

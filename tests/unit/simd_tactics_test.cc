@@ -1,0 +1,199 @@
+// ingot's own SIMD tactics (src/backends/cpu/simd_*.cc) against the reference on random data over a grid
+// of shapes: odd sizes around the vector widths, broadcast masks, K given transposed, several axes, and
+// each through the pool at 1 and 2 threads. Tactics of an ISA this CPU lacks must refuse, saying so.
+#include <gtest/gtest.h>
+
+#include "core/platform.h"
+#include "core/threading.h"
+#include "tactic_test_util.h"
+
+namespace ingot::backends {
+namespace {
+
+using namespace tactic_test;  // NOLINT(google-build-using-namespace)
+
+// The SIMD tactics of `name` this CPU runs: at least one on a CPU with AVX2 and FMA.
+std::vector<std::string> runnable(const std::string& name, LayerCase& c, const Dims& out) {
+  c.make_plan(false, out);
+  std::vector<std::string> ids = simd_tactic_ids(name, c.desc());
+  if (cpu_features().avx2 && cpu_features().fma) EXPECT_FALSE(ids.empty());
+  return ids;
+}
+
+// Checks at 1 and 2 threads (the pool splits heads or rows), restoring the pool's size.
+void check_threads(LayerCase& c, const std::vector<std::string>& ids) {
+  const int before = num_threads();
+  for (int t : {1, 2}) {
+    SCOPED_TRACE(std::to_string(t) + " threads");
+    set_num_threads(t);
+    c.check(ids);
+  }
+  set_num_threads(before);
+}
+
+struct AttentionParams {
+  Dims q;  // [B, H, Sq, D] or [B, Sq, D]
+  int64_t sk, dv;
+  bool k_transposed = false;
+  Dims mask;  // empty: none
+  float scale = 0.125f;
+};
+
+class SimdAttention : public ::testing::TestWithParam<AttentionParams> {};
+
+TEST_P(SimdAttention, MatchesTheReference) {
+  const AttentionParams& p = GetParam();
+  const size_t r = p.q.size();
+  Dims k = p.q, v = p.q, out = p.q;
+  k[r - 2] = p.sk;
+  if (p.k_transposed) std::swap(k[r - 2], k[r - 1]);
+  v[r - 2] = p.sk;
+  v[r - 1] = p.dv;
+  out[r - 1] = p.dv;
+  LayerCase c("ingot", "Attention");
+  c.input(p.q).input(k).input(v);
+  if (!p.mask.empty()) c.input(p.mask);
+  // Scores of a few units, so that the softmax is far from uniform.
+  for (int64_t i = 0; i < c.values()[0].numel(); ++i) c.values()[0].data<float>()[i] *= 8;
+  if (!p.mask.empty())
+    for (int64_t i = 0; i < c.values()[3].numel(); ++i) c.values()[3].data<float>()[i] *= 5;
+  c.attr("scale", p.scale).attr("k_transposed", int64_t(p.k_transposed ? 1 : 0));
+  check_threads(c, runnable("ingot.attention", c, out));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, SimdAttention,
+    ::testing::Values(AttentionParams{{1, 12, 128, 64}, 128, 64, false, {1, 1, 1, 128}},  // BERT-base
+                      AttentionParams{{2, 3, 17, 7}, 19, 5},                              // odd everything
+                      AttentionParams{{2, 3, 17, 7}, 19, 5, true},                        // K^T given
+                      AttentionParams{{1, 2, 1, 16}, 33, 16, false, {33}},                // one query
+                      AttentionParams{{3, 5, 9}, 1, 4},                                   // one key, 3-D
+                      AttentionParams{{2, 9, 24}, 40, 24, false, {2, 9, 40}},             // full mask
+                      AttentionParams{{2, 4, 6, 32}, 6, 32, true, {2, 1, 6, 6}},          // per-batch mask
+                      AttentionParams{{1, 2, 5, 8}, 13, 8, false, {5, 1}, 1.f},  // mask broadcasts keys
+                      AttentionParams{{1, 2, 70, 40}, 130, 33, false, {2, 1, 130}, 0.5f}));  // past the tiles
+
+TEST(SimdAttention, RefusesWhatItCannotRun) {
+  LayerCase c("ingot", "Attention");
+  c.input({1, 4, 8}).input({1, 4, 8}).input({1, 4, 8});
+  const std::vector<std::string> ids = runnable("ingot.attention", c, {1, 4, 8});
+  for (const std::string& id : ids) {
+    LayerCase other("", "MatMul");
+    other.input({4, 8}).input({8, 4});
+    EXPECT_EQ(other.why_not(id, {4, 4}), "not an ingot.Attention");
+    LayerCase two_d("ingot", "Attention");
+    two_d.input({4, 8}).input({4, 8}).input({4, 8});
+    EXPECT_EQ(two_d.why_not(id, {4, 8}), "Q is not 3-D or 4-D");
+  }
+}
+
+struct RowParams {
+  Dims x;
+  int64_t axis;
+  int opset = 17;
+};
+
+class SimdSoftmax : public ::testing::TestWithParam<RowParams> {};
+
+TEST_P(SimdSoftmax, MatchesTheReference) {
+  const RowParams& p = GetParam();
+  LayerCase c("", "Softmax");
+  c.layer().opset = p.opset;
+  c.input(p.x).attr("axis", p.axis);
+  for (int64_t i = 0; i < c.values()[0].numel(); ++i) c.values()[0].data<float>()[i] *= 20;
+  check_threads(c, runnable("ingot.softmax", c, p.x));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, SimdSoftmax,
+                         ::testing::Values(RowParams{{1, 12, 128, 128}, -1}, RowParams{{3, 1}, 1},
+                                           RowParams{{5, 7}, -1}, RowParams{{2, 3, 17}, 2},
+                                           RowParams{{4, 1000}, 1}, RowParams{{2, 3, 5}, 1, 11},
+                                           RowParams{{2, 3, 5}, 0, 11}, RowParams{{300, 33}, -1}));
+
+TEST(SimdSoftmax, RefusesAnAxisThatIsNotTheLast) {
+  LayerCase c("", "Softmax");
+  c.input({2, 3, 5}).attr("axis", int64_t(1));
+  for (const std::string& id : runnable("ingot.softmax", c, {2, 3, 5}))
+    EXPECT_EQ(c.why_not(id, {2, 3, 5}), "axis is not the last");
+}
+
+class SimdLayerNorm : public ::testing::TestWithParam<RowParams> {};
+
+TEST_P(SimdLayerNorm, MatchesTheReference) {
+  const RowParams& p = GetParam();
+  const int64_t axis = p.axis < 0 ? p.axis + static_cast<int64_t>(p.x.size()) : p.axis;
+  const Dims norm(p.x.begin() + axis, p.x.end());
+  for (bool bias : {true, false}) {
+    SCOPED_TRACE(bias ? "with B" : "without B");
+    LayerCase c("", "LayerNormalization");
+    c.input(p.x).weight(norm);
+    if (bias) c.weight(norm);
+    c.attr("axis", p.axis).attr("epsilon", 1e-5f);
+    // An offset, so that the mean is far from zero.
+    for (int64_t i = 0; i < c.values()[0].numel(); ++i) c.values()[0].data<float>()[i] += 3;
+    check_threads(c, runnable("ingot.layernorm", c, p.x));
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, SimdLayerNorm,
+                         ::testing::Values(RowParams{{1, 128, 768}, -1}, RowParams{{3, 1}, -1},
+                                           RowParams{{5, 7}, 1}, RowParams{{2, 3, 17}, -2},
+                                           RowParams{{2, 9, 3, 5}, 1}, RowParams{{257, 33}, -1}));
+
+TEST(SimdLayerNorm, RefusesStatisticsOutputsAndOtherScaleShapes) {
+  LayerCase c("", "LayerNormalization");
+  c.input({4, 6}).weight({6});
+  const std::vector<std::string> ids = runnable("ingot.layernorm", c, {4, 6});
+  for (const std::string& id : ids) {
+    LayerCase scalar_scale("", "LayerNormalization");
+    scalar_scale.input({4, 6}).weight({1});
+    EXPECT_EQ(scalar_scale.why_not(id, {4, 6}), "scale or B does not have the normalized shape 6");
+    LayerCase stats("", "LayerNormalization");
+    stats.input({4, 6}).weight({6});
+    stats.make_plan(false, {4, 6});
+    stats.layer().outputs.push_back(0);  // a Mean output
+    EXPECT_EQ(find_tactic(id)->supports(stats.desc()), "more than one output");
+  }
+}
+
+class SimdGelu : public ::testing::TestWithParam<Dims> {};
+
+TEST_P(SimdGelu, MatchesTheReference) {
+  LayerCase c("", "Gelu");
+  c.layer().opset = 20;
+  c.input(GetParam());
+  // Up to |x| = 6: both tails of erf.
+  for (int64_t i = 0; i < c.values()[0].numel(); ++i) c.values()[0].data<float>()[i] *= 6;
+  check_threads(c, runnable("ingot.gelu", c, GetParam()));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, SimdGelu,
+                         ::testing::Values(Dims{1, 128, 3072}, Dims{1}, Dims{7}, Dims{3, 17}, Dims{2, 4099}));
+
+TEST(SimdGelu, RefusesTheTanhApproximation) {
+  LayerCase c("", "Gelu");
+  c.layer().opset = 20;
+  c.input({4, 6}).attr("approximate", std::string("tanh"));
+  for (const std::string& id : runnable("ingot.gelu", c, {4, 6}))
+    EXPECT_EQ(c.why_not(id, {4, 6}), "only the exact (erf) GELU");
+}
+
+// A tactic of an ISA this CPU lacks refuses every layer and does not prepare.
+TEST(SimdTactics, RefuseAnIsaTheCpuLacks) {
+  LayerCase c("", "Gelu");
+  c.layer().opset = 20;
+  c.input({4, 6});
+  c.make_plan(false, {4, 6});
+  const CpuFeatures& f = cpu_features();
+  const bool has[] = {f.avx512f && f.avx512dq && f.avx512bw && f.avx512vl && f.fma, f.avx2 && f.fma};
+  const char* isas[] = {"avx512", "avx2"};
+  for (int i = 0; i < 2; ++i) {
+    const Tactic* t = find_tactic(std::string("cpu.ingot.gelu.") + isas[i]);
+    ASSERT_NE(t, nullptr);
+    EXPECT_EQ(t->supports(c.desc()), has[i] ? "" : std::string("this CPU does not run ") + isas[i]);
+    EXPECT_EQ(t->prepare(c.desc()).ok(), has[i]);
+  }
+}
+
+}  // namespace
+}  // namespace ingot::backends
