@@ -4,6 +4,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "backends/device.h"
 #include "backends/tactic.h"
 #include "builder/memory_planner.h"
 #include "exec/interpreter.h"
@@ -338,6 +339,15 @@ Expected<Plan> build_plan(const ImportFn& import, const BuildConfig& config, con
   PlanCompiler compiler(graph, max_bytes, label);
   INGOT_ASSIGN_OR_RETURN(Plan plan, compiler.compile());
   plan.profile = std::move(profile);
+  if (config.device != "cpu") {
+    INGOT_ASSIGN_OR_RETURN(const backends::DeviceBackend* backend, backends::find_device_backend(config.device));
+    const std::string why = backend->available();
+    if (!why.empty()) return unsupported(label + ": cannot build for --device " + config.device + ": " + why);
+    plan.platform = backend->fingerprint();
+    INGOT_RETURN_IF_ERROR(backend->select(plan, config).with_context(label));
+    return plan;
+  }
+  if (config.fp16) return unsupported(label + ": --fp16 is implemented for --device cuda only");
   INGOT_RETURN_IF_ERROR(
       backends::select_tactics(plan, backends::TuningOptions{.opt_level = config.opt_level}));
   return plan;

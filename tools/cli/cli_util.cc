@@ -98,11 +98,16 @@ void add_build_options(CLI::App* app, BuildOptions& opt) {
   app->add_option("--threads", opt.threads,
                   "CPU threads to tune and run with (default: all cores or OMP_NUM_THREADS)")
       ->check(CLI::Range(1, 1024));
+  app->add_option("--device", opt.device, "cpu or cuda: the device to build for and run on (default cpu)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
+  app->add_flag("--fp16", opt.fp16, "FP16 weights and activations inside (inputs/outputs stay FP32; cuda)");
 }
 
 Expected<BuildConfig> to_build_config(const BuildOptions& opt) {
   BuildConfig cfg;
   cfg.opt_level = opt.opt_level;
+  cfg.device = opt.device;
+  cfg.fp16 = opt.fp16;
   INGOT_ASSIGN_OR_RETURN(cfg.shapes, parse_shapes(opt.shapes, "--shapes"));
   INGOT_ASSIGN_OR_RETURN(auto mins, parse_shapes(opt.min_shapes, "--min-shapes"));
   INGOT_ASSIGN_OR_RETURN(auto opts, parse_shapes(opt.opt_shapes, "--opt-shapes"));

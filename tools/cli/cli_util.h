@@ -43,6 +43,8 @@ struct BuildOptions {
   std::vector<std::string> disabled_passes;
   std::vector<std::string> dump_ir_after;
   int opt_level = 1;
+  std::string device = "cpu";
+  bool fp16 = false;
   int threads =
       0;  // CPU threads for tuning and running; 0: OpenMP's default (OMP_NUM_THREADS, else all cores)
 };
