@@ -97,7 +97,8 @@ PRECISIONS = [False, True]
     ((2, 8, 9, 9), (12, 8, 1, 1), {}),
     ((1, 4, 23, 23), (6, 4, 5, 5), dict(pads=[2, 2, 2, 2], dilations=[2, 2])),
 ])
-def test_conv_bias_residual_relu(tmp_path, fp16, x, w, attrs):
+@pytest.mark.parametrize("relu", [True, False])
+def test_conv_bias_residual(tmp_path, fp16, x, w, attrs, relu):
     rng = np.random.default_rng(1)
     oc = w[0]
     wt = rng.uniform(-0.5, 0.5, size=w).astype(np.float32)
@@ -108,20 +109,23 @@ def test_conv_bias_residual_relu(tmp_path, fp16, x, w, attrs):
     oh = (x[2] + pads[0] + pads[2] - d[0] * (w[2] - 1) - 1) // s[0] + 1
     ow = (x[3] + pads[1] + pads[3] - d[1] * (w[3] - 1) - 1) // s[1] + 1
     y = (x[0], oc, oh, ow)
-    nodes = [conv, helper.make_node("Add", ["c", "z"], ["a"]), helper.make_node("Relu", ["a"], ["y"])]
+    nodes = [conv, helper.make_node("Add", ["c", "z"], ["y" if not relu else "a"])]
+    if relu:
+        nodes.append(helper.make_node("Relu", ["a"], ["y"]))
     g, r = run_case(tmp_path, nodes, [("x", x), ("z", y)], [("y", y)], [init("w", wt), init("b", bt)], fp16=fp16,
                     rng=rng)
     check(g, r, tol_for(fp16, True))
 
 
 @pytest.mark.parametrize("fp16", PRECISIONS)
-@pytest.mark.parametrize("x", [(1, 8, 10, 10), (3, 5, 7, 9)])
-def test_conv_clip(tmp_path, fp16, x):
+@pytest.mark.parametrize("x,group", [((1, 8, 10, 10), 1), ((3, 5, 7, 9), 1), ((2, 32, 12, 12), 32)])
+def test_conv_clip(tmp_path, fp16, x, group):
     rng = np.random.default_rng(2)
-    wt = rng.uniform(-1, 1, size=(7, x[1], 3, 3)).astype(np.float32)
-    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1]),
+    oc = 7 if group == 1 else x[1]
+    wt = rng.uniform(-1, 1, size=(oc, x[1] // group, 3, 3)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1], group=group),
              helper.make_node("Clip", ["c", "lo", "hi"], ["y"])]
-    y = (x[0], 7, x[2], x[3])
+    y = (x[0], oc, x[2], x[3])
     g, r = run_case(tmp_path, nodes, [("x", x)], [("y", y)],
                     [init("w", wt), init("lo", np.float32(0)), init("hi", np.float32(0.5))], fp16=fp16, rng=rng)
     check(g, r, tol_for(fp16, True))

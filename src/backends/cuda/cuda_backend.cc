@@ -5,6 +5,7 @@
 #include <cuda_fp16.h>
 
 #include <algorithm>
+#include <cmath>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -237,6 +238,12 @@ class CudaContext : public DeviceContext {
  private:
   Status enqueue_layers();
   Status compute();
+  Status trace_layer(const PlanLayer& layer, const std::vector<DevTensor>& outs);
+  // INGOT_CUDA_TRACE=1: every layer's outputs are checked after it runs (no CUDA graph then).
+  bool trace_ = [] {
+    const char* e = std::getenv("INGOT_CUDA_TRACE");
+    return e && *e && std::string(e) != "0";
+  }();
 
   std::shared_ptr<const CudaEngine> engine_;
   cudaStream_t stream_ = nullptr;
@@ -405,6 +412,7 @@ Status CudaContext::enqueue_layers() {
     for (int32_t id : layer.outputs) l.out.push_back(id >= 0 ? tensors_[id] : DevTensor{});
     Status st = engine_->layers_[k]->enqueue(l);
     if (!st.ok()) return st.with_context("layer '" + layer.name + "' (" + layer.tactic + ")");
+    if (trace_) INGOT_RETURN_IF_ERROR(trace_layer(layer, l.out));
   }
   if (fp16) {
     for (size_t i = 0; i < plan.outputs.size(); ++i) {
@@ -418,12 +426,44 @@ Status CudaContext::enqueue_layers() {
   return Status::Ok();
 }
 
+// Prints, per output of the layer, the mean and largest magnitude and the count of non-finite values.
+Status CudaContext::trace_layer(const PlanLayer& layer, const std::vector<DevTensor>& outs) {
+  INGOT_CUDA_OK(cudaStreamSynchronize(stream_));
+  for (const DevTensor& d : outs) {
+    if (!d.ptr || (d.dtype != DType::kF32 && d.dtype != DType::kF16)) continue;
+    const int64_t n = d.numel();
+    std::vector<float> host(static_cast<size_t>(n));
+    if (d.half()) {
+      DeviceBuffer tmp;
+      INGOT_ASSIGN_OR_RETURN(tmp, device_alloc(static_cast<size_t>(n) * 4));
+      kernels::cast_f16_to_f32(d.ptr, static_cast<float*>(tmp.get()), n, stream_);
+      INGOT_CUDA_OK(cudaMemcpyAsync(host.data(), tmp.get(), n * 4, cudaMemcpyDeviceToHost, stream_));
+    } else {
+      INGOT_CUDA_OK(cudaMemcpyAsync(host.data(), d.ptr, n * 4, cudaMemcpyDeviceToHost, stream_));
+    }
+    INGOT_CUDA_OK(cudaStreamSynchronize(stream_));
+    double sum = 0, mx = 0;
+    int64_t bad = 0;
+    for (float v : host) {
+      if (!std::isfinite(v)) {
+        ++bad;
+        continue;
+      }
+      sum += std::fabs(v);
+      mx = std::max(mx, static_cast<double>(std::fabs(v)));
+    }
+    std::fprintf(stderr, "trace %s (%s, %s): mean|x| %.4g max|x| %.4g non-finite %lld\n", layer.name.c_str(),
+                 layer.op_type.c_str(), layer.tactic.c_str(), n ? sum / n : 0.0, mx, static_cast<long long>(bad));
+  }
+  return Status::Ok();
+}
+
 // The first run enqueues the layers one by one (errors name the layer); later runs replay a CUDA graph
 // captured from the second (shapes are static in CUDA engines).
 Status CudaContext::compute() {
   ++runs_;
   if (graph_) return cuda_status(cudaGraphLaunch(graph_, stream_), "cudaGraphLaunch");
-  if (runs_ < 2 || !graphs_enabled()) return enqueue_layers();
+  if (runs_ < 2 || !graphs_enabled() || trace_) return enqueue_layers();
   INGOT_CUDA_OK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
   Status st = enqueue_layers();
   cudaGraph_t g = nullptr;

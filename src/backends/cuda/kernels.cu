@@ -71,6 +71,61 @@ __device__ __forceinline__ int64_t source_index(const Strided& m, int64_t i) {
   return off;
 }
 
+// The same in 32-bit arithmetic (integer division is several times cheaper), for maps whose indices fit.
+struct Strided32 {
+  int rank = 0;
+  int32_t dims[kMaxRank] = {};
+  int32_t strides[kMaxRank] = {};
+  int32_t offset = 0;
+};
+
+__device__ __forceinline__ int32_t source_index(const Strided32& m, int32_t i) {
+  int32_t off = m.offset;
+  for (int d = m.rank - 1; d >= 0; --d) {
+    const int32_t q = i / m.dims[d];
+    off += (i - q * m.dims[d]) * m.strides[d];
+    i = q;
+  }
+  return off;
+}
+
+// Drops size-1 dims and merges neighbours that are contiguous in the source, so fewer divisions remain.
+Strided simplify(const Strided& m) {
+  Strided o;
+  o.offset = m.offset;
+  for (int d = 0; d < m.rank; ++d) {
+    if (m.dims[d] == 1) continue;
+    if (o.rank > 0 && o.strides[o.rank - 1] == m.strides[d] * m.dims[d]) {
+      o.dims[o.rank - 1] *= m.dims[d];
+      o.strides[o.rank - 1] = m.strides[d];
+      continue;
+    }
+    o.dims[o.rank] = m.dims[d];
+    o.strides[o.rank] = m.strides[d];
+    ++o.rank;
+  }
+  return o;
+}
+
+bool fits32(const Strided& m, int64_t n) {
+  int64_t hi = m.offset;
+  for (int d = 0; d < m.rank; ++d) hi += (m.dims[d] - 1) * (m.strides[d] < 0 ? -m.strides[d] : m.strides[d]);
+  return n < (int64_t(1) << 31) && hi < (int64_t(1) << 31) && m.offset >= 0;
+}
+
+Strided32 to32(const Strided& m) {
+  Strided32 o;
+  o.rank = m.rank;
+  o.offset = static_cast<int32_t>(m.offset);
+  for (int d = 0; d < m.rank; ++d) {
+    o.dims[d] = static_cast<int32_t>(m.dims[d]);
+    o.strides[d] = static_cast<int32_t>(m.strides[d]);
+  }
+  return o;
+}
+
+bool is_identity(const Strided& m) { return m.offset == 0 && (m.rank == 0 || (m.rank == 1 && m.strides[0] == 1)); }
+
 template <typename T>
 __global__ void k_epilogue(T* y, const T* x, const T* bias, const T* z, int64_t n, int64_t inner,
                            int64_t channels, FnParams f) {
@@ -83,11 +138,10 @@ __global__ void k_epilogue(T* y, const T* x, const T* bias, const T* z, int64_t 
   }
 }
 
-template <typename T>
-__global__ void k_binary(T* y, const T* a, Strided am, const T* b, Strided bm, BinOp op, int64_t n) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-       i += (int64_t)gridDim.x * blockDim.x) {
-    const float u = load(a, source_index(am, i)), v = load(b, source_index(bm, i));
+template <typename T, typename M, typename I>
+__global__ void k_binary(T* y, const T* a, M am, const T* b, M bm, BinOp op, I n, bool a_id) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
+    const float u = load(a, a_id ? i : source_index(am, i)), v = load(b, source_index(bm, i));
     float r;
     switch (op) {
       case BinOp::kAdd:
@@ -116,10 +170,9 @@ __global__ void k_binary(T* y, const T* a, Strided am, const T* b, Strided bm, B
   }
 }
 
-template <typename E>
-__global__ void k_strided_copy(E* y, const E* x, Strided m, int64_t n) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-       i += (int64_t)gridDim.x * blockDim.x)
+template <typename E, typename M, typename I>
+__global__ void k_strided_copy(E* y, const E* x, M m, I n) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x)
     y[i] = x[source_index(m, i)];
 }
 
@@ -269,39 +322,68 @@ void epilogue(bool half, void* y, const void* x, const void* bias, const void* z
         static_cast<const float*>(z), n, inner, channels, fn);
 }
 
+template <typename T>
+void binary_t(BinOp op, T* y, const T* a, const Strided& am, const T* b, const Strided& bm, int64_t n,
+              cudaStream_t s) {
+  // Both maps share the output's dims, so they are simplified apart; an identity map skips its divisions.
+  const Strided sa = simplify(am), sb = simplify(bm);
+  const bool a_id = is_identity(sa);
+  if (fits32(sa, n) && fits32(sb, n))
+    k_binary<T, Strided32, int32_t><<<blocks_for(n), kThreads, 0, s>>>(y, a, to32(sa), b, to32(sb), op,
+                                                                       static_cast<int32_t>(n), a_id);
+  else
+    k_binary<T, Strided, int64_t><<<blocks_for(n), kThreads, 0, s>>>(y, a, sa, b, sb, op, n, a_id);
+}
+
 void binary(bool half, BinOp op, void* y, const void* a, const Strided& am, const void* b, const Strided& bm,
             cudaStream_t s) {
   int64_t n = 1;
   for (int d = 0; d < am.rank; ++d) n *= am.dims[d];
+  if (n == 0) return;
   if (half)
-    k_binary<__half><<<blocks_for(n), kThreads, 0, s>>>(
-        static_cast<__half*>(y), static_cast<const __half*>(a), am, static_cast<const __half*>(b), bm, op, n);
+    binary_t(op, static_cast<__half*>(y), static_cast<const __half*>(a), am, static_cast<const __half*>(b), bm, n, s);
   else
-    k_binary<float><<<blocks_for(n), kThreads, 0, s>>>(static_cast<float*>(y), static_cast<const float*>(a),
-                                                       am, static_cast<const float*>(b), bm, op, n);
+    binary_t(op, static_cast<float*>(y), static_cast<const float*>(a), am, static_cast<const float*>(b), bm, n, s);
 }
 
-void strided_copy(size_t elem, void* y, const void* x, const Strided& m, cudaStream_t s) {
+template <typename E>
+void copy_t(void* y, const void* x, const Strided& m, int64_t n, cudaStream_t s) {
+  if (fits32(m, n))
+    k_strided_copy<E, Strided32, int32_t><<<blocks_for(n), kThreads, 0, s>>>(
+        static_cast<E*>(y), static_cast<const E*>(x), to32(m), static_cast<int32_t>(n));
+  else
+    k_strided_copy<E, Strided, int64_t><<<blocks_for(n), kThreads, 0, s>>>(static_cast<E*>(y), static_cast<const E*>(x),
+                                                                          m, n);
+}
+
+void strided_copy(size_t elem, void* y, const void* x, const Strided& map, cudaStream_t s) {
+  Strided m = simplify(map);
   int64_t n = 1;
   for (int d = 0; d < m.rank; ++d) n *= m.dims[d];
   if (n == 0) return;
+  // Rows contiguous in the source move as 16-, 8- or 4-byte words when sizes, strides and pointers allow.
+  if (m.rank > 0 && m.strides[m.rank - 1] == 1) {
+    for (size_t vb : {size_t(16), size_t(8), size_t(4)}) {
+      if (vb <= elem) break;
+      bool ok = (m.dims[m.rank - 1] * elem) % vb == 0 && (m.offset * elem) % vb == 0 &&
+                reinterpret_cast<uintptr_t>(x) % vb == 0 && reinterpret_cast<uintptr_t>(y) % vb == 0;
+      for (int d = 0; ok && d + 1 < m.rank; ++d) ok = (m.strides[d] * static_cast<int64_t>(elem)) % vb == 0;
+      if (!ok) continue;
+      const int64_t k = static_cast<int64_t>(vb / elem);
+      m.dims[m.rank - 1] /= k;
+      m.offset /= k;
+      for (int d = 0; d + 1 < m.rank; ++d) m.strides[d] /= k;
+      n /= k;
+      elem = vb;
+      break;
+    }
+  }
   switch (elem) {
-    case 1:
-      k_strided_copy<uint8_t>
-          <<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint8_t*>(y), static_cast<const uint8_t*>(x), m, n);
-      break;
-    case 2:
-      k_strided_copy<uint16_t><<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint16_t*>(y),
-                                                                  static_cast<const uint16_t*>(x), m, n);
-      break;
-    case 4:
-      k_strided_copy<uint32_t><<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint32_t*>(y),
-                                                                  static_cast<const uint32_t*>(x), m, n);
-      break;
-    default:
-      k_strided_copy<uint64_t><<<blocks_for(n), kThreads, 0, s>>>(static_cast<uint64_t*>(y),
-                                                                  static_cast<const uint64_t*>(x), m, n);
-      break;
+    case 1: copy_t<uint8_t>(y, x, m, n, s); break;
+    case 2: copy_t<uint16_t>(y, x, m, n, s); break;
+    case 4: copy_t<uint32_t>(y, x, m, n, s); break;
+    case 8: copy_t<uint64_t>(y, x, m, n, s); break;
+    default: copy_t<uint4>(y, x, m, n, s); break;
   }
 }
 
