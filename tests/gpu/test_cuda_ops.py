@@ -118,6 +118,35 @@ def test_conv_bias_residual(tmp_path, fp16, x, w, attrs, relu):
 
 
 @pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("batch,size", [(1, 16), (3, 19)])
+def test_conv_net_channels_last(tmp_path, fp16, batch, size):
+    """A small residual convolutional network whose inner tensors the engine keeps NHWC (the input too)."""
+    rng = np.random.default_rng(9)
+    u = lambda *s: rng.uniform(-0.5, 0.5, s).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["p1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["c2", "p1"], ["a2"]),
+             helper.make_node("Relu", ["a2"], ["r2"]),
+             helper.make_node("Conv", ["r2", "w3"], ["c3"], pads=[1, 1, 1, 1], strides=[2, 2], group=8),
+             helper.make_node("Clip", ["c3", "lo", "hi"], ["k3"]),
+             helper.make_node("Conv", ["k3", "w4", "b4"], ["c4"]),
+             helper.make_node("Sigmoid", ["c4"], ["s4"]),
+             helper.make_node("Mul", ["c4", "s4"], ["m4"]),
+             helper.make_node("AveragePool", ["m4"], ["p4"], kernel_shape=[2, 2], strides=[1, 1]),
+             helper.make_node("GlobalAveragePool", ["p4"], ["g"]),
+             helper.make_node("Flatten", ["g"], ["f"]),
+             helper.make_node("Gemm", ["f", "wf", "bf"], ["y"], transB=1)]
+    inits = [init("w1", u(8, 3, 3, 3)), init("b1", u(8)), init("w2", u(8, 8, 3, 3)), init("b2", u(8)),
+             init("w3", u(8, 1, 3, 3)), init("lo", np.float32(0)), init("hi", np.float32(0.3)),
+             init("w4", u(16, 8, 1, 1)), init("b4", u(16)), init("wf", u(10, 16)), init("bf", u(10))]
+    g, r = run_case(tmp_path, nodes, [("x", (batch, 3, size, size))], [("y", (batch, 10))], inits, fp16=fp16,
+                    rng=rng)
+    check(g, r, tol_for(fp16, True))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
 @pytest.mark.parametrize("x,group", [((1, 8, 10, 10), 1), ((3, 5, 7, 9), 1), ((2, 32, 12, 12), 32)])
 def test_conv_clip(tmp_path, fp16, x, group):
     rng = np.random.default_rng(2)

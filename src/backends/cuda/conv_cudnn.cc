@@ -43,6 +43,7 @@ class ConvLayer : public CudaLayer {
     if (conv_) cudnnDestroyConvolutionDescriptor(conv_);
     if (act_) cudnnDestroyActivationDescriptor(act_);
     if (zero_bias_) cudaFree(zero_bias_);
+    if (filter_) cudaFree(filter_);
   }
 
   Status init(const LayerBuild& b) {
@@ -51,8 +52,9 @@ class ConvLayer : public CudaLayer {
     const Dims& x = b.in(0).dims;
     const Dims& w = b.in(1).dims;
     const Dims& y = b.out(0).dims;
+    nhwc_ = b.nhwc_in(0);
     channels_ = y[1];
-    inner_ = y[2] * y[3];
+    inner_ = nhwc_ ? 1 : y[2] * y[3];
     numel_ = y[0] * y[1] * y[2] * y[3];
     INGOT_ASSIGN_OR_RETURN(fn_, activation_of(b));
     has_bias_ = b.has_in(2);
@@ -64,10 +66,25 @@ class ConvLayer : public CudaLayer {
     INGOT_CUDNN_OK(cudnnCreateConvolutionDescriptor(&conv_));
     INGOT_CUDNN_OK(cudnnCreateActivationDescriptor(&act_));
     auto i = [](int64_t v) { return static_cast<int>(v); };
-    INGOT_CUDNN_OK(cudnnSetTensor4dDescriptor(x_, CUDNN_TENSOR_NCHW, dt, i(x[0]), i(x[1]), i(x[2]), i(x[3])));
-    INGOT_CUDNN_OK(cudnnSetTensor4dDescriptor(y_, CUDNN_TENSOR_NCHW, dt, i(y[0]), i(y[1]), i(y[2]), i(y[3])));
+    const cudnnTensorFormat_t fmt = nhwc_ ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
+    INGOT_CUDNN_OK(cudnnSetTensor4dDescriptor(x_, fmt, dt, i(x[0]), i(x[1]), i(x[2]), i(x[3])));
+    INGOT_CUDNN_OK(cudnnSetTensor4dDescriptor(y_, fmt, dt, i(y[0]), i(y[1]), i(y[2]), i(y[3])));
     INGOT_CUDNN_OK(cudnnSetTensor4dDescriptor(bias_d_, CUDNN_TENSOR_NCHW, dt, 1, i(y[1]), 1, 1));
-    INGOT_CUDNN_OK(cudnnSetFilter4dDescriptor(w_, dt, CUDNN_TENSOR_NCHW, i(w[0]), i(w[1]), i(w[2]), i(w[3])));
+    INGOT_CUDNN_OK(cudnnSetFilter4dDescriptor(w_, dt, fmt, i(w[0]), i(w[1]), i(w[2]), i(w[3])));
+    if (nhwc_) {
+      // The filter repacked once, KCRS -> KRSC, next to the engine's copy.
+      const DevTensor& wt = b.weights[1];
+      const size_t e = dtype_size(wt.dtype);
+      INGOT_CUDA_OK(cudaMalloc(&filter_, static_cast<size_t>(wt.numel()) * e));
+      kernels::Strided m;
+      m.rank = 4;
+      const int64_t dims[4] = {w[0], w[2], w[3], w[1]};
+      const int64_t strides[4] = {w[1] * w[2] * w[3], w[3], 1, w[2] * w[3]};
+      for (int d = 0; d < 4; ++d) m.dims[d] = dims[d], m.strides[d] = strides[d];
+      kernels::strided_copy(e, filter_, wt.ptr, m, nullptr);
+      INGOT_CUDA_LAUNCHED();
+      INGOT_CUDA_OK(cudaStreamSynchronize(nullptr));
+    }
     std::vector<int64_t> pads = b.attr_ints("pads"), strides = b.attr_ints("strides"),
                          dil = b.attr_ints("dilations");
     if (pads.empty()) pads = {0, 0, 0, 0};
@@ -125,12 +142,12 @@ class ConvLayer : public CudaLayer {
     if (choice_ % 2 == 1) {
       const float alpha2 = has_z_ ? 1.f : 0.f;
       const void* z = has_z_ ? l.in[3].ptr : y;
-      INGOT_CUDNN_OK(cudnnConvolutionBiasActivationForward(h, &one, x_, l.in[0].ptr, w_, l.in[1].ptr, conv_,
+      INGOT_CUDNN_OK(cudnnConvolutionBiasActivationForward(h, &one, x_, l.in[0].ptr, w_, filter(l), conv_,
                                                            algo(), l.workspace, ws_, &alpha2, y_, z, bias_d_,
                                                            bias, act_, y_, y));
       return Status::Ok();
     }
-    INGOT_CUDNN_OK(cudnnConvolutionForward(h, &one, x_, l.in[0].ptr, w_, l.in[1].ptr, conv_, algo(),
+    INGOT_CUDNN_OK(cudnnConvolutionForward(h, &one, x_, l.in[0].ptr, w_, filter(l), conv_, algo(),
                                            l.workspace, ws_, &zero, y_, y));
     if (has_bias_ || has_z_ || fn_.fn != Fn::kNone) {
       kernels::epilogue(half_, y, y, has_bias_ ? bias : nullptr, has_z_ ? l.in[3].ptr : nullptr, numel_,
@@ -154,7 +171,9 @@ class ConvLayer : public CudaLayer {
 
  private:
   cudnnConvolutionFwdAlgo_t algo() const { return static_cast<cudnnConvolutionFwdAlgo_t>(choice_ / 2); }
-  bool half_ = false, has_bias_ = false, has_z_ = false, fusable_ = false;
+  const void* filter(const Launch& l) const { return filter_ ? filter_ : l.in[1].ptr; }
+  bool half_ = false, has_bias_ = false, has_z_ = false, fusable_ = false, nhwc_ = false;
+  void* filter_ = nullptr;
   int64_t channels_ = 1, inner_ = 1, numel_ = 0, choice_ = 0;
   FnParams fn_;
   size_t ws_ = 0;

@@ -226,6 +226,11 @@ LayerBuild make_build(const Plan& plan, const PlanLayer& layer, bool fp16, const
 
 class CudaEngine;
 
+bool env_on(const char* name) {
+  const char* e = std::getenv(name);
+  return e && *e && std::string(e) != "0";
+}
+
 class CudaContext : public DeviceContext {
  public:
   CudaContext(std::shared_ptr<const CudaEngine> engine) : engine_(std::move(engine)) {}
@@ -240,10 +245,15 @@ class CudaContext : public DeviceContext {
   Status compute();
   Status trace_layer(const PlanLayer& layer, const std::vector<DevTensor>& outs);
   // INGOT_CUDA_TRACE=1: every layer's outputs are checked after it runs (no CUDA graph then).
-  bool trace_ = [] {
-    const char* e = std::getenv("INGOT_CUDA_TRACE");
-    return e && *e && std::string(e) != "0";
-  }();
+  bool trace_ = env_on("INGOT_CUDA_TRACE");
+  // INGOT_CUDA_PROFILE=1: every layer is timed with CUDA events (no CUDA graph then); the totals per layer
+  // and per op are printed when the context ends.
+  bool profile_ = env_on("INGOT_CUDA_PROFILE");
+  std::vector<cudaEvent_t> marks_;
+  std::vector<double> layer_ms_;
+  int profiled_runs_ = 0;
+  Status collect_profile();
+  void print_profile() const;
 
   std::shared_ptr<const CudaEngine> engine_;
   cudaStream_t stream_ = nullptr;
@@ -251,7 +261,9 @@ class CudaContext : public DeviceContext {
   DeviceBuffer arena_, workspace_;
   std::vector<DeviceBuffer> own_;      // tensors outside the arena (inputs, unplanned)
   std::vector<DevTensor> tensors_;     // per tensor id
-  std::vector<DeviceBuffer> staging_;  // per plan input / output: FP32 device copy (fp16 engines)
+  std::vector<DeviceBuffer> staging_;   // per plan input, then output: its FP32 NCHW device copy
+  std::vector<DeviceBuffer> nhwc_tmp_;  // fp16 engines, per channels-last input: FP16 NCHW before transposing
+  bool staged_in(size_t i) const;
   std::vector<PinnedBuffer> pinned_in_, pinned_out_;
   cudaGraphExec_t graph_ = nullptr;
   int runs_ = 0;
@@ -286,6 +298,7 @@ class CudaEngine : public DeviceEngine, public std::enable_shared_from_this<Cuda
   DeviceWeights weights_;
   std::vector<std::unique_ptr<CudaLayer>> layers_;
   std::vector<int32_t> roots_;
+  std::vector<bool> input_nhwc_;  // per plan input: kept channels-last on the device
   size_t workspace_bytes_ = 0;
 
  private:
@@ -300,6 +313,14 @@ class CudaEngine : public DeviceEngine, public std::enable_shared_from_this<Cuda
       int32_t r = static_cast<int32_t>(i);
       while (plan.tensors[r].alias_of >= 0) r = plan.tensors[r].alias_of;
       roots_[i] = r;
+    }
+    input_nhwc_.assign(plan.inputs.size(), false);
+    for (const PlanLayer& layer : plan.layers) {
+      auto a = layer.attrs.find("cuda_nhwc");
+      if (a == layer.attrs.end()) continue;
+      for (size_t k = 0; k < layer.inputs.size() && k < a->second.ints.size(); ++k)
+        for (size_t i = 0; i < plan.inputs.size(); ++i)
+          if (a->second.ints[k] && layer.inputs[k] == plan.inputs[i]) input_nhwc_[i] = true;
     }
     for (const PlanLayer& layer : plan.layers) {
       const CudaTactic* t = find_cuda_tactic(layer.tactic);
@@ -321,8 +342,42 @@ class CudaEngine : public DeviceEngine, public std::enable_shared_from_this<Cuda
   cudaStream_t stream_ = nullptr;
 };
 
+Status CudaContext::collect_profile() {
+  INGOT_CUDA_OK(cudaEventSynchronize(marks_.back()));
+  for (size_t k = 0; k + 1 < marks_.size(); ++k) {
+    float ms = 0;
+    INGOT_CUDA_OK(cudaEventElapsedTime(&ms, marks_[k], marks_[k + 1]));
+    layer_ms_[k] += ms;
+  }
+  ++profiled_runs_;
+  return Status::Ok();
+}
+
+void CudaContext::print_profile() const {
+  const Plan& plan = engine_->plan;
+  const double runs = std::max(1, profiled_runs_);
+  std::map<std::string, std::pair<double, int>> by_op;
+  double total = 0;
+  std::vector<size_t> order(layer_ms_.size());
+  for (size_t k = 0; k < order.size(); ++k) {
+    order[k] = k;
+    auto& e = by_op[plan.layers[k].op_type + " " + plan.layers[k].tactic];
+    e.first += layer_ms_[k] / runs;
+    ++e.second;
+    total += layer_ms_[k] / runs;
+  }
+  std::fprintf(stderr, "profile: %d runs, %.4f ms per run in layers\n", profiled_runs_, total);
+  for (const auto& [op, t] : by_op)
+    std::fprintf(stderr, "  %-48s %4d layers %9.4f ms %5.1f%%\n", op.c_str(), t.second, t.first, 100 * t.first / total);
+  std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return layer_ms_[a] > layer_ms_[b]; });
+  for (size_t i = 0; i < std::min<size_t>(15, order.size()); ++i)
+    std::fprintf(stderr, "  top %-60s %9.4f ms\n", plan.layers[order[i]].name.c_str(), layer_ms_[order[i]] / runs);
+}
+
 CudaContext::~CudaContext() {
   if (stream_) cudaStreamSynchronize(stream_);
+  if (profile_ && profiled_runs_) print_profile();
+  for (cudaEvent_t e : marks_) cudaEventDestroy(e);
   if (graph_) cudaGraphExecDestroy(graph_);
   for (cudaEvent_t e : ev_)
     if (e) cudaEventDestroy(e);
@@ -369,17 +424,26 @@ Status CudaContext::init() {
     INGOT_ASSIGN_OR_RETURN(PinnedBuffer p, pinned_alloc(f32_bytes(id)));
     pinned_out_.push_back(std::move(p));
   }
-  if (fp16) {
-    for (int32_t id : plan.inputs) {
-      INGOT_ASSIGN_OR_RETURN(DeviceBuffer b, device_alloc(f32_bytes(id)));
-      staging_.push_back(std::move(b));
-    }
-    for (int32_t id : plan.outputs) {
-      INGOT_ASSIGN_OR_RETURN(DeviceBuffer b, device_alloc(f32_bytes(id)));
-      staging_.push_back(std::move(b));
-    }
+  for (int32_t id : plan.inputs) {
+    INGOT_ASSIGN_OR_RETURN(DeviceBuffer b, device_alloc(f32_bytes(id)));
+    staging_.push_back(std::move(b));
   }
+  for (int32_t id : plan.outputs) {
+    INGOT_ASSIGN_OR_RETURN(DeviceBuffer b, device_alloc(f32_bytes(id)));
+    staging_.push_back(std::move(b));
+  }
+  nhwc_tmp_.resize(plan.inputs.size());
+  for (size_t i = 0; i < plan.inputs.size(); ++i)
+    if (fp16 && engine_->input_nhwc_[i]) {
+      INGOT_ASSIGN_OR_RETURN(nhwc_tmp_[i], device_alloc(f32_bytes(plan.inputs[i])));
+    }
   return Status::Ok();
+}
+
+// Inputs copied to their FP32 staging buffer first: cast to FP16 and / or transposed to NHWC on the device.
+bool CudaContext::staged_in(size_t i) const {
+  const PlanTensor& t = engine_->plan.tensors[engine_->plan.inputs[i]];
+  return t.dtype == DType::kF32 && (engine_->fp16 || engine_->input_nhwc_[i]);
 }
 
 bool graphs_enabled() {
@@ -391,21 +455,42 @@ bool graphs_enabled() {
 Status CudaContext::enqueue_layers() {
   const Plan& plan = engine_->plan;
   const bool fp16 = engine_->fp16;
-  if (fp16) {
-    for (size_t i = 0; i < plan.inputs.size(); ++i) {
-      const DevTensor& d = tensors_[plan.inputs[i]];
-      if (plan.tensors[plan.inputs[i]].dtype != DType::kF32) continue;
+  for (size_t i = 0; i < plan.inputs.size(); ++i) {
+    if (!staged_in(i)) continue;
+    const DevTensor& d = tensors_[plan.inputs[i]];
+    if (!engine_->input_nhwc_[i]) {
       kernels::cast_f32_to_f16(static_cast<const float*>(staging_[i].get()), d.ptr, d.numel(), stream_);
       INGOT_CUDA_LAUNCHED();
+      continue;
     }
+    const void* src = staging_[i].get();
+    if (fp16) {
+      kernels::cast_f32_to_f16(static_cast<const float*>(src), nhwc_tmp_[i].get(), d.numel(), stream_);
+      INGOT_CUDA_LAUNCHED();
+      src = nhwc_tmp_[i].get();
+    }
+    // NCHW -> NHWC: output (n, h, w, c) reads c * H * W + h * W + w of its image.
+    const Dims& x = d.dims;
+    kernels::Strided m;
+    m.rank = 4;
+    const int64_t dims[4] = {x[0], x[2], x[3], x[1]}, strides[4] = {x[1] * x[2] * x[3], x[3], 1, x[2] * x[3]};
+    for (int k = 0; k < 4; ++k) m.dims[k] = dims[k], m.strides[k] = strides[k];
+    kernels::strided_copy(dtype_size(d.dtype), d.ptr, src, m, stream_);
+    INGOT_CUDA_LAUNCHED();
   }
   Launch l;
   l.stream = stream_;
   l.handles = &engine_->handles_->h;
   l.workspace = workspace_.get();
   l.workspace_bytes = engine_->workspace_bytes_;
+  if (profile_ && marks_.empty()) {
+    marks_.resize(plan.layers.size() + 1);
+    for (cudaEvent_t& e : marks_) INGOT_CUDA_OK(cudaEventCreate(&e));
+    layer_ms_.assign(plan.layers.size(), 0.0);
+  }
   for (size_t k = 0; k < plan.layers.size(); ++k) {
     const PlanLayer& layer = plan.layers[k];
+    if (profile_) INGOT_CUDA_OK(cudaEventRecord(marks_[k], stream_));
     l.in.clear();
     l.out.clear();
     for (int32_t id : layer.inputs) l.in.push_back(id >= 0 ? tensors_[id] : DevTensor{});
@@ -414,6 +499,7 @@ Status CudaContext::enqueue_layers() {
     if (!st.ok()) return st.with_context("layer '" + layer.name + "' (" + layer.tactic + ")");
     if (trace_) INGOT_RETURN_IF_ERROR(trace_layer(layer, l.out));
   }
+  if (profile_) INGOT_CUDA_OK(cudaEventRecord(marks_[plan.layers.size()], stream_));
   if (fp16) {
     for (size_t i = 0; i < plan.outputs.size(); ++i) {
       const DevTensor& d = tensors_[plan.outputs[i]];
@@ -463,7 +549,7 @@ Status CudaContext::trace_layer(const PlanLayer& layer, const std::vector<DevTen
 Status CudaContext::compute() {
   ++runs_;
   if (graph_) return cuda_status(cudaGraphLaunch(graph_, stream_), "cudaGraphLaunch");
-  if (runs_ < 2 || !graphs_enabled() || trace_) return enqueue_layers();
+  if (runs_ < 2 || !graphs_enabled() || trace_ || profile_) return enqueue_layers();
   INGOT_CUDA_OK(cudaStreamBeginCapture(stream_, cudaStreamCaptureModeThreadLocal));
   Status st = enqueue_layers();
   cudaGraph_t g = nullptr;
@@ -487,7 +573,7 @@ Expected<std::map<std::string, Tensor>> CudaContext::run(const std::map<std::str
     const PlanTensor& t = plan.tensors[plan.inputs[i]];
     const Tensor& host = inputs.at(t.name);
     std::memcpy(pinned_in_[i].get(), host.raw(), host.nbytes());
-    void* dst = fp16 && t.dtype == DType::kF32 ? staging_[i].get() : tensors_[plan.inputs[i]].ptr;
+    void* dst = staged_in(i) ? staging_[i].get() : tensors_[plan.inputs[i]].ptr;
     INGOT_CUDA_OK(cudaMemcpyAsync(dst, pinned_in_[i].get(), host.nbytes(), cudaMemcpyHostToDevice, stream_));
   }
   INGOT_CUDA_OK(cudaEventRecord(ev_[1], stream_));
@@ -502,6 +588,7 @@ Expected<std::map<std::string, Tensor>> CudaContext::run(const std::map<std::str
   }
   INGOT_CUDA_OK(cudaEventRecord(ev_[3], stream_));
   INGOT_CUDA_OK(cudaEventSynchronize(ev_[3]));
+  if (profile_ && runs_ > 1) INGOT_RETURN_IF_ERROR(collect_profile());
   float a = 0, b = 0, c = 0;
   cudaEventElapsedTime(&a, ev_[0], ev_[1]);
   cudaEventElapsedTime(&b, ev_[1], ev_[2]);
@@ -524,6 +611,7 @@ Status CudaContext::run_compute_only() {
   INGOT_RETURN_IF_ERROR(compute());
   INGOT_CUDA_OK(cudaEventRecord(ev_[2], stream_));
   INGOT_CUDA_OK(cudaEventSynchronize(ev_[2]));
+  if (profile_) INGOT_RETURN_IF_ERROR(collect_profile());
   float b = 0;
   cudaEventElapsedTime(&b, ev_[1], ev_[2]);
   timing_ = DeviceTiming{true, 0, b, 0};
@@ -549,6 +637,7 @@ Status select(Plan& plan, const BuildConfig& config) {
   }
   const bool fp16 = config.fp16;
   for (PlanLayer& layer : plan.layers) layer.precision = fp16 ? "fp16" : "tf32";
+  if (!env_on("INGOT_CUDA_NCHW")) assign_layouts(plan);
   cudaStream_t s = nullptr;
   INGOT_CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   std::unique_ptr<CUstream_st, void (*)(CUstream_st*)> stream_guard(

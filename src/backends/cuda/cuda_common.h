@@ -83,7 +83,13 @@ struct LayerBuild {
   float attr_float(const std::string& name, float dflt) const;
   std::string attr_string(const std::string& name, const std::string& dflt) const;
   std::vector<int64_t> attr_ints(const std::string& name) const;
+  // Whether input i / output o is kept channels-last (layout.cc).
+  bool nhwc_in(size_t i) const;
+  bool nhwc_out(size_t o) const;
 };
+
+// Marks the plan's channels-last tensors (attribute cuda_nhwc of the layers touching them).
+void assign_layouts(engine::Plan& plan);
 
 struct CudaTactic {
   const char* id = "";

@@ -203,13 +203,15 @@ __global__ void k_f16_to_f32(const __half* x, float* y, int64_t n) {
 
 template <typename T>
 __global__ void k_pool2d(T* y, const T* x, int64_t nc, int h, int w, int oh, int ow, int kh, int kw, int sh,
-                         int sw, int ph, int pw, int dh, int dw, bool max, bool include_pad) {
+                         int sw, int ph, int pw, int dh, int dw, bool max, bool include_pad, int64_t c_last) {
   const int64_t n = nc * oh * ow;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
        i += (int64_t)gridDim.x * blockDim.x) {
-    const int ox = static_cast<int>(i % ow), oy = static_cast<int>((i / ow) % oh);
-    const int64_t plane = i / (static_cast<int64_t>(ow) * oh);
-    const T* xp = x + plane * h * w;
+    // NCHW: i = (plane, oy, ox); NHWC (c_last = C): i = (image, oy, ox, c), pixels C elements apart.
+    const int64_t c = c_last ? i % c_last : 0, j = c_last ? i / c_last : i, step = c_last ? c_last : 1;
+    const int ox = static_cast<int>(j % ow), oy = static_cast<int>((j / ow) % oh);
+    const int64_t plane = j / (static_cast<int64_t>(ow) * oh);
+    const T* xp = x + plane * h * w * step + c;
     float acc = max ? -FLT_MAX : 0.f;
     int count = 0;
     for (int ky = 0; ky < kh; ++ky) {
@@ -218,7 +220,7 @@ __global__ void k_pool2d(T* y, const T* x, int64_t nc, int h, int w, int oh, int
         const int ix = ox * sw - pw + kx * dw;
         const bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
         if (inside) {
-          const float v = load(xp, static_cast<int64_t>(iy) * w + ix);
+          const float v = load(xp, (static_cast<int64_t>(iy) * w + ix) * step);
           acc = max ? fmaxf(acc, v) : acc + v;
           ++count;
         } else if (include_pad && iy < h + ph && ix < w + pw) {
@@ -408,16 +410,16 @@ void gather(size_t elem, void* y, const void* x, const int64_t* idx, int64_t out
 }
 
 void pool2d(bool half, bool max, void* y, const void* x, int64_t nc, int h, int w, int oh, int ow, int kh,
-            int kw, int sh, int sw, int ph, int pw, int dh, int dw, bool include_pad, cudaStream_t s) {
+            int kw, int sh, int sw, int ph, int pw, int dh, int dw, bool include_pad, int64_t c_last, cudaStream_t s) {
   const int64_t n = nc * oh * ow;
   if (half)
     k_pool2d<__half><<<blocks_for(n), kThreads, 0, s>>>(static_cast<__half*>(y),
                                                         static_cast<const __half*>(x), nc, h, w, oh, ow, kh,
-                                                        kw, sh, sw, ph, pw, dh, dw, max, include_pad);
+                                                        kw, sh, sw, ph, pw, dh, dw, max, include_pad, c_last);
   else
     k_pool2d<float><<<blocks_for(n), kThreads, 0, s>>>(static_cast<float*>(y), static_cast<const float*>(x),
                                                        nc, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, max,
-                                                       include_pad);
+                                                       include_pad, c_last);
 }
 
 void reduce(bool half, ReduceOp op, void* y, const void* x, int64_t outer, int64_t r, int64_t inner,

@@ -62,9 +62,10 @@ void strided_copy(size_t elem_bytes, void* y, const void* x, const Strided& map,
 // Gathers along an axis: x is [outer, axis, inner], indices (int64, negatives wrap) n_idx of them.
 void gather(size_t elem_bytes, void* y, const void* x, const int64_t* indices, int64_t outer, int64_t axis,
             int64_t n_idx, int64_t inner, cudaStream_t s);
-// 2-D pooling over NCHW planes (nc = N * C).
+// 2-D pooling over NCHW planes (nc = N * C), or NHWC images when c_last = C.
 void pool2d(bool half, bool max, void* y, const void* x, int64_t nc, int h, int w, int oh, int ow, int kh,
-            int kw, int sh, int sw, int ph, int pw, int dh, int dw, bool count_include_pad, cudaStream_t s);
+            int kw, int sh, int sw, int ph, int pw, int dh, int dw, bool count_include_pad, int64_t c_last,
+            cudaStream_t s);
 // x viewed as [outer, r, inner], reduced over r.
 void reduce(bool half, ReduceOp op, void* y, const void* x, int64_t outer, int64_t r, int64_t inner,
             cudaStream_t s);

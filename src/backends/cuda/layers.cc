@@ -169,14 +169,14 @@ INGOT_REGISTER_CUDA_TACTIC(
 
 class PoolLayer : public CudaLayer {
  public:
-  bool max = false, include_pad = false;
+  bool max = false, include_pad = false, nhwc = false;
   int kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
   Status enqueue(const Launch& l) const override {
     const Dims& x = l.in[0].dims;
     const Dims& y = l.out[0].dims;
     kernels::pool2d(l.out[0].half(), max, l.out[0].ptr, l.in[0].ptr, x[0] * x[1], static_cast<int>(x[2]),
                     static_cast<int>(x[3]), static_cast<int>(y[2]), static_cast<int>(y[3]), kh, kw, sh, sw,
-                    ph, pw, dh, dw, include_pad, l.stream);
+                    ph, pw, dh, dw, include_pad, nhwc ? x[1] : 0, l.stream);
     INGOT_CUDA_LAUNCHED();
     return Status::Ok();
   }
@@ -213,6 +213,7 @@ INGOT_REGISTER_CUDA_TACTIC(
       auto p = std::make_unique<PoolLayer>();
       p->max = b.layer.op_type == "MaxPool";
       p->include_pad = b.attr_int("count_include_pad", 0) != 0;
+      p->nhwc = b.nhwc_in(0);
       const auto k = b.attr_ints("kernel_shape"), s = b.attr_ints("strides"), pads = b.attr_ints("pads"),
                  d = b.attr_ints("dilations");
       if (k.size() != 2) return invalid_argument("kernel_shape must have 2 values");
@@ -265,6 +266,8 @@ INGOT_REGISTER_CUDA_TACTIC(
     [](LayerBuild& b) -> Expected<std::unique_ptr<CudaLayer>> {
       INGOT_ASSIGN_OR_RETURN(auto axes, reduce_axes(b));
       const Dims& x = b.in(0).dims;
+      if (b.nhwc_in(0))  // global pooling of a channels-last input: [N, H*W, C] reduced over H*W
+        return make_layer<ReduceLayer>(kReduce.at(b.layer.op_type), x[0], x[2] * x[3], x[1]);
       int64_t outer = 1, r = 1, inner = 1;
       for (size_t d = 0; d < x.size(); ++d) {
         const auto a = static_cast<int64_t>(d);
