@@ -70,10 +70,11 @@ def make_model(name):
     return m
 
 
-def ingot_build(onnx_path, engine, batch):
+def ingot_build(onnx_path, engine, batch, nchw=False):
     t0 = time.time()
+    env = {**os.environ, "INGOT_CUDA_NCHW": "1"} if nchw else None
     r = subprocess.run([INGOT, "build", str(onnx_path), "-o", str(engine), "--device", "cuda", "--fp16", "--shapes",
-                        f"input:{batch}x3x224x224"], capture_output=True, text=True)
+                        f"input:{batch}x3x224x224"], capture_output=True, text=True, env=env)
     if r.returncode:
         raise RuntimeError(f"ingot build failed: {r.stderr.strip()}")
     log(f"  {r.stdout.strip()} ({time.time() - t0:.1f} s wall)")
@@ -161,6 +162,8 @@ def main():
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--iters", type=int, default=50)
     ap.add_argument("--no-compile", action="store_true")
+    ap.add_argument("--nchw-too", action="store_true",
+                    help="also time an engine built with INGOT_CUDA_NCHW=1 (no channels-last), column ingot_nchw")
     ap.add_argument("--work", default="/tmp/ingot_bench_cuda")
     ap.add_argument("--json", default="")
     args = ap.parse_args()
@@ -187,11 +190,18 @@ def main():
             log(f"  accuracy vs PyTorch FP32: relative L2 error {rel:.2e}, top-1 agreement {top1:.3f}")
             j, out = ingot_bench(engine, work, f"{name}_b{batch}_transfers", transfers=True)
             log("  " + out.strip().replace("\n", "\n  "))
+            engine_nchw = None
+            if args.nchw_too and name in CONV_NETS:
+                engine_nchw = work / f"{name}_b{batch}_nchw.ingot"
+                ingot_build(onnx_path, engine_nchw, batch, nchw=True)
             paths = torch_paths(model, batch, not args.no_compile, args.iters)
-            per = {k: [] for k in ["ingot"] + list(paths)}
+            per = {k: [] for k in ["ingot"] + (["ingot_nchw"] if engine_nchw else []) + list(paths)}
             for _ in range(args.rounds):
                 j, _ = ingot_bench(engine, work, f"{name}_b{batch}")
                 per["ingot"].append(j["gpu_compute_ms"]["median"])
+                if engine_nchw:
+                    jn, _ = ingot_bench(engine_nchw, work, f"{name}_b{batch}_nchw")
+                    per["ingot_nchw"].append(jn["gpu_compute_ms"]["median"])
                 for k, fn in paths.items():
                     per[k].append(fn())
             med = {k: statistics.median(v) for k, v in per.items()}
@@ -204,12 +214,14 @@ def main():
             log("  " + "  ".join(f"{k} {v:.3f} ms" for k, v in med.items()) +
                 f"  ratio ingot/best-torch {row['ratio_vs_best_torch']:.2f}")
             torch.cuda.empty_cache()
-    log("\n| model | batch | ingot ms | eager ms | graph ms | compile ms | ingot / best torch | rel err | top-1 |")
-    log("|---|---|---|---|---|---|---|---|---|")
+    log("\n| model | batch | ingot ms | ingot NCHW ms | eager ms | graph ms | compile ms | ingot / best torch | rel err "
+        "| top-1 |")
+    log("|---|---|---|---|---|---|---|---|---|---|")
+    nan = float("nan")
     for r in results:
-        log(f"| {r['model']} | {r['batch']} | {r['ingot_ms']:.3f} | {r['eager_ms']:.3f} | {r['graph_ms']:.3f} | "
-            f"{r.get('compile_ms', float('nan')):.3f} | {r['ratio_vs_best_torch']:.2f} | {r['rel_err_vs_fp32']:.1e} | "
-            f"{r['top1_agreement']:.2f} |")
+        log(f"| {r['model']} | {r['batch']} | {r['ingot_ms']:.3f} | {r.get('ingot_nchw_ms', nan):.3f} | "
+            f"{r['eager_ms']:.3f} | {r['graph_ms']:.3f} | {r.get('compile_ms', nan):.3f} | "
+            f"{r['ratio_vs_best_torch']:.2f} | {r['rel_err_vs_fp32']:.1e} | {r['top1_agreement']:.2f} |")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

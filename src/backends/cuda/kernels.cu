@@ -61,12 +61,17 @@ __device__ __forceinline__ float apply(FnParams f, float x) {
   return x;
 }
 
+// The loops run over every possible axis with constant indices (fully unrolled): indexing the map with a
+// run-time bound would copy it from the parameter space to local memory in every thread.
 __device__ __forceinline__ int64_t source_index(const Strided& m, int64_t i) {
   int64_t off = m.offset;
-  for (int d = m.rank - 1; d >= 0; --d) {
-    const int64_t q = i / m.dims[d];
-    off += (i - q * m.dims[d]) * m.strides[d];
-    i = q;
+#pragma unroll
+  for (int d = kMaxRank - 1; d >= 0; --d) {
+    if (d < m.rank) {
+      const int64_t q = i / m.dims[d];
+      off += (i - q * m.dims[d]) * m.strides[d];
+      i = q;
+    }
   }
   return off;
 }
@@ -81,10 +86,13 @@ struct Strided32 {
 
 __device__ __forceinline__ int32_t source_index(const Strided32& m, int32_t i) {
   int32_t off = m.offset;
-  for (int d = m.rank - 1; d >= 0; --d) {
-    const int32_t q = i / m.dims[d];
-    off += (i - q * m.dims[d]) * m.strides[d];
-    i = q;
+#pragma unroll
+  for (int d = kMaxRank - 1; d >= 0; --d) {
+    if (d < m.rank) {
+      const int32_t q = i / m.dims[d];
+      off += (i - q * m.dims[d]) * m.strides[d];
+      i = q;
+    }
   }
   return off;
 }
@@ -126,11 +134,9 @@ Strided32 to32(const Strided& m) {
 
 bool is_identity(const Strided& m) { return m.offset == 0 && (m.rank == 0 || (m.rank == 1 && m.strides[0] == 1)); }
 
-template <typename T>
-__global__ void k_epilogue(T* y, const T* x, const T* bias, const T* z, int64_t n, int64_t inner,
-                           int64_t channels, FnParams f) {
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-       i += (int64_t)gridDim.x * blockDim.x) {
+template <typename T, typename I>
+__global__ void k_epilogue(T* y, const T* x, const T* bias, const T* z, I n, I inner, I channels, FnParams f) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     float v = load(x, i);
     if (bias) v += load(bias, (i / inner) % channels);
     if (z) v += load(z, i);
@@ -176,14 +182,12 @@ __global__ void k_strided_copy(E* y, const E* x, M m, I n) {
     y[i] = x[source_index(m, i)];
 }
 
-template <typename E>
-__global__ void k_gather(E* y, const E* x, const int64_t* idx, int64_t outer, int64_t axis, int64_t n_idx,
-                         int64_t inner) {
-  const int64_t n = outer * n_idx * inner;
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
-       i += (int64_t)gridDim.x * blockDim.x) {
-    const int64_t in = i % inner, j = (i / inner) % n_idx, o = i / (inner * n_idx);
-    int64_t k = idx[j];
+template <typename E, typename I>
+__global__ void k_gather(E* y, const E* x, const int64_t* idx, I outer, I axis, I n_idx, I inner) {
+  const I n = outer * n_idx * inner;
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
+    const I in = i % inner, j = (i / inner) % n_idx, o = i / (inner * n_idx);
+    I k = static_cast<I>(idx[j]);
     if (k < 0) k += axis;
     k = k < 0 ? 0 : (k >= axis ? axis - 1 : k);  // the builder checked constant indices
     y[i] = x[(o * axis + k) * inner + in];
@@ -312,16 +316,26 @@ void cast_f16_to_f32(const void* x, float* y, int64_t n, cudaStream_t s) {
   k_f16_to_f32<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const __half*>(x), y, n);
 }
 
+template <typename T>
+void epilogue_t(T* y, const T* x, const T* bias, const T* z, int64_t n, int64_t inner, int64_t channels, FnParams fn,
+                cudaStream_t s) {
+  if (n < (int64_t(1) << 31))
+    k_epilogue<T, int32_t><<<blocks_for(n), kThreads, 0, s>>>(y, x, bias, z, static_cast<int32_t>(n),
+                                                             static_cast<int32_t>(inner),
+                                                             static_cast<int32_t>(channels), fn);
+  else
+    k_epilogue<T, int64_t><<<blocks_for(n), kThreads, 0, s>>>(y, x, bias, z, n, inner, channels, fn);
+}
+
 void epilogue(bool half, void* y, const void* x, const void* bias, const void* z, int64_t n, int64_t inner,
               int64_t channels, FnParams fn, cudaStream_t s) {
+  if (n == 0) return;
   if (half)
-    k_epilogue<__half><<<blocks_for(n), kThreads, 0, s>>>(
-        static_cast<__half*>(y), static_cast<const __half*>(x), static_cast<const __half*>(bias),
-        static_cast<const __half*>(z), n, inner, channels, fn);
+    epilogue_t(static_cast<__half*>(y), static_cast<const __half*>(x), static_cast<const __half*>(bias),
+               static_cast<const __half*>(z), n, inner, channels, fn, s);
   else
-    k_epilogue<float><<<blocks_for(n), kThreads, 0, s>>>(
-        static_cast<float*>(y), static_cast<const float*>(x), static_cast<const float*>(bias),
-        static_cast<const float*>(z), n, inner, channels, fn);
+    epilogue_t(static_cast<float*>(y), static_cast<const float*>(x), static_cast<const float*>(bias),
+               static_cast<const float*>(z), n, inner, channels, fn, s);
 }
 
 template <typename T>
@@ -389,23 +403,26 @@ void strided_copy(size_t elem, void* y, const void* x, const Strided& map, cudaS
   }
 }
 
-void gather(size_t elem, void* y, const void* x, const int64_t* idx, int64_t outer, int64_t axis,
-            int64_t n_idx, int64_t inner, cudaStream_t s) {
+template <typename E>
+void gather_t(void* y, const void* x, const int64_t* idx, int64_t outer, int64_t axis, int64_t n_idx, int64_t inner,
+              cudaStream_t s) {
   const int64_t n = outer * n_idx * inner;
-  if (n == 0) return;
+  if (n < (int64_t(1) << 31) && outer * axis * inner < (int64_t(1) << 31))
+    k_gather<E, int32_t><<<blocks_for(n), kThreads, 0, s>>>(static_cast<E*>(y), static_cast<const E*>(x), idx,
+                                                           static_cast<int32_t>(outer), static_cast<int32_t>(axis),
+                                                           static_cast<int32_t>(n_idx), static_cast<int32_t>(inner));
+  else
+    k_gather<E, int64_t><<<blocks_for(n), kThreads, 0, s>>>(static_cast<E*>(y), static_cast<const E*>(x), idx, outer,
+                                                           axis, n_idx, inner);
+}
+
+void gather(size_t elem, void* y, const void* x, const int64_t* idx, int64_t outer, int64_t axis, int64_t n_idx,
+            int64_t inner, cudaStream_t s) {
+  if (outer * n_idx * inner == 0) return;
   switch (elem) {
-    case 2:
-      k_gather<uint16_t><<<blocks_for(n), kThreads, 0, s>>>(
-          static_cast<uint16_t*>(y), static_cast<const uint16_t*>(x), idx, outer, axis, n_idx, inner);
-      break;
-    case 4:
-      k_gather<uint32_t><<<blocks_for(n), kThreads, 0, s>>>(
-          static_cast<uint32_t*>(y), static_cast<const uint32_t*>(x), idx, outer, axis, n_idx, inner);
-      break;
-    default:
-      k_gather<uint64_t><<<blocks_for(n), kThreads, 0, s>>>(
-          static_cast<uint64_t*>(y), static_cast<const uint64_t*>(x), idx, outer, axis, n_idx, inner);
-      break;
+    case 2: gather_t<uint16_t>(y, x, idx, outer, axis, n_idx, inner, s); break;
+    case 4: gather_t<uint32_t>(y, x, idx, outer, axis, n_idx, inner, s); break;
+    default: gather_t<uint64_t>(y, x, idx, outer, axis, n_idx, inner, s); break;
   }
 }
 
