@@ -213,6 +213,8 @@ def main():
             results.append(row)
             log("  " + "  ".join(f"{k} {v:.3f} ms" for k, v in med.items()) +
                 f"  ratio ingot/best-torch {row['ratio_vs_best_torch']:.2f}")
+            if args.json:  # after every row, so a run stopped early keeps what it measured
+                Path(args.json).write_text(json.dumps(results, indent=2))
             torch.cuda.empty_cache()
     log("\n| model | batch | ingot ms | ingot NCHW ms | eager ms | graph ms | compile ms | ingot / best torch | rel err "
         "| top-1 |")

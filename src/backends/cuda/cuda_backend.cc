@@ -259,8 +259,8 @@ class CudaContext : public DeviceContext {
   cudaStream_t stream_ = nullptr;
   cudaEvent_t ev_[4] = {};
   DeviceBuffer arena_, workspace_;
-  std::vector<DeviceBuffer> own_;      // tensors outside the arena (inputs, unplanned)
-  std::vector<DevTensor> tensors_;     // per tensor id
+  std::vector<DeviceBuffer> own_;       // tensors outside the arena (inputs, unplanned)
+  std::vector<DevTensor> tensors_;      // per tensor id
   std::vector<DeviceBuffer> staging_;   // per plan input, then output: its FP32 NCHW device copy
   std::vector<DeviceBuffer> nhwc_tmp_;  // fp16 engines, per channels-last input: FP16 NCHW before transposing
   bool staged_in(size_t i) const;
@@ -368,10 +368,12 @@ void CudaContext::print_profile() const {
   }
   std::fprintf(stderr, "profile: %d runs, %.4f ms per run in layers\n", profiled_runs_, total);
   for (const auto& [op, t] : by_op)
-    std::fprintf(stderr, "  %-48s %4d layers %9.4f ms %5.1f%%\n", op.c_str(), t.second, t.first, 100 * t.first / total);
+    std::fprintf(stderr, "  %-48s %4d layers %9.4f ms %5.1f%%\n", op.c_str(), t.second, t.first,
+                 100 * t.first / total);
   std::sort(order.begin(), order.end(), [&](size_t a, size_t b) { return layer_ms_[a] > layer_ms_[b]; });
   for (size_t i = 0; i < std::min<size_t>(15, order.size()); ++i)
-    std::fprintf(stderr, "  top %-60s %9.4f ms\n", plan.layers[order[i]].name.c_str(), layer_ms_[order[i]] / runs);
+    std::fprintf(stderr, "  top %-60s %9.4f ms\n", plan.layers[order[i]].name.c_str(),
+                 layer_ms_[order[i]] / runs);
 }
 
 CudaContext::~CudaContext() {
@@ -539,7 +541,8 @@ Status CudaContext::trace_layer(const PlanLayer& layer, const std::vector<DevTen
       mx = std::max(mx, static_cast<double>(std::fabs(v)));
     }
     std::fprintf(stderr, "trace %s (%s, %s): mean|x| %.4g max|x| %.4g non-finite %lld\n", layer.name.c_str(),
-                 layer.op_type.c_str(), layer.tactic.c_str(), n ? sum / n : 0.0, mx, static_cast<long long>(bad));
+                 layer.op_type.c_str(), layer.tactic.c_str(), n ? sum / n : 0.0, mx,
+                 static_cast<long long>(bad));
   }
   return Status::Ok();
 }
@@ -620,8 +623,10 @@ Status CudaContext::run_compute_only() {
 
 // ---- build: a tactic per layer, tuned on the GPU ----
 
+Status select_tactics(Plan& plan, const BuildConfig& config);
+Expected<double> time_plan(const Plan& plan);
+
 Status select(Plan& plan, const BuildConfig& config) {
-  std::map<std::string, std::vector<std::string>> missing;  // op -> layers
   for (const PlanTensor& t : plan.tensors) {
     if (t.kind == TensorKind::kWeight) continue;
     bool known = t.rank_known;
@@ -637,7 +642,53 @@ Status select(Plan& plan, const BuildConfig& config) {
   }
   const bool fp16 = config.fp16;
   for (PlanLayer& layer : plan.layers) layer.precision = fp16 ? "fp16" : "tf32";
-  if (!env_on("INGOT_CUDA_NCHW")) assign_layouts(plan);
+  if (env_on("INGOT_CUDA_NCHW")) return select_tactics(plan, config);
+  // Channels-last where it applies, but only when the whole network runs faster so: cuDNN's NHWC kernels
+  // win on large batches of dense convolutions and can lose on small ones and on depthwise convolutions.
+  Plan nchw = plan;  // weights are shared, not copied
+  assign_layouts(plan);
+  bool any_nhwc = false;
+  for (const PlanLayer& l : plan.layers) any_nhwc |= l.attrs.count("cuda_nhwc") > 0;
+  INGOT_RETURN_IF_ERROR(select_tactics(plan, config));
+  if (!any_nhwc || config.opt_level < 1) return Status::Ok();
+  INGOT_RETURN_IF_ERROR(select_tactics(nchw, config));
+  INGOT_ASSIGN_OR_RETURN(double t_nhwc, time_plan(plan));
+  INGOT_ASSIGN_OR_RETURN(double t_nchw, time_plan(nchw));
+  if (env_on("INGOT_LOG_TUNING"))
+    std::fprintf(stderr, "tune layout: NHWC %.4f ms, NCHW %.4f ms\n", t_nhwc, t_nchw);
+  if (t_nchw < t_nhwc) plan = std::move(nchw);
+  return Status::Ok();
+}
+
+// The GPU time of one run of the whole plan (median of CUDA-graph replays on random inputs).
+Expected<double> time_plan(const Plan& plan) {
+  INGOT_ASSIGN_OR_RETURN(auto engine, CudaEngine::load(plan));
+  INGOT_ASSIGN_OR_RETURN(auto ctx, engine->create_context());
+  std::map<std::string, Tensor> feeds;
+  std::mt19937 rng(7);
+  std::uniform_real_distribution<float> u(-1.f, 1.f);
+  for (int32_t id : plan.inputs) {
+    const PlanTensor& t = plan.tensors[id];
+    INGOT_ASSIGN_OR_RETURN(Tensor x, Tensor::create(t.dtype, t.dims));
+    if (t.dtype == DType::kF32)
+      for (int64_t k = 0; k < x.numel(); ++k) x.data<float>()[k] = u(rng);
+    feeds[t.name] = std::move(x);
+  }
+  INGOT_RETURN_IF_ERROR(ctx->run(feeds).status());
+  std::vector<double> ms;
+  for (int r = 0; r < 23; ++r) {
+    INGOT_RETURN_IF_ERROR(ctx->run_compute_only());
+    if (r >= 3) ms.push_back(ctx->last_timing().compute_ms);
+  }
+  std::nth_element(ms.begin(), ms.begin() + ms.size() / 2, ms.end());
+  return ms[ms.size() / 2];
+}
+
+// A tactic for every layer, tuned on the GPU.
+Status select_tactics(Plan& plan, const BuildConfig& config) {
+  const bool fp16 = config.fp16;
+  std::map<std::string, std::vector<std::string>> missing;  // op -> layers
+
   cudaStream_t s = nullptr;
   INGOT_CUDA_OK(cudaStreamCreateWithFlags(&s, cudaStreamNonBlocking));
   std::unique_ptr<CUstream_st, void (*)(CUstream_st*)> stream_guard(

@@ -132,10 +132,13 @@ Strided32 to32(const Strided& m) {
   return o;
 }
 
-bool is_identity(const Strided& m) { return m.offset == 0 && (m.rank == 0 || (m.rank == 1 && m.strides[0] == 1)); }
+bool is_identity(const Strided& m) {
+  return m.offset == 0 && (m.rank == 0 || (m.rank == 1 && m.strides[0] == 1));
+}
 
 template <typename T, typename I>
-__global__ void k_epilogue(T* y, const T* x, const T* bias, const T* z, I n, I inner, I channels, FnParams f) {
+__global__ void k_epilogue(T* y, const T* x, const T* bias, const T* z, I n, I inner, I channels,
+                           FnParams f) {
   for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
     float v = load(x, i);
     if (bias) v += load(bias, (i / inner) % channels);
@@ -317,12 +320,12 @@ void cast_f16_to_f32(const void* x, float* y, int64_t n, cudaStream_t s) {
 }
 
 template <typename T>
-void epilogue_t(T* y, const T* x, const T* bias, const T* z, int64_t n, int64_t inner, int64_t channels, FnParams fn,
-                cudaStream_t s) {
+void epilogue_t(T* y, const T* x, const T* bias, const T* z, int64_t n, int64_t inner, int64_t channels,
+                FnParams fn, cudaStream_t s) {
   if (n < (int64_t(1) << 31))
     k_epilogue<T, int32_t><<<blocks_for(n), kThreads, 0, s>>>(y, x, bias, z, static_cast<int32_t>(n),
-                                                             static_cast<int32_t>(inner),
-                                                             static_cast<int32_t>(channels), fn);
+                                                              static_cast<int32_t>(inner),
+                                                              static_cast<int32_t>(channels), fn);
   else
     k_epilogue<T, int64_t><<<blocks_for(n), kThreads, 0, s>>>(y, x, bias, z, n, inner, channels, fn);
 }
@@ -345,8 +348,8 @@ void binary_t(BinOp op, T* y, const T* a, const Strided& am, const T* b, const S
   const Strided sa = simplify(am), sb = simplify(bm);
   const bool a_id = is_identity(sa);
   if (fits32(sa, n) && fits32(sb, n))
-    k_binary<T, Strided32, int32_t><<<blocks_for(n), kThreads, 0, s>>>(y, a, to32(sa), b, to32(sb), op,
-                                                                       static_cast<int32_t>(n), a_id);
+    k_binary<T, Strided32, int32_t>
+        <<<blocks_for(n), kThreads, 0, s>>>(y, a, to32(sa), b, to32(sb), op, static_cast<int32_t>(n), a_id);
   else
     k_binary<T, Strided, int64_t><<<blocks_for(n), kThreads, 0, s>>>(y, a, sa, b, sb, op, n, a_id);
 }
@@ -357,9 +360,11 @@ void binary(bool half, BinOp op, void* y, const void* a, const Strided& am, cons
   for (int d = 0; d < am.rank; ++d) n *= am.dims[d];
   if (n == 0) return;
   if (half)
-    binary_t(op, static_cast<__half*>(y), static_cast<const __half*>(a), am, static_cast<const __half*>(b), bm, n, s);
+    binary_t(op, static_cast<__half*>(y), static_cast<const __half*>(a), am, static_cast<const __half*>(b),
+             bm, n, s);
   else
-    binary_t(op, static_cast<float*>(y), static_cast<const float*>(a), am, static_cast<const float*>(b), bm, n, s);
+    binary_t(op, static_cast<float*>(y), static_cast<const float*>(a), am, static_cast<const float*>(b), bm,
+             n, s);
 }
 
 template <typename E>
@@ -368,8 +373,8 @@ void copy_t(void* y, const void* x, const Strided& m, int64_t n, cudaStream_t s)
     k_strided_copy<E, Strided32, int32_t><<<blocks_for(n), kThreads, 0, s>>>(
         static_cast<E*>(y), static_cast<const E*>(x), to32(m), static_cast<int32_t>(n));
   else
-    k_strided_copy<E, Strided, int64_t><<<blocks_for(n), kThreads, 0, s>>>(static_cast<E*>(y), static_cast<const E*>(x),
-                                                                          m, n);
+    k_strided_copy<E, Strided, int64_t>
+        <<<blocks_for(n), kThreads, 0, s>>>(static_cast<E*>(y), static_cast<const E*>(x), m, n);
 }
 
 void strided_copy(size_t elem, void* y, const void* x, const Strided& map, cudaStream_t s) {
@@ -395,39 +400,56 @@ void strided_copy(size_t elem, void* y, const void* x, const Strided& map, cudaS
     }
   }
   switch (elem) {
-    case 1: copy_t<uint8_t>(y, x, m, n, s); break;
-    case 2: copy_t<uint16_t>(y, x, m, n, s); break;
-    case 4: copy_t<uint32_t>(y, x, m, n, s); break;
-    case 8: copy_t<uint64_t>(y, x, m, n, s); break;
-    default: copy_t<uint4>(y, x, m, n, s); break;
+    case 1:
+      copy_t<uint8_t>(y, x, m, n, s);
+      break;
+    case 2:
+      copy_t<uint16_t>(y, x, m, n, s);
+      break;
+    case 4:
+      copy_t<uint32_t>(y, x, m, n, s);
+      break;
+    case 8:
+      copy_t<uint64_t>(y, x, m, n, s);
+      break;
+    default:
+      copy_t<uint4>(y, x, m, n, s);
+      break;
   }
 }
 
 template <typename E>
-void gather_t(void* y, const void* x, const int64_t* idx, int64_t outer, int64_t axis, int64_t n_idx, int64_t inner,
-              cudaStream_t s) {
+void gather_t(void* y, const void* x, const int64_t* idx, int64_t outer, int64_t axis, int64_t n_idx,
+              int64_t inner, cudaStream_t s) {
   const int64_t n = outer * n_idx * inner;
   if (n < (int64_t(1) << 31) && outer * axis * inner < (int64_t(1) << 31))
-    k_gather<E, int32_t><<<blocks_for(n), kThreads, 0, s>>>(static_cast<E*>(y), static_cast<const E*>(x), idx,
-                                                           static_cast<int32_t>(outer), static_cast<int32_t>(axis),
-                                                           static_cast<int32_t>(n_idx), static_cast<int32_t>(inner));
+    k_gather<E, int32_t><<<blocks_for(n), kThreads, 0, s>>>(
+        static_cast<E*>(y), static_cast<const E*>(x), idx, static_cast<int32_t>(outer),
+        static_cast<int32_t>(axis), static_cast<int32_t>(n_idx), static_cast<int32_t>(inner));
   else
-    k_gather<E, int64_t><<<blocks_for(n), kThreads, 0, s>>>(static_cast<E*>(y), static_cast<const E*>(x), idx, outer,
-                                                           axis, n_idx, inner);
+    k_gather<E, int64_t><<<blocks_for(n), kThreads, 0, s>>>(static_cast<E*>(y), static_cast<const E*>(x), idx,
+                                                            outer, axis, n_idx, inner);
 }
 
-void gather(size_t elem, void* y, const void* x, const int64_t* idx, int64_t outer, int64_t axis, int64_t n_idx,
-            int64_t inner, cudaStream_t s) {
+void gather(size_t elem, void* y, const void* x, const int64_t* idx, int64_t outer, int64_t axis,
+            int64_t n_idx, int64_t inner, cudaStream_t s) {
   if (outer * n_idx * inner == 0) return;
   switch (elem) {
-    case 2: gather_t<uint16_t>(y, x, idx, outer, axis, n_idx, inner, s); break;
-    case 4: gather_t<uint32_t>(y, x, idx, outer, axis, n_idx, inner, s); break;
-    default: gather_t<uint64_t>(y, x, idx, outer, axis, n_idx, inner, s); break;
+    case 2:
+      gather_t<uint16_t>(y, x, idx, outer, axis, n_idx, inner, s);
+      break;
+    case 4:
+      gather_t<uint32_t>(y, x, idx, outer, axis, n_idx, inner, s);
+      break;
+    default:
+      gather_t<uint64_t>(y, x, idx, outer, axis, n_idx, inner, s);
+      break;
   }
 }
 
 void pool2d(bool half, bool max, void* y, const void* x, int64_t nc, int h, int w, int oh, int ow, int kh,
-            int kw, int sh, int sw, int ph, int pw, int dh, int dw, bool include_pad, int64_t c_last, cudaStream_t s) {
+            int kw, int sh, int sw, int ph, int pw, int dh, int dw, bool include_pad, int64_t c_last,
+            cudaStream_t s) {
   const int64_t n = nc * oh * ow;
   if (half)
     k_pool2d<__half><<<blocks_for(n), kThreads, 0, s>>>(static_cast<__half*>(y),

@@ -18,10 +18,10 @@ using engine::PlanLayer;
 using engine::PlanTensor;
 using engine::TensorKind;
 
-const std::set<std::string> kElementwise = {"Relu", "LeakyRelu", "Clip",  "Sigmoid", "HardSigmoid", "HardSwish",
-                                            "Gelu", "Tanh",      "Exp",   "Log",     "Sqrt",        "Neg",
-                                            "Abs",  "Erf",       "Reciprocal", "Add", "Sub", "Mul", "Div", "Pow",
-                                            "Max",  "Min"};
+const std::set<std::string> kElementwise = {
+    "Relu", "LeakyRelu", "Clip", "Sigmoid", "HardSigmoid", "HardSwish", "Gelu",       "Tanh",
+    "Exp",  "Log",       "Sqrt", "Neg",     "Abs",         "Erf",       "Reciprocal", "Add",
+    "Sub",  "Mul",       "Div",  "Pow",     "Max",         "Min"};
 
 struct Groups {
   std::vector<int32_t> parent;
@@ -52,7 +52,8 @@ void assign_layouts(Plan& plan) {
     const bool global = l.domain.empty() && (op == "GlobalAveragePool" || op == "GlobalMaxPool");
     bool same_shape = l.domain.empty() && kElementwise.count(op) && !l.outputs.empty() && l.outputs[0] >= 0;
     for (int32_t id : l.inputs)
-      if (same_shape && activation(id) && plan.tensors[id].dims != plan.tensors[l.outputs[0]].dims) same_shape = false;
+      if (same_shape && activation(id) && plan.tensors[id].dims != plan.tensors[l.outputs[0]].dims)
+        same_shape = false;
     std::vector<int32_t> linked;
     if (conv || pool || same_shape) {
       for (size_t i = 0; i < l.inputs.size(); ++i)
