@@ -13,26 +13,6 @@ namespace {
 using kernels::Fn;
 using kernels::FnParams;
 
-Expected<FnParams> activation_of(const LayerBuild& b) {
-  static const std::pair<const char*, Fn> kNames[] = {{"", Fn::kNone},
-                                                      {"Relu", Fn::kRelu},
-                                                      {"LeakyRelu", Fn::kLeakyRelu},
-                                                      {"Clip", Fn::kClip},
-                                                      {"Sigmoid", Fn::kSigmoid},
-                                                      {"HardSigmoid", Fn::kHardSigmoid},
-                                                      {"HardSwish", Fn::kHardSwish},
-                                                      {"Silu", Fn::kSilu},
-                                                      {"Gelu", Fn::kGelu},
-                                                      {"GeluTanh", Fn::kGeluTanh},
-                                                      {"Tanh", Fn::kTanh}};
-  const std::string name = b.attr_string("activation", "");
-  for (const auto& [n, f] : kNames) {
-    if (name == n)
-      return FnParams{f, b.attr_float("activation_alpha", 0), b.attr_float("activation_beta", 0)};
-  }
-  return unsupported("activation '" + name + "'");
-}
-
 class ConvLayer : public CudaLayer {
  public:
   ~ConvLayer() override {
@@ -56,7 +36,7 @@ class ConvLayer : public CudaLayer {
     channels_ = y[1];
     inner_ = nhwc_ ? 1 : y[2] * y[3];
     numel_ = y[0] * y[1] * y[2] * y[3];
-    INGOT_ASSIGN_OR_RETURN(fn_, activation_of(b));
+    INGOT_ASSIGN_OR_RETURN(fn_, fused_activation(b));
     has_bias_ = b.has_in(2);
     has_z_ = b.has_in(3);
     INGOT_CUDNN_OK(cudnnCreateTensorDescriptor(&x_));
@@ -192,7 +172,7 @@ std::string conv_supports(const LayerBuild& b) {
   if (b.attr_string("auto_pad", "NOTSET") != "NOTSET") return "auto_pad";
   const auto pads = b.attr_ints("pads");
   if (pads.size() == 4 && (pads[0] != pads[2] || pads[1] != pads[3])) return "asymmetric pads";
-  if (fused && !activation_of(b).ok()) return activation_of(b).status().message();
+  if (fused && !fused_activation(b).ok()) return fused_activation(b).status().message();
   if (b.in(0).dtype != DType::kF32) return "not float32";
   return "";
 }

@@ -141,7 +141,7 @@ std::string fingerprint() {
   cudaDeviceProp p{};
   cudaGetDeviceProperties(&p, dev);
   cudaDriverGetVersion(&driver);
-  char buf[256];
+  char buf[384];
   std::snprintf(buf, sizeof buf, "cuda; %s; sm_%d%d; driver %d; cudnn %zu; cublasLt %zu", p.name, p.major,
                 p.minor, driver, cudnnGetVersion(), cublasLtGetVersion());
   return buf;

@@ -11,6 +11,7 @@
 #include <string>
 #include <vector>
 
+#include "backends/cuda/kernels.h"
 #include "engine/plan.h"
 #include "ingot/status.h"
 
@@ -87,6 +88,10 @@ struct LayerBuild {
   bool nhwc_in(size_t i) const;
   bool nhwc_out(size_t o) const;
 };
+
+// The epilogue activation of an ingot.FusedConv / FusedMatMul layer (attributes activation,
+// activation_alpha, activation_beta), or an error naming one ingot's kernels do not have.
+Expected<kernels::FnParams> fused_activation(const LayerBuild& b);
 
 // Marks the plan's channels-last tensors (attribute cuda_nhwc of the layers touching them).
 void assign_layouts(engine::Plan& plan);

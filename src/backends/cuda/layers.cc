@@ -539,4 +539,24 @@ INGOT_REGISTER_CUDA_TACTIC(
     });
 
 }  // namespace
+
+Expected<FnParams> fused_activation(const LayerBuild& b) {
+  static const std::pair<const char*, Fn> kNames[] = {{"", Fn::kNone},
+                                                      {"Relu", Fn::kRelu},
+                                                      {"LeakyRelu", Fn::kLeakyRelu},
+                                                      {"Clip", Fn::kClip},
+                                                      {"Sigmoid", Fn::kSigmoid},
+                                                      {"HardSigmoid", Fn::kHardSigmoid},
+                                                      {"HardSwish", Fn::kHardSwish},
+                                                      {"Silu", Fn::kSilu},
+                                                      {"Gelu", Fn::kGelu},
+                                                      {"GeluTanh", Fn::kGeluTanh},
+                                                      {"Tanh", Fn::kTanh}};
+  const std::string name = b.attr_string("activation", "");
+  for (const auto& [n, f] : kNames)
+    if (name == n)
+      return FnParams{f, b.attr_float("activation_alpha", 0), b.attr_float("activation_beta", 0)};
+  return unsupported("activation '" + name + "'");
+}
+
 }  // namespace ingot::backends::cuda

@@ -162,25 +162,6 @@ class MatmulLayer : public CudaLayer {
   size_t workspace_bytes() const override { return kLtWorkspace; }
 };
 
-Expected<FnParams> fused_activation(const LayerBuild& b) {
-  static const std::pair<const char*, Fn> kNames[] = {{"", Fn::kNone},
-                                                      {"Relu", Fn::kRelu},
-                                                      {"LeakyRelu", Fn::kLeakyRelu},
-                                                      {"Clip", Fn::kClip},
-                                                      {"Sigmoid", Fn::kSigmoid},
-                                                      {"HardSigmoid", Fn::kHardSigmoid},
-                                                      {"HardSwish", Fn::kHardSwish},
-                                                      {"Silu", Fn::kSilu},
-                                                      {"Gelu", Fn::kGelu},
-                                                      {"GeluTanh", Fn::kGeluTanh},
-                                                      {"Tanh", Fn::kTanh}};
-  const std::string name = b.attr_string("activation", "");
-  for (const auto& [nm, f] : kNames)
-    if (name == nm)
-      return FnParams{f, b.attr_float("activation_alpha", 0), b.attr_float("activation_beta", 0)};
-  return unsupported("activation '" + name + "'");
-}
-
 // The product's shape, or why cuBLASLt cannot take it as one (strided-batched) product.
 Expected<LtShape> matmul_shape(const LayerBuild& b) {
   const Dims& a = b.in(0).dims;
