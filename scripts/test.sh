@@ -16,6 +16,8 @@ ctest --test-dir build --output-on-failure -j"$(nproc)" || status=1
 
 echo "== Python op, CLI and model tests; the Python API (the ingot package setup.sh installed) and examples/ =="
 .venv/bin/python -m pytest -q -p no:cacheprovider tests/python tests/models tests/python_api || status=1
+# The CUDA op tests against the CPU reference: they skip, saying why, without a GPU (CI has none).
+.venv/bin/python -m pytest -q -rs -p no:cacheprovider tests/gpu || status=1
 
 # ASan + UBSan (undefined behaviour fails the run), unless INGOT_SANITIZE_CI=0: the C++ unit tests, the
 # conformance suite and the Python op and CLI tests again, on the instrumented build that also holds the

@@ -52,6 +52,15 @@ struct BuildConfig {
   // machine skips the timing of every layer it has seen. Empty: none.
   std::string timing_cache;
   bool progress = false;  // a progress bar on stderr while tuning
+  // "cpu" or "cuda": the device the engine is built (and tuned) for, and runs on.
+  std::string device = "cpu";
+};
+
+// Where a device engine's last run spent its time (trtexec's H2D / GPU compute / D2H), milliseconds
+// measured with device events. valid is false on the CPU.
+struct DeviceTiming {
+  bool valid = false;
+  double h2d_ms = 0, compute_ms = 0, d2h_ms = 0;
 };
 
 // One layer of a built engine, as `ingot inspect` shows it.
@@ -112,6 +121,7 @@ class Engine : public std::enable_shared_from_this<Engine> {
   std::string source() const;    // the model it was built from
   std::string platform() const;  // the platform fingerprint it was built (tuned) for
   std::string built_by() const;  // the ingot version that built it
+  std::string device() const;    // "cpu" or "cuda"
 
   struct Impl;
   static std::shared_ptr<Engine> create(std::unique_ptr<Impl> impl);
@@ -131,6 +141,10 @@ class ExecutionContext {
   // Runs on named inputs (every model input must be given, with the model's dtype and a shape that
   // fits its declared dims and the engine's profile) and returns every output by name.
   Expected<std::map<std::string, Tensor>> run(const std::map<std::string, Tensor>& inputs);
+  // Device engines: runs the layers again on the inputs of the last run() already on the device, with
+  // no copy (bench --no-data-transfers). Fails on the CPU or before a first run().
+  Status run_device_only();
+  DeviceTiming last_device_timing() const;
 
   // Per-layer timing of the runs that follow (off by default: it reads the clock twice per layer).
   // Turning it on clears what was gathered before.

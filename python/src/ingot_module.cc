@@ -335,6 +335,7 @@ NB_MODULE(_ingot, m) {
       .def_rw("dump_ir_after", &BuildConfig::dump_ir_after, "pass names (or 'all') to print the IR after")
       .def_rw("opt_level", &BuildConfig::opt_level,
               "0: tactics by heuristics; 1-3: every supporting tactic timed on this machine")
+      .def_rw("device", &BuildConfig::device, "cpu (default) or cuda: the device to build for and run on")
       .def_rw("timing_cache", &BuildConfig::timing_cache,
               "timing cache file: read if it exists, written back with the new timings")
       .def_rw("progress", &BuildConfig::progress, "a progress bar on stderr while tuning")

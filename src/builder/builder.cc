@@ -5,6 +5,7 @@
 #include <set>
 #include <unordered_map>
 
+#include "backends/device.h"
 #include "backends/tactic.h"
 #include "backends/timing_cache.h"
 #include "builder/memory_planner.h"
@@ -392,6 +393,14 @@ Expected<Plan> build_plan(const ImportFn& import, const BuildConfig& config, con
   PlanCompiler compiler(graph, max_bytes, label);
   INGOT_ASSIGN_OR_RETURN(Plan plan, compiler.compile());
   plan.profile = std::move(profile);
+  if (config.device != "cpu") {
+    INGOT_ASSIGN_OR_RETURN(const backends::DeviceBackend* backend, backends::find_device_backend(config.device));
+    const std::string why = backend->available();
+    if (!why.empty()) return unsupported(label + ": cannot build for --device " + config.device + ": " + why);
+    plan.platform = backend->fingerprint();
+    INGOT_RETURN_IF_ERROR(backend->select(plan, config).with_context(label));
+    return plan;
+  }
   backends::TuningOptions tuning{.opt_level = config.opt_level, .progress = config.progress};
   // Levels 2 and 3 time longer: more repeats, and slow candidates dropped later (3: never).
   if (config.opt_level == 2) {

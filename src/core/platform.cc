@@ -1,5 +1,7 @@
 #include "core/platform.h"
 
+#include <map>
+
 #include <cstring>
 #include <vector>
 
@@ -103,5 +105,26 @@ std::string cpu_feature_list() {
 }
 
 std::string cpu_fingerprint() { return "cpu; " + cpu_name() + "; " + cpu_feature_list(); }
+
+namespace {
+std::map<std::string, DeviceFingerprintFn>& device_fingerprints() {
+  static std::map<std::string, DeviceFingerprintFn> m;
+  return m;
+}
+}  // namespace
+
+void register_device_fingerprint(const std::string& device, DeviceFingerprintFn fn) {
+  device_fingerprints()[device] = fn;
+}
+
+std::string device_fingerprint(const std::string& device) {
+  if (device == "cpu") return cpu_fingerprint();
+  auto it = device_fingerprints().find(device);
+  return it == device_fingerprints().end() ? "" : it->second();
+}
+
+std::string fingerprint_device(const std::string& fingerprint) {
+  return fingerprint.substr(0, fingerprint.find(';'));
+}
 
 }  // namespace ingot

@@ -28,4 +28,13 @@ std::string cpu_feature_list();
 // to load where it differs.
 std::string cpu_fingerprint();
 
+// Fingerprints of other devices ("cuda"), registered by their backends when built in.
+using DeviceFingerprintFn = std::string (*)();
+void register_device_fingerprint(const std::string& device, DeviceFingerprintFn fn);
+// The fingerprint of `device` on this machine ("cpu" is cpu_fingerprint()); "" when this ingot has no
+// backend for it. A fingerprint starts with its device name and "; ".
+std::string device_fingerprint(const std::string& device);
+// The device a fingerprint is for: its text up to the first ';'.
+std::string fingerprint_device(const std::string& fingerprint);
+
 }  // namespace ingot

@@ -103,7 +103,7 @@ class Writer {
     put<uint64_t>(out, kOffWeightsOffset, weights_off);
     put<uint64_t>(out, kOffWeightsBytes, weights_.size());
     const std::string v = ingot::version();
-    const std::string fp = cpu_fingerprint();
+    const std::string fp = plan_.platform.empty() ? cpu_fingerprint() : plan_.platform;
     std::memcpy(out.data() + kOffVersion, v.data(), std::min(v.size(), kVersionField - 1));
     std::memcpy(out.data() + kOffFingerprint, fp.data(), std::min(fp.size(), kFingerprintField - 1));
     std::memcpy(out.data() + plan_off, fbb_.GetBufferPointer(), plan_bytes);
@@ -537,9 +537,15 @@ Expected<Plan> read_engine(const void* data, size_t size, std::shared_ptr<const 
       return invalid_argument(label + ": engine built by ingot " + h.ingot_version + ", but this is ingot " +
                               ingot::version() + ": rebuild the engine on this machine");
     }
-    if (h.fingerprint != cpu_fingerprint()) {
+    const std::string device = fingerprint_device(h.fingerprint);
+    const std::string here = device_fingerprint(device);
+    if (here.empty()) {
+      return invalid_argument(label + ": engine built for '" + h.fingerprint + "', but this ingot has no " +
+                              device + " backend: rebuild the engine for a device this ingot has");
+    }
+    if (h.fingerprint != here) {
       return invalid_argument(label + ": engine built for '" + h.fingerprint + "', but this machine is '" +
-                              cpu_fingerprint() + "': rebuild the engine on this machine");
+                              here + "': rebuild the engine on this machine");
     }
   }
   const uint64_t plan_off = get<uint64_t>(p, kOffPlanOffset);

@@ -7,6 +7,7 @@
 #include <cstring>
 #include <set>
 
+#include "backends/device.h"
 #include "backends/tactic.h"
 #include "builder/builder.h"
 #include "core/platform.h"
@@ -64,6 +65,8 @@ struct Engine::Impl {
   std::vector<RtValue> weights;  // per tensor id (weights only), shared by every context
   std::vector<int32_t> roots;    // per tensor id, the tensor whose arena place it uses
   std::map<std::string, ShapeRange> profile;
+  std::string device = "cpu";
+  std::shared_ptr<backends::DeviceEngine> device_engine;  // device engines: the layers run there
 
   Status prepare() {
     const size_t n = plan.tensors.size();
@@ -79,6 +82,12 @@ struct Engine::Impl {
     for (int32_t id : plan.inputs) inputs.push_back(info_of(plan.tensors[id]));
     for (int32_t id : plan.outputs) outputs.push_back(info_of(plan.tensors[id]));
     for (const auto& e : plan.profile) profile[e.input] = ShapeRange{e.min, e.opt, e.max};
+    device = fingerprint_device(plan.platform);
+    if (device != "cpu") {
+      INGOT_ASSIGN_OR_RETURN(const backends::DeviceBackend* backend, backends::find_device_backend(device));
+      INGOT_ASSIGN_OR_RETURN(device_engine, backend->load(plan));
+      return Status::Ok();
+    }
     // Last reader of each tensor: its value is dropped after that layer (outputs are kept).
     std::vector<int> last(n, -1);
     for (size_t l = 0; l < plan.layers.size(); ++l) {
@@ -179,6 +188,7 @@ std::map<std::string, ShapeRange> Engine::profile() const { return impl_->profil
 std::string Engine::source() const { return impl_->plan.source; }
 std::string Engine::platform() const { return impl_->plan.platform; }
 std::string Engine::built_by() const { return impl_->plan.ingot_version; }
+std::string Engine::device() const { return impl_->device; }
 
 std::vector<LayerInfo> Engine::layers() const {
   std::vector<LayerInfo> out;
@@ -230,13 +240,14 @@ struct ExecutionContext::State {
   bool profiling = false;
   std::vector<double> layer_ms;  // per layer, summed over the profiled runs
   int64_t profiled_runs = 0;
+  std::unique_ptr<backends::DeviceContext> device;  // device engines, created at the first run
 };
 
 ExecutionContext::ExecutionContext(std::shared_ptr<const Engine> engine)
     : engine_(std::move(engine)), state_(std::make_unique<State>()) {
   const Plan& plan = engine_->impl_->plan;
   state_->arena_bytes = plan.arena_bytes;
-  if (plan.arena_bytes > 0) {
+  if (plan.arena_bytes > 0 && !engine_->impl_->device_engine) {
     auto* p = static_cast<uint8_t*>(std::aligned_alloc(64, (plan.arena_bytes + 63) / 64 * 64));
     state_->arena = std::shared_ptr<uint8_t>(p, [](uint8_t* q) { std::free(q); });
   }
@@ -316,6 +327,12 @@ Expected<std::map<std::string, Tensor>> ExecutionContext::run(const std::map<std
   const Plan& plan = impl.plan;
   State& st = *state_;
   INGOT_RETURN_IF_ERROR(check_inputs(impl, inputs));
+  if (impl.device_engine) {
+    if (!st.device) {
+      INGOT_ASSIGN_OR_RETURN(st.device, impl.device_engine->create_context());
+    }
+    return st.device->run(inputs);
+  }
   std::vector<RtValue>& values = st.values;
   for (size_t i = 0; i < plan.inputs.size(); ++i)
     values[plan.inputs[i]] = RtValue(inputs.at(impl.inputs[i].name));
@@ -435,6 +452,16 @@ std::vector<LayerTime> ExecutionContext::profile() const {
     out.push_back(std::move(t));
   }
   return out;
+}
+
+Status ExecutionContext::run_device_only() {
+  if (!engine_->impl_->device_engine) return invalid_argument("run_device_only: this engine runs on the CPU");
+  if (!state_->device) return invalid_argument("run_device_only: call run() once first (it uploads the inputs)");
+  return state_->device->run_compute_only();
+}
+
+DeviceTiming ExecutionContext::last_device_timing() const {
+  return state_->device ? state_->device->last_timing() : DeviceTiming{};
 }
 
 const char* version() { return "0.1.0"; }

@@ -340,3 +340,28 @@ def test_unwritable_output(good, tmp_path):
     (out / "y.npy").mkdir(parents=True)
     assert_error(run("run", p, "--input", f"x={x}", "--output-dir", out), "y.npy", "cannot rename")
     assert [f.name for f in out.iterdir()] == ["y.npy"]
+
+
+def test_engine_for_another_gpu_is_refused(good, tmp_path):
+    """An engine whose fingerprint names another GPU is refused with the recorded and the local platform."""
+    onnx_path, _ = good
+    eng = tmp_path / "m.ingot"
+    assert run("build", onnx_path, "-o", eng).returncode == 0
+    data = bytearray(eng.read_bytes())
+    at = data.index(b"cpu; ", 0, 512)
+    other = b"cuda; NVIDIA Imaginary GPU; sm_75; driver 1; cudnn 1; cublasLt 1"
+    end = data.index(b"\0", at)  # the fingerprint field is zero-padded far past either text
+    assert all(b == 0 for b in data[end:at + len(other) + 1])
+    data[at:at + len(other) + 1] = other + b"\0"
+    eng.write_bytes(bytes(data))
+    assert_error(run("run", eng), "engine built for 'cuda; NVIDIA Imaginary GPU; sm_75", "rebuild the engine")
+
+
+def test_cuda_without_gpu_says_so(good, tmp_path):
+    """--device cuda on a machine without a GPU (or an ingot without the backend) fails in one clear line."""
+    onnx_path, _ = good
+    proc = run("run", onnx_path, "--device", "cuda", "--output-dir", tmp_path)
+    if proc.returncode == 0:
+        pytest.skip("this machine has a CUDA GPU")
+    assert_error(proc, "cuda")
+    assert "no CUDA GPU" in proc.stderr or "built without that backend" in proc.stderr

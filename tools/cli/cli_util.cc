@@ -103,6 +103,8 @@ void add_build_options(CLI::App* app, BuildOptions& opt) {
   app->add_option("--threads", opt.threads,
                   "CPU threads to tune and run with (default: all cores or OMP_NUM_THREADS)")
       ->check(CLI::Range(1, 1024));
+  app->add_option("--device", opt.device, "cpu or cuda: the device to build for and run on (default cpu)")
+      ->check(CLI::IsMember({"cpu", "cuda"}));
   // Precision.
   app->add_flag("--fp16", opt.fp16, "run Conv/MatMul/Gemm layers in fp16 where this CPU has fp16 kernels");
   app->add_flag("--bf16", opt.bf16, "run Conv/MatMul/Gemm layers in bf16 where this CPU has bf16 kernels");
@@ -124,6 +126,7 @@ Expected<BuildConfig> to_build_config(const BuildOptions& opt) {
   cfg.opt_level = opt.opt_level;
   cfg.timing_cache = opt.timing_cache;
   cfg.progress = isatty(STDERR_FILENO) != 0;
+  cfg.device = opt.device;
   INGOT_ASSIGN_OR_RETURN(cfg.shapes, parse_shapes(opt.shapes, "--shapes"));
   INGOT_ASSIGN_OR_RETURN(auto mins, parse_shapes(opt.min_shapes, "--min-shapes"));
   INGOT_ASSIGN_OR_RETURN(auto opts, parse_shapes(opt.opt_shapes, "--opt-shapes"));

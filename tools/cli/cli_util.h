@@ -44,6 +44,7 @@ struct BuildOptions {
   std::vector<std::string> dump_ir_after;
   int opt_level = 1;
   std::string timing_cache;
+  std::string device = "cpu";
   int threads =
       0;  // CPU threads for tuning and running; 0: OpenMP's default (OMP_NUM_THREADS, else all cores)
   // Precision (issue 6): --fp16 / --bf16 / --int8 / --best, per-layer overrides, INT8 calibration.

@@ -29,6 +29,7 @@ struct BenchOptions {
   uint64_t seed = 0;
   std::string json;
   bool dump_profile = false;
+  bool no_data_transfers = false;
 };
 
 // Nearest-rank percentile of sorted values.
@@ -100,9 +101,20 @@ int bench_command(const BenchOptions& opt) {
   Status filled = fill_random_inputs(**engine, opt.seed, feeds);
   if (!filled.ok()) return report(filled);
   auto ctx = (*engine)->create_context();
+  const bool on_device = (*engine)->device() != "cpu";
+  if (opt.no_data_transfers && !on_device)
+    return report(Status(StatusCode::kUsage, "--no-data-transfers needs an engine for a device (--device cuda)"));
+  bool first = true;
+  std::vector<double> h2d, compute, d2h;
   auto run_once = [&]() -> Status {
-    auto r = ctx->run(feeds);
-    return r.ok() ? Status::Ok() : r.status();
+    if (opt.no_data_transfers && !first) {
+      INGOT_RETURN_IF_ERROR(ctx->run_device_only());
+    } else {
+      auto r = ctx->run(feeds);
+      if (!r.ok()) return r.status();
+    }
+    first = false;
+    return Status::Ok();
   };
   // Warm-up: at least one run.
   const auto w0 = Clock::now();
@@ -119,6 +131,12 @@ int bench_command(const BenchOptions& opt) {
     const auto e = Clock::now();
     if (!st.ok()) return report(st.with_context(opt.model));
     ms.push_back(std::chrono::duration<double, std::milli>(e - s).count());
+    if (on_device) {
+      const DeviceTiming t = ctx->last_device_timing();
+      h2d.push_back(t.h2d_ms);
+      compute.push_back(t.compute_ms);
+      d2h.push_back(t.d2h_ms);
+    }
     elapsed = std::chrono::duration<double>(e - m0).count();
   }
   std::vector<double> sorted = ms;
@@ -150,6 +168,21 @@ int bench_command(const BenchOptions& opt) {
     if (!profile.ok()) return report(profile.status().with_context(opt.model));
     j["profile"] = std::move(*profile);
   }
+  if (on_device) {
+    auto median = [](std::vector<double> v) {
+      std::sort(v.begin(), v.end());
+      return v.empty() ? 0.0 : percentile(v, 50);
+    };
+    j["device"] = (*engine)->device();
+    j["gpu_compute_ms"] = {{"median", median(compute)}, {"mean", std::accumulate(compute.begin(), compute.end(), 0.0) / compute.size()}};
+    j["h2d_ms"] = {{"median", median(h2d)}};
+    j["d2h_ms"] = {{"median", median(d2h)}};
+    j["no_data_transfers"] = opt.no_data_transfers;
+    std::printf("GPU compute time (ms, device events): median %.4f  mean %.4f\n", median(compute),
+                std::accumulate(compute.begin(), compute.end(), 0.0) / compute.size());
+    if (!opt.no_data_transfers)
+      std::printf("H2D copy (ms): median %.4f   D2H copy (ms): median %.4f\n", median(h2d), median(d2h));
+  }
   if (!opt.json.empty()) {
     Status st = write_file_atomically(opt.json, {j.dump(2) + "\n"});
     if (!st.ok()) return report(st);
@@ -172,6 +205,8 @@ Command add_bench_command(CLI::App& parent) {
   app->add_flag("--dump-profile", opt->dump_profile,
                 "after the timed runs, time every layer (as many runs again, at least 10) and print the "
                 "per-layer and per-op profile (also under \"profile\" in --json)");
+  app->add_flag("--no-data-transfers", opt->no_data_transfers,
+                "device engines: time the layers only, the inputs staying on the device (as trtexec)");
   add_build_options(app, opt->build);
   return {app, [opt] { return bench_command(*opt); }};
 }

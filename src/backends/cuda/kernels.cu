@@ -1,0 +1,498 @@
+#include <cuda_fp16.h>
+
+#include <cfloat>
+
+#include "backends/cuda/kernels.h"
+
+namespace ingot::backends::cuda::kernels {
+namespace {
+
+constexpr int kThreads = 256;
+
+inline unsigned blocks_for(int64_t n) {
+  const int64_t b = (n + kThreads - 1) / kThreads;
+  return static_cast<unsigned>(b < 65535 * 32 ? (b > 0 ? b : 1) : 65535 * 32);
+}
+
+__device__ __forceinline__ float load(const float* p, int64_t i) { return p[i]; }
+__device__ __forceinline__ float load(const __half* p, int64_t i) { return __half2float(p[i]); }
+__device__ __forceinline__ void store(float* p, int64_t i, float v) { p[i] = v; }
+__device__ __forceinline__ void store(__half* p, int64_t i, float v) { p[i] = __float2half(v); }
+
+__device__ __forceinline__ float apply(FnParams f, float x) {
+  switch (f.fn) {
+    case Fn::kNone:
+      return x;
+    case Fn::kRelu:
+      return x > 0.f ? x : 0.f;
+    case Fn::kLeakyRelu:
+      return x >= 0.f ? x : f.alpha * x;
+    case Fn::kClip:
+      return fminf(fmaxf(x, f.alpha), f.beta);
+    case Fn::kSigmoid:
+      return 1.f / (1.f + expf(-x));
+    case Fn::kHardSigmoid:
+      return fminf(fmaxf(f.alpha * x + f.beta, 0.f), 1.f);
+    case Fn::kHardSwish:
+      return x * fminf(fmaxf(x / 6.f + 0.5f, 0.f), 1.f);
+    case Fn::kSilu:
+      return x / (1.f + expf(-x));
+    case Fn::kGelu:
+      return 0.5f * x * (1.f + erff(x * 0.70710678118654752f));
+    case Fn::kGeluTanh:
+      return 0.5f * x * (1.f + tanhf(0.7978845608028654f * (x + 0.044715f * x * x * x)));
+    case Fn::kTanh:
+      return tanhf(x);
+    case Fn::kExp:
+      return expf(x);
+    case Fn::kLog:
+      return logf(x);
+    case Fn::kSqrt:
+      return sqrtf(x);
+    case Fn::kNeg:
+      return -x;
+    case Fn::kAbs:
+      return fabsf(x);
+    case Fn::kErf:
+      return erff(x);
+    case Fn::kReciprocal:
+      return 1.f / x;
+  }
+  return x;
+}
+
+// The loops run over every possible axis with constant indices (fully unrolled): indexing the map with a
+// run-time bound would copy it from the parameter space to local memory in every thread.
+__device__ __forceinline__ int64_t source_index(const Strided& m, int64_t i) {
+  int64_t off = m.offset;
+#pragma unroll
+  for (int d = kMaxRank - 1; d >= 0; --d) {
+    if (d < m.rank) {
+      const int64_t q = i / m.dims[d];
+      off += (i - q * m.dims[d]) * m.strides[d];
+      i = q;
+    }
+  }
+  return off;
+}
+
+// The same in 32-bit arithmetic (integer division is several times cheaper), for maps whose indices fit.
+struct Strided32 {
+  int rank = 0;
+  int32_t dims[kMaxRank] = {};
+  int32_t strides[kMaxRank] = {};
+  int32_t offset = 0;
+};
+
+__device__ __forceinline__ int32_t source_index(const Strided32& m, int32_t i) {
+  int32_t off = m.offset;
+#pragma unroll
+  for (int d = kMaxRank - 1; d >= 0; --d) {
+    if (d < m.rank) {
+      const int32_t q = i / m.dims[d];
+      off += (i - q * m.dims[d]) * m.strides[d];
+      i = q;
+    }
+  }
+  return off;
+}
+
+// Drops size-1 dims and merges neighbours that are contiguous in the source, so fewer divisions remain.
+Strided simplify(const Strided& m) {
+  Strided o;
+  o.offset = m.offset;
+  for (int d = 0; d < m.rank; ++d) {
+    if (m.dims[d] == 1) continue;
+    if (o.rank > 0 && o.strides[o.rank - 1] == m.strides[d] * m.dims[d]) {
+      o.dims[o.rank - 1] *= m.dims[d];
+      o.strides[o.rank - 1] = m.strides[d];
+      continue;
+    }
+    o.dims[o.rank] = m.dims[d];
+    o.strides[o.rank] = m.strides[d];
+    ++o.rank;
+  }
+  return o;
+}
+
+bool fits32(const Strided& m, int64_t n) {
+  int64_t hi = m.offset;
+  for (int d = 0; d < m.rank; ++d) hi += (m.dims[d] - 1) * (m.strides[d] < 0 ? -m.strides[d] : m.strides[d]);
+  return n < (int64_t(1) << 31) && hi < (int64_t(1) << 31) && m.offset >= 0;
+}
+
+Strided32 to32(const Strided& m) {
+  Strided32 o;
+  o.rank = m.rank;
+  o.offset = static_cast<int32_t>(m.offset);
+  for (int d = 0; d < m.rank; ++d) {
+    o.dims[d] = static_cast<int32_t>(m.dims[d]);
+    o.strides[d] = static_cast<int32_t>(m.strides[d]);
+  }
+  return o;
+}
+
+bool is_identity(const Strided& m) {
+  return m.offset == 0 && (m.rank == 0 || (m.rank == 1 && m.strides[0] == 1));
+}
+
+template <typename T, typename I>
+__global__ void k_epilogue(T* y, const T* x, const T* bias, const T* z, I n, I inner, I channels,
+                           FnParams f) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
+    float v = load(x, i);
+    if (bias) v += load(bias, (i / inner) % channels);
+    if (z) v += load(z, i);
+    store(y, i, apply(f, v));
+  }
+}
+
+template <typename T, typename M, typename I>
+__global__ void k_binary(T* y, const T* a, M am, const T* b, M bm, BinOp op, I n, bool a_id) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
+    const float u = load(a, a_id ? i : source_index(am, i)), v = load(b, source_index(bm, i));
+    float r;
+    switch (op) {
+      case BinOp::kAdd:
+        r = u + v;
+        break;
+      case BinOp::kSub:
+        r = u - v;
+        break;
+      case BinOp::kMul:
+        r = u * v;
+        break;
+      case BinOp::kDiv:
+        r = u / v;
+        break;
+      case BinOp::kPow:
+        r = powf(u, v);
+        break;
+      case BinOp::kMax:
+        r = fmaxf(u, v);
+        break;
+      default:
+        r = fminf(u, v);
+        break;
+    }
+    store(y, i, r);
+  }
+}
+
+template <typename E, typename M, typename I>
+__global__ void k_strided_copy(E* y, const E* x, M m, I n) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x)
+    y[i] = x[source_index(m, i)];
+}
+
+template <typename E, typename I>
+__global__ void k_gather(E* y, const E* x, const int64_t* idx, I outer, I axis, I n_idx, I inner) {
+  const I n = outer * n_idx * inner;
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < n; i += (I)gridDim.x * blockDim.x) {
+    const I in = i % inner, j = (i / inner) % n_idx, o = i / (inner * n_idx);
+    I k = static_cast<I>(idx[j]);
+    if (k < 0) k += axis;
+    k = k < 0 ? 0 : (k >= axis ? axis - 1 : k);  // the builder checked constant indices
+    y[i] = x[(o * axis + k) * inner + in];
+  }
+}
+
+__global__ void k_f32_to_f16(const float* x, __half* y, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x)
+    y[i] = __float2half(x[i]);
+}
+__global__ void k_f16_to_f32(const __half* x, float* y, int64_t n) {
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x)
+    y[i] = __half2float(x[i]);
+}
+
+template <typename T>
+__global__ void k_pool2d(T* y, const T* x, int64_t nc, int h, int w, int oh, int ow, int kh, int kw, int sh,
+                         int sw, int ph, int pw, int dh, int dw, bool max, bool include_pad, int64_t c_last) {
+  const int64_t n = nc * oh * ow;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x) {
+    // NCHW: i = (plane, oy, ox); NHWC (c_last = C): i = (image, oy, ox, c), pixels C elements apart.
+    const int64_t c = c_last ? i % c_last : 0, j = c_last ? i / c_last : i, step = c_last ? c_last : 1;
+    const int ox = static_cast<int>(j % ow), oy = static_cast<int>((j / ow) % oh);
+    const int64_t plane = j / (static_cast<int64_t>(ow) * oh);
+    const T* xp = x + plane * h * w * step + c;
+    float acc = max ? -FLT_MAX : 0.f;
+    int count = 0;
+    for (int ky = 0; ky < kh; ++ky) {
+      const int iy = oy * sh - ph + ky * dh;
+      for (int kx = 0; kx < kw; ++kx) {
+        const int ix = ox * sw - pw + kx * dw;
+        const bool inside = iy >= 0 && iy < h && ix >= 0 && ix < w;
+        if (inside) {
+          const float v = load(xp, (static_cast<int64_t>(iy) * w + ix) * step);
+          acc = max ? fmaxf(acc, v) : acc + v;
+          ++count;
+        } else if (include_pad && iy < h + ph && ix < w + pw) {
+          ++count;  // a padded position inside the padded extent counts for the average
+        }
+      }
+    }
+    store(y, i, max ? acc : (count ? acc / count : 0.f));
+  }
+}
+
+__device__ __forceinline__ float combine(ReduceOp op, float a, float b) {
+  return op == ReduceOp::kMax ? fmaxf(a, b) : op == ReduceOp::kMin ? fminf(a, b) : a + b;
+}
+
+// Block-wide reduction of one float (all threads get the result).
+__device__ float block_reduce(float v, ReduceOp op, float* shared) {
+  for (int o = 16; o > 0; o >>= 1) v = combine(op, v, __shfl_xor_sync(0xffffffffu, v, o));
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
+  __syncthreads();
+  if (lane == 0) shared[warp] = v;
+  __syncthreads();
+  v = shared[0];
+  for (int k = 1; k < warps; ++k) v = combine(op, v, shared[k]);
+  return v;
+}
+
+// One block per (outer, inner) row of r elements.
+template <typename T>
+__global__ void k_reduce(T* y, const T* x, int64_t r, int64_t inner, ReduceOp op) {
+  __shared__ float shared[32];
+  const int64_t row = blockIdx.x, o = row / inner, in = row % inner;
+  const T* xp = x + o * r * inner + in;
+  const float init = op == ReduceOp::kMax ? -FLT_MAX : op == ReduceOp::kMin ? FLT_MAX : 0.f;
+  float acc = init;
+  for (int64_t k = threadIdx.x; k < r; k += blockDim.x) acc = combine(op, acc, load(xp, k * inner));
+  acc = block_reduce(acc, op, shared);
+  if (threadIdx.x == 0) store(y, row, op == ReduceOp::kMean ? acc / static_cast<float>(r) : acc);
+}
+
+template <typename T>
+__global__ void k_softmax(T* y, const T* x, int64_t r, int64_t inner, float scale, bool log) {
+  __shared__ float shared[32];
+  const int64_t row = blockIdx.x, o = row / inner, in = row % inner;
+  const T* xp = x + o * r * inner + in;
+  T* yp = y + o * r * inner + in;
+  float m = -FLT_MAX;
+  for (int64_t k = threadIdx.x; k < r; k += blockDim.x) m = fmaxf(m, scale * load(xp, k * inner));
+  m = block_reduce(m, ReduceOp::kMax, shared);
+  float sum = 0.f;
+  for (int64_t k = threadIdx.x; k < r; k += blockDim.x) sum += expf(scale * load(xp, k * inner) - m);
+  sum = block_reduce(sum, ReduceOp::kSum, shared);
+  const float inv = 1.f / sum, lsum = logf(sum);
+  for (int64_t k = threadIdx.x; k < r; k += blockDim.x) {
+    const float v = scale * load(xp, k * inner) - m;
+    store(yp, k * inner, log ? v - lsum : expf(v) * inv);
+  }
+}
+
+template <typename T>
+__global__ void k_layer_norm(T* y, const T* x, const T* scale, const T* bias, int64_t r, float eps) {
+  __shared__ float shared[32];
+  const T* xp = x + blockIdx.x * r;
+  T* yp = y + blockIdx.x * r;
+  float s = 0.f;
+  for (int64_t k = threadIdx.x; k < r; k += blockDim.x) s += load(xp, k);
+  const float mean = block_reduce(s, ReduceOp::kSum, shared) / static_cast<float>(r);
+  float v = 0.f;
+  for (int64_t k = threadIdx.x; k < r; k += blockDim.x) {
+    const float d = load(xp, k) - mean;
+    v += d * d;
+  }
+  const float rstd = rsqrtf(block_reduce(v, ReduceOp::kSum, shared) / static_cast<float>(r) + eps);
+  for (int64_t k = threadIdx.x; k < r; k += blockDim.x) {
+    float o = (load(xp, k) - mean) * rstd * load(scale, k);
+    if (bias) o += load(bias, k);
+    store(yp, k, o);
+  }
+}
+
+int row_threads(int64_t r) { return r >= 1024 ? 512 : r >= 256 ? 256 : r >= 64 ? 64 : 32; }
+
+}  // namespace
+
+void cast_f32_to_f16(const float* x, void* y, int64_t n, cudaStream_t s) {
+  k_f32_to_f16<<<blocks_for(n), kThreads, 0, s>>>(x, static_cast<__half*>(y), n);
+}
+void cast_f16_to_f32(const void* x, float* y, int64_t n, cudaStream_t s) {
+  k_f16_to_f32<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const __half*>(x), y, n);
+}
+
+template <typename T>
+void epilogue_t(T* y, const T* x, const T* bias, const T* z, int64_t n, int64_t inner, int64_t channels,
+                FnParams fn, cudaStream_t s) {
+  if (n < (int64_t(1) << 31))
+    k_epilogue<T, int32_t><<<blocks_for(n), kThreads, 0, s>>>(y, x, bias, z, static_cast<int32_t>(n),
+                                                              static_cast<int32_t>(inner),
+                                                              static_cast<int32_t>(channels), fn);
+  else
+    k_epilogue<T, int64_t><<<blocks_for(n), kThreads, 0, s>>>(y, x, bias, z, n, inner, channels, fn);
+}
+
+void epilogue(bool half, void* y, const void* x, const void* bias, const void* z, int64_t n, int64_t inner,
+              int64_t channels, FnParams fn, cudaStream_t s) {
+  if (n == 0) return;
+  if (half)
+    epilogue_t(static_cast<__half*>(y), static_cast<const __half*>(x), static_cast<const __half*>(bias),
+               static_cast<const __half*>(z), n, inner, channels, fn, s);
+  else
+    epilogue_t(static_cast<float*>(y), static_cast<const float*>(x), static_cast<const float*>(bias),
+               static_cast<const float*>(z), n, inner, channels, fn, s);
+}
+
+template <typename T>
+void binary_t(BinOp op, T* y, const T* a, const Strided& am, const T* b, const Strided& bm, int64_t n,
+              cudaStream_t s) {
+  // Both maps share the output's dims, so they are simplified apart; an identity map skips its divisions.
+  const Strided sa = simplify(am), sb = simplify(bm);
+  const bool a_id = is_identity(sa);
+  if (fits32(sa, n) && fits32(sb, n))
+    k_binary<T, Strided32, int32_t>
+        <<<blocks_for(n), kThreads, 0, s>>>(y, a, to32(sa), b, to32(sb), op, static_cast<int32_t>(n), a_id);
+  else
+    k_binary<T, Strided, int64_t><<<blocks_for(n), kThreads, 0, s>>>(y, a, sa, b, sb, op, n, a_id);
+}
+
+void binary(bool half, BinOp op, void* y, const void* a, const Strided& am, const void* b, const Strided& bm,
+            cudaStream_t s) {
+  int64_t n = 1;
+  for (int d = 0; d < am.rank; ++d) n *= am.dims[d];
+  if (n == 0) return;
+  if (half)
+    binary_t(op, static_cast<__half*>(y), static_cast<const __half*>(a), am, static_cast<const __half*>(b),
+             bm, n, s);
+  else
+    binary_t(op, static_cast<float*>(y), static_cast<const float*>(a), am, static_cast<const float*>(b), bm,
+             n, s);
+}
+
+template <typename E>
+void copy_t(void* y, const void* x, const Strided& m, int64_t n, cudaStream_t s) {
+  if (fits32(m, n))
+    k_strided_copy<E, Strided32, int32_t><<<blocks_for(n), kThreads, 0, s>>>(
+        static_cast<E*>(y), static_cast<const E*>(x), to32(m), static_cast<int32_t>(n));
+  else
+    k_strided_copy<E, Strided, int64_t>
+        <<<blocks_for(n), kThreads, 0, s>>>(static_cast<E*>(y), static_cast<const E*>(x), m, n);
+}
+
+void strided_copy(size_t elem, void* y, const void* x, const Strided& map, cudaStream_t s) {
+  Strided m = simplify(map);
+  int64_t n = 1;
+  for (int d = 0; d < m.rank; ++d) n *= m.dims[d];
+  if (n == 0) return;
+  // Rows contiguous in the source move as 16-, 8- or 4-byte words when sizes, strides and pointers allow.
+  if (m.rank > 0 && m.strides[m.rank - 1] == 1) {
+    for (size_t vb : {size_t(16), size_t(8), size_t(4)}) {
+      if (vb <= elem) break;
+      bool ok = (m.dims[m.rank - 1] * elem) % vb == 0 && (m.offset * elem) % vb == 0 &&
+                reinterpret_cast<uintptr_t>(x) % vb == 0 && reinterpret_cast<uintptr_t>(y) % vb == 0;
+      for (int d = 0; ok && d + 1 < m.rank; ++d) ok = (m.strides[d] * static_cast<int64_t>(elem)) % vb == 0;
+      if (!ok) continue;
+      const int64_t k = static_cast<int64_t>(vb / elem);
+      m.dims[m.rank - 1] /= k;
+      m.offset /= k;
+      for (int d = 0; d + 1 < m.rank; ++d) m.strides[d] /= k;
+      n /= k;
+      elem = vb;
+      break;
+    }
+  }
+  switch (elem) {
+    case 1:
+      copy_t<uint8_t>(y, x, m, n, s);
+      break;
+    case 2:
+      copy_t<uint16_t>(y, x, m, n, s);
+      break;
+    case 4:
+      copy_t<uint32_t>(y, x, m, n, s);
+      break;
+    case 8:
+      copy_t<uint64_t>(y, x, m, n, s);
+      break;
+    default:
+      copy_t<uint4>(y, x, m, n, s);
+      break;
+  }
+}
+
+template <typename E>
+void gather_t(void* y, const void* x, const int64_t* idx, int64_t outer, int64_t axis, int64_t n_idx,
+              int64_t inner, cudaStream_t s) {
+  const int64_t n = outer * n_idx * inner;
+  if (n < (int64_t(1) << 31) && outer * axis * inner < (int64_t(1) << 31))
+    k_gather<E, int32_t><<<blocks_for(n), kThreads, 0, s>>>(
+        static_cast<E*>(y), static_cast<const E*>(x), idx, static_cast<int32_t>(outer),
+        static_cast<int32_t>(axis), static_cast<int32_t>(n_idx), static_cast<int32_t>(inner));
+  else
+    k_gather<E, int64_t><<<blocks_for(n), kThreads, 0, s>>>(static_cast<E*>(y), static_cast<const E*>(x), idx,
+                                                            outer, axis, n_idx, inner);
+}
+
+void gather(size_t elem, void* y, const void* x, const int64_t* idx, int64_t outer, int64_t axis,
+            int64_t n_idx, int64_t inner, cudaStream_t s) {
+  if (outer * n_idx * inner == 0) return;
+  switch (elem) {
+    case 2:
+      gather_t<uint16_t>(y, x, idx, outer, axis, n_idx, inner, s);
+      break;
+    case 4:
+      gather_t<uint32_t>(y, x, idx, outer, axis, n_idx, inner, s);
+      break;
+    default:
+      gather_t<uint64_t>(y, x, idx, outer, axis, n_idx, inner, s);
+      break;
+  }
+}
+
+void pool2d(bool half, bool max, void* y, const void* x, int64_t nc, int h, int w, int oh, int ow, int kh,
+            int kw, int sh, int sw, int ph, int pw, int dh, int dw, bool include_pad, int64_t c_last,
+            cudaStream_t s) {
+  const int64_t n = nc * oh * ow;
+  if (half)
+    k_pool2d<__half><<<blocks_for(n), kThreads, 0, s>>>(static_cast<__half*>(y),
+                                                        static_cast<const __half*>(x), nc, h, w, oh, ow, kh,
+                                                        kw, sh, sw, ph, pw, dh, dw, max, include_pad, c_last);
+  else
+    k_pool2d<float><<<blocks_for(n), kThreads, 0, s>>>(static_cast<float*>(y), static_cast<const float*>(x),
+                                                       nc, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, max,
+                                                       include_pad, c_last);
+}
+
+void reduce(bool half, ReduceOp op, void* y, const void* x, int64_t outer, int64_t r, int64_t inner,
+            cudaStream_t s) {
+  const auto rows = static_cast<unsigned>(outer * inner);
+  if (half)
+    k_reduce<__half><<<rows, row_threads(r), 0, s>>>(static_cast<__half*>(y), static_cast<const __half*>(x),
+                                                     r, inner, op);
+  else
+    k_reduce<float>
+        <<<rows, row_threads(r), 0, s>>>(static_cast<float*>(y), static_cast<const float*>(x), r, inner, op);
+}
+
+void softmax(bool half, bool log, void* y, const void* x, int64_t outer, int64_t r, int64_t inner,
+             float scale, cudaStream_t s) {
+  const auto rows = static_cast<unsigned>(outer * inner);
+  if (half)
+    k_softmax<__half><<<rows, row_threads(r), 0, s>>>(static_cast<__half*>(y), static_cast<const __half*>(x),
+                                                      r, inner, scale, log);
+  else
+    k_softmax<float><<<rows, row_threads(r), 0, s>>>(static_cast<float*>(y), static_cast<const float*>(x), r,
+                                                     inner, scale, log);
+}
+
+void layer_norm(bool half, void* y, const void* x, const void* scale, const void* bias, int64_t rows,
+                int64_t r, float eps, cudaStream_t s) {
+  if (half)
+    k_layer_norm<__half><<<static_cast<unsigned>(rows), row_threads(r), 0, s>>>(
+        static_cast<__half*>(y), static_cast<const __half*>(x), static_cast<const __half*>(scale),
+        static_cast<const __half*>(bias), r, eps);
+  else
+    k_layer_norm<float><<<static_cast<unsigned>(rows), row_threads(r), 0, s>>>(
+        static_cast<float*>(y), static_cast<const float*>(x), static_cast<const float*>(scale),
+        static_cast<const float*>(bias), r, eps);
+}
+
+}  // namespace ingot::backends::cuda::kernels

@@ -1,0 +1,79 @@
+// ingot's own CUDA kernels: pure functions over device pointers and sizes, launched on a stream. They
+// know nothing of plans or layers (the layer classes in layers.cc hold the parameters). Every kernel
+// takes `half` = the storage type of its float tensors is FP16 (else FP32); math is in FP32.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstddef>
+#include <cstdint>
+
+namespace ingot::backends::cuda::kernels {
+
+constexpr int kMaxRank = 8;
+
+// Element-wise functions, the fused epilogues' activations among them.
+enum class Fn : int {
+  kNone,
+  kRelu,
+  kLeakyRelu,
+  kClip,
+  kSigmoid,
+  kHardSigmoid,
+  kHardSwish,
+  kSilu,
+  kGelu,
+  kGeluTanh,
+  kTanh,
+  kExp,
+  kLog,
+  kSqrt,
+  kNeg,
+  kAbs,
+  kErf,
+  kReciprocal
+};
+struct FnParams {
+  Fn fn = Fn::kNone;
+  float alpha = 0, beta = 0;  // LeakyRelu alpha; Clip min/max; HardSigmoid alpha/beta
+};
+
+enum class BinOp : int { kAdd, kSub, kMul, kDiv, kPow, kMax, kMin };
+enum class ReduceOp : int { kSum, kMean, kMax, kMin };
+
+struct Strided {
+  int rank = 0;
+  int64_t dims[kMaxRank] = {};     // output dims
+  int64_t strides[kMaxRank] = {};  // per output axis, the source's stride in elements (0: broadcast)
+  int64_t offset = 0;              // source element offset
+};
+
+void cast_f32_to_f16(const float* x, void* y, int64_t n, cudaStream_t s);
+void cast_f16_to_f32(const void* x, float* y, int64_t n, cudaStream_t s);
+
+// y = fn(x + bias[(i / inner) % channels] + z[i]); bias and z may be null; y may be x or z.
+void epilogue(bool half, void* y, const void* x, const void* bias, const void* z, int64_t n, int64_t inner,
+              int64_t channels, FnParams fn, cudaStream_t s);
+// y[i] = a[...] op b[...] over the output index space of `a_map` (a_map and b_map share dims).
+void binary(bool half, BinOp op, void* y, const void* a, const Strided& a_map, const void* b,
+            const Strided& b_map, cudaStream_t s);
+// y[i] = x[map(i)] for any element size: transposes, slices, broadcasts, copies.
+void strided_copy(size_t elem_bytes, void* y, const void* x, const Strided& map, cudaStream_t s);
+// Gathers along an axis: x is [outer, axis, inner], indices (int64, negatives wrap) n_idx of them.
+void gather(size_t elem_bytes, void* y, const void* x, const int64_t* indices, int64_t outer, int64_t axis,
+            int64_t n_idx, int64_t inner, cudaStream_t s);
+// 2-D pooling over NCHW planes (nc = N * C), or NHWC images when c_last = C.
+void pool2d(bool half, bool max, void* y, const void* x, int64_t nc, int h, int w, int oh, int ow, int kh,
+            int kw, int sh, int sw, int ph, int pw, int dh, int dw, bool count_include_pad, int64_t c_last,
+            cudaStream_t s);
+// x viewed as [outer, r, inner], reduced over r.
+void reduce(bool half, ReduceOp op, void* y, const void* x, int64_t outer, int64_t r, int64_t inner,
+            cudaStream_t s);
+// Softmax (or LogSoftmax) over r of x viewed as [outer, r, inner]; y = softmax(scale * x).
+void softmax(bool half, bool log, void* y, const void* x, int64_t outer, int64_t r, int64_t inner,
+             float scale, cudaStream_t s);
+// Normalizes each row of r elements: (x - mean) / sqrt(var + eps) * scale + bias (bias may be null).
+void layer_norm(bool half, void* y, const void* x, const void* scale, const void* bias, int64_t rows,
+                int64_t r, float eps, cudaStream_t s);
+
+}  // namespace ingot::backends::cuda::kernels

@@ -1,0 +1,323 @@
+"""Every CUDA tactic against the CPU reference (INGOT_TACTICS=reference) on random data, several shapes each.
+
+Runs the `ingot` command (INGOT_CLI, else build/bin/ingot) on one-op (or one-fused-layer) ONNX models, in FP32
+(TF32 in convolutions and products, as cuDNN's and cuBLASLt's default math) and FP16. Skips, saying so, where
+there is no CUDA GPU or this ingot has no CUDA backend.
+"""
+import os
+import pathlib
+import subprocess
+import tempfile
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+CLI = os.environ.get("INGOT_CLI", str(ROOT / "build" / "bin" / "ingot"))
+
+
+def _probe():
+    with tempfile.TemporaryDirectory() as d:
+        x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [2])
+        y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [2])
+        m = helper.make_model(helper.make_graph([helper.make_node("Relu", ["x"], ["y"])], "g", [x], [y]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+        onnx.save(m, f"{d}/m.onnx")
+        r = subprocess.run([CLI, "run", f"{d}/m.onnx", "--device", "cuda", "--output-dir", d],
+                           capture_output=True, text=True)
+        return r.returncode, r.stderr
+
+
+if not os.path.exists(CLI):
+    pytest.skip(f"no ingot command at {CLI}", allow_module_level=True)
+_rc, _err = _probe()
+if _rc != 0:
+    pytest.skip(f"no CUDA GPU or no CUDA backend: {_err.strip()}", allow_module_level=True)
+
+
+def vi(name, shape):
+    return helper.make_tensor_value_info(name, TensorProto.FLOAT, list(shape))
+
+
+def init(name, arr):
+    return numpy_helper.from_array(np.asarray(arr), name)
+
+
+def run_case(tmp_path, nodes, inputs, out_shapes, inits=(), opset=17, fp16=False, rng=None):
+    """Builds the model, runs it on the GPU and on the CPU reference, returns (gpu, ref) outputs."""
+    rng = rng or np.random.default_rng(0)
+    graph = helper.make_graph(nodes, "g", [vi(n, s) for n, s in inputs], [vi(n, s) for n, s in out_shapes],
+                              initializer=list(inits))
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)])
+    path = tmp_path / "m.onnx"
+    onnx.save(model, path)
+    args = []
+    for n, s in inputs:
+        a = rng.uniform(-1, 1, size=s).astype(np.float32)
+        np.save(tmp_path / f"{n}.npy", a)
+        args += ["--input", f"{n}={tmp_path / (n + '.npy')}"]
+    outs = {}
+    for tag, extra, env in (("gpu", ["--device", "cuda"] + (["--fp16"] if fp16 else []), {}),
+                            ("ref", [], {"INGOT_TACTICS": "reference"})):
+        d = tmp_path / tag
+        d.mkdir()
+        r = subprocess.run([CLI, "run", str(path), "--output-dir", str(d)] + args + extra, capture_output=True,
+                           text=True, env={**os.environ, **env})
+        assert r.returncode == 0, r.stderr
+        outs[tag] = {n: np.load(d / f"{n}.npy") for n, _ in out_shapes}
+    return outs["gpu"], outs["ref"]
+
+
+def check(gpu, ref, tol):
+    for name in ref:
+        g, r = gpu[name].astype(np.float64), ref[name].astype(np.float64)
+        assert g.shape == r.shape, name
+        assert np.isfinite(g).all(), name
+        err = np.linalg.norm(g - r) / max(np.linalg.norm(r), 1e-30)
+        assert err < tol, f"{name}: relative error {err:.3g} >= {tol}"
+
+
+# Relative L2 error bounds per precision (METHOD.md): float32 arithmetic, TF32 products, FP16 storage.
+F32, TF32, F16 = 1e-5, 2e-3, 5e-3
+
+
+def tol_for(fp16, product):
+    return F16 if fp16 else (TF32 if product else F32)
+
+
+PRECISIONS = [False, True]
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("x,w,attrs", [
+    ((1, 3, 17, 19), (8, 3, 3, 3), dict(pads=[1, 1, 1, 1])),
+    ((2, 16, 14, 14), (16, 1, 3, 3), dict(pads=[1, 1, 1, 1], strides=[2, 2], group=16)),
+    ((2, 8, 9, 9), (12, 8, 1, 1), {}),
+    ((1, 4, 23, 23), (6, 4, 5, 5), dict(pads=[2, 2, 2, 2], dilations=[2, 2])),
+])
+@pytest.mark.parametrize("relu", [True, False])
+def test_conv_bias_residual(tmp_path, fp16, x, w, attrs, relu):
+    rng = np.random.default_rng(1)
+    oc = w[0]
+    wt = rng.uniform(-0.5, 0.5, size=w).astype(np.float32)
+    bt = rng.uniform(-0.5, 0.5, size=(oc,)).astype(np.float32)
+    conv = helper.make_node("Conv", ["x", "w", "b"], ["c"], **attrs)
+    # Output shape from the reference convolution's rule.
+    pads = attrs.get("pads", [0, 0, 0, 0]); s = attrs.get("strides", [1, 1]); d = attrs.get("dilations", [1, 1])
+    oh = (x[2] + pads[0] + pads[2] - d[0] * (w[2] - 1) - 1) // s[0] + 1
+    ow = (x[3] + pads[1] + pads[3] - d[1] * (w[3] - 1) - 1) // s[1] + 1
+    y = (x[0], oc, oh, ow)
+    nodes = [conv, helper.make_node("Add", ["c", "z"], ["y" if not relu else "a"])]
+    if relu:
+        nodes.append(helper.make_node("Relu", ["a"], ["y"]))
+    g, r = run_case(tmp_path, nodes, [("x", x), ("z", y)], [("y", y)], [init("w", wt), init("b", bt)], fp16=fp16,
+                    rng=rng)
+    check(g, r, tol_for(fp16, True))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("batch,size", [(1, 16), (3, 19)])
+def test_conv_net_channels_last(tmp_path, fp16, batch, size):
+    """A small residual convolutional network whose inner tensors the engine keeps NHWC (the input too)."""
+    rng = np.random.default_rng(9)
+    u = lambda *s: rng.uniform(-0.5, 0.5, s).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("MaxPool", ["r1"], ["p1"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["p1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["c2", "p1"], ["a2"]),
+             helper.make_node("Relu", ["a2"], ["r2"]),
+             helper.make_node("Conv", ["r2", "w3"], ["c3"], pads=[1, 1, 1, 1], strides=[2, 2], group=8),
+             helper.make_node("Clip", ["c3", "lo", "hi"], ["k3"]),
+             helper.make_node("Conv", ["k3", "w4", "b4"], ["c4"]),
+             helper.make_node("Sigmoid", ["c4"], ["s4"]),
+             helper.make_node("Mul", ["c4", "s4"], ["m4"]),
+             helper.make_node("AveragePool", ["m4"], ["p4"], kernel_shape=[2, 2], strides=[1, 1]),
+             helper.make_node("GlobalAveragePool", ["p4"], ["g"]),
+             helper.make_node("Flatten", ["g"], ["f"]),
+             helper.make_node("Gemm", ["f", "wf", "bf"], ["y"], transB=1)]
+    inits = [init("w1", u(8, 3, 3, 3)), init("b1", u(8)), init("w2", u(8, 8, 3, 3)), init("b2", u(8)),
+             init("w3", u(8, 1, 3, 3)), init("lo", np.float32(0)), init("hi", np.float32(0.3)),
+             init("w4", u(16, 8, 1, 1)), init("b4", u(16)), init("wf", u(10, 16)), init("bf", u(10))]
+    g, r = run_case(tmp_path, nodes, [("x", (batch, 3, size, size))], [("y", (batch, 10))], inits, fp16=fp16,
+                    rng=rng)
+    check(g, r, tol_for(fp16, True))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("x,group", [((1, 8, 10, 10), 1), ((3, 5, 7, 9), 1), ((2, 32, 12, 12), 32)])
+def test_conv_clip(tmp_path, fp16, x, group):
+    rng = np.random.default_rng(2)
+    oc = 7 if group == 1 else x[1]
+    wt = rng.uniform(-1, 1, size=(oc, x[1] // group, 3, 3)).astype(np.float32)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"], pads=[1, 1, 1, 1], group=group),
+             helper.make_node("Clip", ["c", "lo", "hi"], ["y"])]
+    y = (x[0], oc, x[2], x[3])
+    g, r = run_case(tmp_path, nodes, [("x", x)], [("y", y)],
+                    [init("w", wt), init("lo", np.float32(0)), init("hi", np.float32(0.5))], fp16=fp16, rng=rng)
+    check(g, r, tol_for(fp16, True))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("a,k,n,act", [((2, 5, 7), 7, 9, "Relu"), ((33, 64), 64, 48, ""), ((3, 17, 40), 40, 72, "Gelu")])
+def test_matmul_bias_activation(tmp_path, fp16, a, k, n, act):
+    rng = np.random.default_rng(3)
+    nodes = [helper.make_node("MatMul", ["a", "w"], ["m"]), helper.make_node("Add", ["m", "b"], ["y0" if act else "y"])]
+    if act:
+        nodes.append(helper.make_node(act, ["y0"], ["y"]))
+    y = a[:-1] + (n,)
+    g, r = run_case(tmp_path, nodes, [("a", a)], [("y", y)],
+                    [init("w", rng.uniform(-1, 1, (k, n)).astype(np.float32)),
+                     init("b", rng.uniform(-1, 1, (n,)).astype(np.float32))], opset=20, fp16=fp16, rng=rng)
+    check(g, r, tol_for(fp16, True))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("a,b", [((3, 4, 5), (3, 5, 6)), ((2, 2, 9, 16), (2, 2, 16, 3))])
+def test_batched_matmul(tmp_path, fp16, a, b):
+    y = a[:-1] + (b[-1],)
+    g, r = run_case(tmp_path, [helper.make_node("MatMul", ["a", "b"], ["y"])], [("a", a), ("b", b)], [("y", y)],
+                    fp16=fp16)
+    check(g, r, tol_for(fp16, True))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("m,k,n,trans_b", [(4, 6, 5, 1), (1, 32, 10, 0)])
+def test_gemm(tmp_path, fp16, m, k, n, trans_b):
+    rng = np.random.default_rng(4)
+    w = rng.uniform(-1, 1, (n, k) if trans_b else (k, n)).astype(np.float32)
+    nodes = [helper.make_node("Gemm", ["a", "w", "c"], ["y"], transB=trans_b, alpha=0.5)]
+    g, r = run_case(tmp_path, nodes, [("a", (m, k))], [("y", (m, n))],
+                    [init("w", w), init("c", rng.uniform(-1, 1, (n,)).astype(np.float32))], fp16=fp16, rng=rng)
+    check(g, r, tol_for(fp16, True))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("b,h,s,d", [(2, 3, 10, 8), (1, 4, 197, 64), (3, 1, 33, 16)])
+def test_attention(tmp_path, fp16, b, h, s, d):
+    nodes = [helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+             helper.make_node("MatMul", ["q", "kt"], ["qk"]),
+             helper.make_node("Mul", ["qk", "scale"], ["sc"]),
+             helper.make_node("Softmax", ["sc"], ["p"], axis=-1),
+             helper.make_node("MatMul", ["p", "v"], ["y"])]
+    shp = (b, h, s, d)
+    g, r = run_case(tmp_path, nodes, [("q", shp), ("k", shp), ("v", shp)], [("y", shp)],
+                    [init("scale", np.float32(d ** -0.5))], fp16=fp16)
+    check(g, r, tol_for(fp16, True))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("x", [(2, 7, 32), (4, 768), (1, 3, 5, 1000)])
+def test_layer_norm(tmp_path, fp16, x):
+    rng = np.random.default_rng(5)
+    r_ = x[-1]
+    nodes = [helper.make_node("LayerNormalization", ["x", "s", "b"], ["y"], axis=-1, epsilon=1e-5)]
+    g, r = run_case(tmp_path, nodes, [("x", x)], [("y", x)],
+                    [init("s", rng.uniform(0.5, 1.5, (r_,)).astype(np.float32)),
+                     init("b", rng.uniform(-1, 1, (r_,)).astype(np.float32))], fp16=fp16, rng=rng)
+    check(g, r, tol_for(fp16, False))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("x,axis", [((3, 5, 33), -1), ((2, 4, 3), 1), ((2, 1100), 1)])
+def test_softmax(tmp_path, fp16, x, axis):
+    g, r = run_case(tmp_path, [helper.make_node("Softmax", ["x"], ["y"], axis=axis)], [("x", x)], [("y", x)],
+                    fp16=fp16)
+    check(g, r, tol_for(fp16, False))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("op,x,attrs,y", [
+    ("MaxPool", (2, 4, 11, 13), dict(kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]), (2, 4, 6, 7)),
+    ("AveragePool", (1, 3, 8, 10), dict(kernel_shape=[2, 2], strides=[2, 2]), (1, 3, 4, 5)),
+    ("AveragePool", (2, 2, 7, 7), dict(kernel_shape=[3, 3], pads=[1, 1, 1, 1], count_include_pad=1), (2, 2, 7, 7)),
+    ("GlobalAveragePool", (2, 5, 7, 7), {}, (2, 5, 1, 1)),
+    ("GlobalMaxPool", (3, 2, 4, 9), {}, (3, 2, 1, 1)),
+])
+def test_pool(tmp_path, fp16, op, x, attrs, y):
+    g, r = run_case(tmp_path, [helper.make_node(op, ["x"], ["y"], **attrs)], [("x", x)], [("y", y)], fp16=fp16)
+    check(g, r, tol_for(fp16, False))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("op,x,axes,y", [("ReduceMean", (2, 3, 40), [-1], (2, 3, 1)),
+                                         ("ReduceSum", (4, 6, 5), [1], (4, 1, 5)),
+                                         ("ReduceMax", (3, 8, 2, 2), [2, 3], (3, 8, 1, 1))])
+def test_reduce(tmp_path, fp16, op, x, axes, y):
+    g, r = run_case(tmp_path, [helper.make_node(op, ["x", "axes"], ["y"])], [("x", x)], [("y", y)],
+                    [init("axes", np.array(axes, np.int64))], opset=18, fp16=fp16)
+    check(g, r, tol_for(fp16, False))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("op,a,b", [("Add", (2, 3, 4), (4,)), ("Mul", (2, 1, 4), (3, 1)), ("Sub", (5,), (2, 5)),
+                                    ("Div", (3, 7), (3, 7))])
+def test_binary(tmp_path, fp16, op, a, b):
+    y = np.broadcast_shapes(a, b)
+    rng = np.random.default_rng(6)
+    nodes = [helper.make_node(op, ["a", "c"], ["y"])]
+    # The second operand is a constant offset away from zero, so Div stays well conditioned.
+    cval = (rng.uniform(0.5, 1.5, b) * rng.choice([-1, 1], b)).astype(np.float32)
+    g, r = run_case(tmp_path, nodes, [("a", a)], [("y", y)], [init("c", cval)], fp16=fp16, rng=rng)
+    check(g, r, tol_for(fp16, False))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("op,attrs", [("Relu", {}), ("Sigmoid", {}), ("Tanh", {}), ("Gelu", {}),
+                                      ("LeakyRelu", dict(alpha=0.1)), ("HardSwish", {}), ("Exp", {}), ("Neg", {})])
+def test_unary(tmp_path, fp16, op, attrs):
+    for x in [(7,), (3, 65, 9)]:
+        sub = tmp_path / f"r{len(x)}"
+        sub.mkdir()
+        g, r = run_case(sub, [helper.make_node(op, ["x"], ["y"], **attrs)], [("x", x)], [("y", x)], opset=20,
+                        fp16=fp16)
+        check(g, r, tol_for(fp16, False))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+def test_data_movement(tmp_path, fp16):
+    """Transpose, Slice with steps, Concat, Split, Gather and Reshape in one model."""
+    rng = np.random.default_rng(7)
+    nodes = [helper.make_node("Transpose", ["x"], ["t"], perm=[0, 2, 1, 3]),             # 2,5,3,6
+             helper.make_node("Slice", ["t", "st", "en", "ax", "sp"], ["s"]),            # 2,5,3,3
+             helper.make_node("Concat", ["s", "s"], ["c"], axis=3),                      # 2,5,3,6
+             helper.make_node("Split", ["c", "parts"], ["p0", "p1"], axis=1),            # 2,2,3,6 / 2,3,3,6
+             helper.make_node("Gather", ["p1", "idx"], ["g"], axis=2),                   # 2,3,2,6
+             helper.make_node("Reshape", ["g", "shape"], ["y1"]),                        # 6,12
+             helper.make_node("Relu", ["p0"], ["y0"])]
+    inits = [init("st", np.array([5, 0], np.int64)), init("en", np.array([-100, 3], np.int64)),
+             init("ax", np.array([3, 2], np.int64)), init("sp", np.array([-2, 1], np.int64)),
+             init("parts", np.array([2, 3], np.int64)), init("idx", np.array([2, -3], np.int64)),
+             init("shape", np.array([6, 12], np.int64))]
+    g, r = run_case(tmp_path, nodes, [("x", (2, 3, 5, 6))], [("y0", (2, 2, 3, 6)), ("y1", (6, 12))], inits,
+                    opset=18, fp16=fp16, rng=rng)
+    check(g, r, tol_for(fp16, False))
+
+
+def test_engine_file_round_trip_and_errors(tmp_path):
+    """An FP16 engine saved and loaded runs like the in-memory build; dynamic shapes are refused clearly."""
+    rng = np.random.default_rng(8)
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["n", 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["n", 3])
+    m = helper.make_model(helper.make_graph([helper.make_node("MatMul", ["x", "w"], ["y"])], "g", [x], [y],
+                                            [init("w", rng.uniform(-1, 1, (4, 3)).astype(np.float32))]),
+                          opset_imports=[helper.make_opsetid("", 17)])
+    onnx.save(m, tmp_path / "m.onnx")
+    r = subprocess.run([CLI, "build", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "m.ingot"), "--device", "cuda"],
+                       capture_output=True, text=True)
+    assert r.returncode == 1 and "static shapes" in r.stderr, r.stderr
+    r = subprocess.run([CLI, "build", str(tmp_path / "m.onnx"), "-o", str(tmp_path / "m.ingot"), "--device", "cuda",
+                        "--fp16", "--shapes", "x:5x4"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([CLI, "inspect", str(tmp_path / "m.ingot")], capture_output=True, text=True)
+    assert "cuda.cublaslt.matmul" in r.stdout and "platform: cuda; " in r.stdout, r.stdout
+    xv = rng.uniform(-1, 1, (5, 4)).astype(np.float32)
+    np.save(tmp_path / "x.npy", xv)
+    r = subprocess.run([CLI, "run", str(tmp_path / "m.ingot"), "--input", f"x={tmp_path / 'x.npy'}", "--output-dir",
+                        str(tmp_path)], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    got = np.load(tmp_path / "y.npy")
+    want = xv @ numpy_helper.to_array(m.graph.initializer[0])
+    assert np.linalg.norm(got - want) / np.linalg.norm(want) < F16
