@@ -190,6 +190,8 @@ std::vector<LayerInfo> Engine::layers() const {
     i.precision = l.precision;
     i.tactic = l.tactic;
     i.in_place = l.in_place_input >= 0;
+    const Step& step = impl_->steps[&l - p.layers.data()];
+    i.reorders = step.kernel ? step.kernel->reorders() : 0;
     for (int32_t t : l.inputs)
       if (t >= 0) i.inputs.push_back(p.tensors[t].name + ": " + shape_text(p.tensors[t]));
     for (int32_t t : l.outputs)

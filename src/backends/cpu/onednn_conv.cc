@@ -149,6 +149,10 @@ class ConvKernel : public Kernel {
     return Status::Ok();
   }
 
+  int reorders() const override {
+    return static_ ? int(static_->reorder_src) + int(static_->reorder_dst) + int(static_->reorder_z) : 0;
+  }
+
   Status run(ops::RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
     if (x.dtype() != DType::kF32 || x.rank() != w_.rank())
