@@ -35,6 +35,9 @@ class Kernel {
   // Layout reorders of activations (into or out of a blocked layout) each run makes at the layer's
   // boundaries, at the layer's build-time shapes (`ingot inspect` counts them).
   virtual int reorders() const { return 0; }
+  // True when run() writes every element of each output it allocates: the runtime then skips zeroing
+  // the output's arena place first (for the arena's memory traffic, not to save a kernel's work).
+  virtual bool overwrites_outputs() const { return false; }
 };
 
 struct Tactic {

@@ -364,7 +364,8 @@ Expected<std::map<std::string, Tensor>> ExecutionContext::run(const std::map<std
           return Tensor::create(dtype, std::move(dims));
         }
       }
-      std::memset(place, 0, static_cast<size_t>(bytes));
+      if (!step.kernel || !step.kernel->overwrites_outputs())
+        std::memset(place, 0, static_cast<size_t>(bytes));
       return Tensor::wrap(dtype, std::move(dims), st.arena, place);
     };
     ops::RunContext ctx(*step.node, in, &out,

@@ -141,6 +141,7 @@ Expected<std::unique_ptr<ConvInstance>> make_instance(const ir::Node& node, cons
 
 class ConvKernel : public Kernel {
  public:
+  bool overwrites_outputs() const override { return true; }
   ConvKernel(Tensor w, ConvConfig cfg) : w_(std::move(w)), cfg_(cfg) {}
 
   Status prepare_static(const ir::Node& node, const Dims& x) {
