@@ -74,6 +74,7 @@ struct LayerInfo {
   std::vector<std::string> inputs;  // "name: float32[1,3,224,224]"
   std::vector<std::string> outputs;
   bool in_place = false;
+  int reorders = 0;  // layout reorders of activations its kernel runs at its boundaries, per run
 };
 
 struct MemoryInfo {

@@ -252,7 +252,8 @@ def inspect(model, config=None, **options):
         "layers": [{"name": l.name, "op": l.op, "fused": list(l.fused), "precision": l.precision,
                     "precision_note": l.precision_note,
                     "tactic": l.tactic, "inputs": list(l.inputs), "outputs": list(l.outputs),
-                    "in_place": l.in_place} for l in e.layers],
+                    "in_place": l.in_place, "reorders": l.reorders} for l in e.layers],
+        "reorders": sum(l.reorders for l in e.layers),
         "memory": {"arena_bytes": m.arena_bytes, "naive_bytes": m.naive_bytes, "weight_bytes": m.weight_bytes,
                    "planned_tensors": m.planned_tensors, "dynamic_tensors": m.dynamic_tensors},
     }

@@ -414,6 +414,7 @@ NB_MODULE(_ingot, m) {
       .def_ro("fused", &LayerInfo::fused)
       .def_ro("precision", &LayerInfo::precision)
       .def_ro("precision_note", &LayerInfo::precision_note)
+      .def_ro("reorders", &LayerInfo::reorders, "layout reorders its kernel runs at its boundaries, per run")
       .def_ro("tactic", &LayerInfo::tactic)
       .def_ro("inputs", &LayerInfo::inputs)
       .def_ro("outputs", &LayerInfo::outputs)

@@ -32,6 +32,12 @@ class Kernel {
   virtual ~Kernel() = default;
   // Reads ctx's inputs, allocates outputs with ctx.alloc_output (the context's arena) and writes them.
   virtual Status run(ops::RunContext& ctx) const = 0;
+  // Layout reorders of activations (into or out of a blocked layout) each run makes at the layer's
+  // boundaries, at the layer's build-time shapes (`ingot inspect` counts them).
+  virtual int reorders() const { return 0; }
+  // True when run() writes every element of each output it allocates: the runtime then skips zeroing
+  // the output's arena place first (for the arena's memory traffic, not to save a kernel's work).
+  virtual bool overwrites_outputs() const { return false; }
 };
 
 struct Tactic {
@@ -72,8 +78,8 @@ Expected<std::vector<Tensor>> run_kernel(const LayerDesc& desc, const Kernel& ke
 // Chooses a tactic for every layer of the plan (sets layer.tactic). opt_level 0: the first supporting
 // tactic in registration order (fast tactics register before the reference) that prepares; >= 1: every
 // supporting tactic (the reference included) is timed on the layer at the plan's shapes, on random
-// inputs and the plan's weights, and the fastest by its best of the repeats kept. Layers whose shapes are only known at
-// run time, or that only the reference supports, are not timed.
+// inputs and the plan's weights, and the fastest by its best of the repeats kept. Layers whose shapes are
+// only known at run time, or that only the reference supports, are not timed.
 class TimingCache;
 struct TuningStats {
   int timed = 0;   // layers timed

@@ -202,6 +202,8 @@ std::vector<LayerInfo> Engine::layers() const {
     i.precision_note = l.precision_note;
     i.tactic = l.tactic;
     i.in_place = l.in_place_input >= 0;
+    const Step& step = impl_->steps[&l - p.layers.data()];
+    i.reorders = step.kernel ? step.kernel->reorders() : 0;
     for (int32_t t : l.inputs)
       if (t >= 0) i.inputs.push_back(p.tensors[t].name + ": " + shape_text(p.tensors[t]));
     for (int32_t t : l.outputs)
@@ -381,7 +383,8 @@ Expected<std::map<std::string, Tensor>> ExecutionContext::run(const std::map<std
           return Tensor::create(dtype, std::move(dims));
         }
       }
-      std::memset(place, 0, static_cast<size_t>(bytes));
+      if (!step.kernel || !step.kernel->overwrites_outputs())
+        std::memset(place, 0, static_cast<size_t>(bytes));
       return Tensor::wrap(dtype, std::move(dims), st.arena, place);
     };
     ops::RunContext ctx(*step.node, in, &out,

@@ -68,8 +68,12 @@ int inspect_command(const InspectOptions& opt) {
                            {"tactic", l.tactic},
                            {"inputs", l.inputs},
                            {"outputs", l.outputs},
-                           {"in_place", l.in_place}});
+                           {"in_place", l.in_place},
+                           {"reorders", l.reorders}});
   }
+  int total_reorders = 0;
+  for (const LayerInfo& l : layers) total_reorders += l.reorders;
+  j["reorders"] = total_reorders;
   j["memory"] = {{"arena_bytes", m.arena_bytes},
                  {"naive_bytes", m.naive_bytes},
                  {"weight_bytes", m.weight_bytes},
@@ -96,11 +100,14 @@ int inspect_command(const InspectOptions& opt) {
     std::cout << "\n";
   }
   for (const TensorInfo& t : e.outputs()) std::cout << "output " << info_text(t) << "\n";
-  std::cout << layers.size() << " layers:\n";
+  int reorders = 0;
+  for (const LayerInfo& l : layers) reorders += l.reorders;
+  std::cout << layers.size() << " layers, " << reorders << " layout reorders per run:\n";
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerInfo& l = layers[i];
     std::cout << "  [" << i << "] " << l.name << "  " << l.op << "  " << l.precision << "  " << l.tactic
-              << (l.in_place ? "  in-place" : "") << "\n";
+              << (l.in_place ? "  in-place" : "")
+              << (l.reorders ? "  " + std::to_string(l.reorders) + " reorder(s)" : "") << "\n";
     if (!l.precision_note.empty()) std::cout << "      precision: " << l.precision_note << "\n";
     if (l.fused.size() > 1) std::cout << "      fused: " << join(l.fused, " + ") << "\n";
     std::cout << "      " << join(l.inputs, ", ") << " -> " << join(l.outputs, ", ") << "\n";

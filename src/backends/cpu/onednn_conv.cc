@@ -136,12 +136,17 @@ Expected<std::unique_ptr<ConvInstance>> make_instance(const ir::Node& node, cons
 
 class ConvKernel : public Kernel {
  public:
+  bool overwrites_outputs() const override { return true; }
   ConvKernel(Tensor w, ConvConfig cfg) : w_(std::move(w)), cfg_(cfg) {}
 
   Status prepare_static(const ir::Node& node, const Dims& x) {
     INGOT_ASSIGN_OR_RETURN(static_, make_instance(node, x, w_, cfg_));
     static_x_ = x;
     return Status::Ok();
+  }
+
+  int reorders() const override {
+    return static_ ? int(static_->reorder_src) + int(static_->reorder_dst) + int(static_->reorder_z) : 0;
   }
 
   Status run(ops::RunContext& ctx) const override {

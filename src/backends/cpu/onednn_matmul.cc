@@ -85,6 +85,7 @@ Expected<std::unique_ptr<MatMulInstance>> make_instance(const ir::Node& node, co
 
 class MatMulKernel : public Kernel {
  public:
+  bool overwrites_outputs() const override { return true; }
   MatMulKernel(Tensor b, MatMulConfig cfg) : b_(std::move(b)), cfg_(std::move(cfg)) {}
 
   Status prepare_static(const ir::Node& node, const Dims& a, const Dims& b) {

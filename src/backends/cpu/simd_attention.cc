@@ -31,6 +31,7 @@ std::string attention_supports(const LayerDesc& d) {
 
 class AttentionKernel : public Kernel {
  public:
+  bool overwrites_outputs() const override { return true; }
   explicit AttentionKernel(const SimdKernels& k) : k_(k) {}
 
   Status run(ops::RunContext& ctx) const override {

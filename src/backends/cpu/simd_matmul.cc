@@ -45,6 +45,7 @@ std::string packed_supports(const LayerDesc& d) {
 
 class PackedMatMulKernel : public Kernel {
  public:
+  bool overwrites_outputs() const override { return true; }
   PackedMatMulKernel(const SimdKernels& k, MatMulConfig cfg, Act act, const Tensor& b)
       : k_(k), cfg_(std::move(cfg)), act_(act) {
     const Dims& bd = b.dims();

@@ -49,6 +49,7 @@ std::string softmax_supports(const LayerDesc& d) {
 
 class SoftmaxKernel : public Kernel {
  public:
+  bool overwrites_outputs() const override { return true; }
   explicit SoftmaxKernel(const SimdKernels& k) : k_(k) {}
   Status run(ops::RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
@@ -105,6 +106,7 @@ std::string layer_norm_supports(const LayerDesc& d) {
 
 class LayerNormKernel : public Kernel {
  public:
+  bool overwrites_outputs() const override { return true; }
   explicit LayerNormKernel(const SimdKernels& k) : k_(k) {}
   Status run(ops::RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
@@ -152,6 +154,7 @@ std::string gelu_supports(const LayerDesc& d) {
 
 class GeluKernel : public Kernel {
  public:
+  bool overwrites_outputs() const override { return true; }
   explicit GeluKernel(const SimdKernels& k) : k_(k) {}
   Status run(ops::RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
