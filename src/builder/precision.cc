@@ -104,6 +104,29 @@ Expected<std::map<std::string, quant::TensorCalibration>> calibrate(const std::v
   return out;
 }
 
+// The activations of an int8 layer that are calibrated: X, and a fused convolution's residual Z (kept
+// int8 between layers where the backend can, see the cpu backend's int8 plan pass).
+std::vector<const ir::Value*> quantized_inputs(const ir::Node& n) {
+  std::vector<const ir::Value*> out = {n.inputs[0]};
+  if (n.domain == "ingot" && n.op_type == "FusedConv" && n.inputs.size() > 3 && n.inputs[3] &&
+      !n.inputs[3]->constant && n.inputs[3]->type.dtype == DType::kF32)
+    out.push_back(n.inputs[3]);
+  return out;
+}
+
+void set_scale(ir::Node& n, const quant::TensorCalibration& t, const char* scale_attr,
+               const char* unsigned_attr) {
+  const bool is_unsigned = t.min >= 0;
+  ir::Attribute s;
+  s.kind = ir::Attribute::Kind::kFloat;
+  s.f = quant::activation_scale(t.amax, is_unsigned);
+  n.attrs[scale_attr] = s;
+  ir::Attribute u;
+  u.kind = ir::Attribute::Kind::kInt;
+  u.i = is_unsigned ? 1 : 0;
+  n.attrs[unsigned_attr] = u;
+}
+
 }  // namespace
 
 Status check_precision_name(const std::string& p, const std::string& what) {
@@ -141,8 +164,9 @@ Status assign_precision(ir::Graph& g, const BuildConfig& config, const std::stri
     if (p == "best")
       p = config.calibration.calibrator || !config.calibration.cache_path.empty() ? "int8" : "fp16";
     wanted.emplace_back(node.get(), p);
-    const std::string& x = node->inputs[0]->name();
-    if (p == "int8" && seen.insert(x).second) to_calibrate.push_back(x);
+    if (p == "int8")
+      for (const ir::Value* v : quantized_inputs(*node))
+        if (seen.insert(v->name()).second) to_calibrate.push_back(v->name());
   }
   for (const auto& [name, _] : config.layer_precision)
     if (!used.count(name))
@@ -187,16 +211,11 @@ Status assign_precision(ir::Graph& g, const BuildConfig& config, const std::stri
   for (auto& [node, p] : wanted) {
     set_string(*node, kPrecisionAttr, p);
     if (p != "int8") continue;
-    const quant::TensorCalibration& t = scales.at(node->inputs[0]->name());
-    const bool is_unsigned = t.min >= 0;
-    ir::Attribute s;
-    s.kind = ir::Attribute::Kind::kFloat;
-    s.f = quant::activation_scale(t.amax, is_unsigned);
-    node->attrs[kQuantScaleAttr] = s;
-    ir::Attribute u;
-    u.kind = ir::Attribute::Kind::kInt;
-    u.i = is_unsigned ? 1 : 0;
-    node->attrs[kQuantUnsignedAttr] = u;
+    const std::vector<const ir::Value*> q = quantized_inputs(*node);
+    set_scale(*node, scales.at(q[0]->name()), kQuantScaleAttr, kQuantUnsignedAttr);
+    if (q.size() > 1)
+      set_scale(*node, scales.at(q[1]->name()), engine::kQuantZCalibScaleAttr,
+                engine::kQuantZCalibUnsignedAttr);
   }
   return Status::Ok();
 }

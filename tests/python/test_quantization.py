@@ -86,3 +86,49 @@ def test_entropy_calibration_of_relu_outputs(tmp_path):
         assert lo == 0 and amax >= 0.75 * built["minmax_scales"][name][0], (name, built)
     s = compare(model, built["entropy"], calib / "b0.npy", tmp_path)
     assert s["cosine"] > 0.999 and s["top1"] == 1.0, s
+
+
+def residual_block(path, seed=0, c=16):
+    """Conv+ReLU, Conv+ReLU, 1x1 Conv + residual Add (from the first ReLU) + ReLU, a signed 1x1 Conv out."""
+    rng = np.random.default_rng(seed)
+
+    def init(name, shape, scale):
+        return numpy_helper.from_array((rng.standard_normal(shape) * scale).astype(np.float32), name)
+
+    inits = [init("w0", (c, 3, 3, 3), 0.3), init("b0", (c,), 0.1), init("w1", (c, c, 3, 3), 0.1),
+             init("b1", (c,), 0.1), init("w2", (c, c, 1, 1), 0.2), init("b2", (c,), 0.1), init("w3", (c, c, 1, 1), 0.2)]
+    nodes = [helper.make_node("Conv", ["x", "w0", "b0"], ["c0"], name="conv0", pads=[1] * 4),
+             helper.make_node("Relu", ["c0"], ["r0"], name="relu0"),
+             helper.make_node("Conv", ["r0", "w1", "b1"], ["c1"], name="conv1", pads=[1] * 4),
+             helper.make_node("Relu", ["c1"], ["r1"], name="relu1"),
+             helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], name="conv2"),
+             helper.make_node("Add", ["c2", "r0"], ["a"], name="add"),
+             helper.make_node("Relu", ["a"], ["r2"], name="relu2"),
+             helper.make_node("Conv", ["r2", "w3"], ["y"], name="conv3")]
+    g = helper.make_graph(nodes, "res", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 10, 10])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, c, 10, 10])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    onnx.save(m, path)
+    return path
+
+
+def inspect_layers(engine):
+    return json.loads(run("inspect", engine, "--json", "-").stdout)["layers"]
+
+
+def test_activations_stay_int8_between_int8_layers(tmp_path):
+    model = residual_block(tmp_path / "res.onnx")
+    calib = calib_dir(tmp_path, (1, 3, 10, 10), n=3, scale=1.0)
+    engine = tmp_path / "res.ingot"
+    # minmax: no clipping, so what remains is the rounding of each activation to 8 bits.
+    run("build", model, "-o", engine, "--int8", "--calib", calib, "--calib-method", "minmax")
+    layers = inspect_layers(engine)
+    assert [l["precision"] for l in layers] == ["int8"] * 4, layers
+    dtypes = {s.split(": ")[0]: s.split(": ")[1].split("[")[0] for l in layers for s in l["inputs"] + l["outputs"]}
+    # Between the int8 layers (the residual r0 included) u8; the model's input and output stay float.
+    assert dtypes == {"x": "float32", "r0": "uint8", "r1": "uint8", "r2": "uint8", "y": "float32",
+                      "w0": "float32", "b0": "float32", "w1": "float32", "b1": "float32", "w2": "float32",
+                      "b2": "float32", "w3": "float32"}, dtypes
+    s = compare(model, engine, calib / "b0.npy", tmp_path)
+    assert s["cosine"] > 0.999, s
