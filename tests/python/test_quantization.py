@@ -130,5 +130,8 @@ def test_activations_stay_int8_between_int8_layers(tmp_path):
     assert dtypes == {"x": "float32", "r0": "uint8", "r1": "uint8", "r2": "uint8", "y": "float32",
                       "w0": "float32", "b0": "float32", "w1": "float32", "b1": "float32", "w2": "float32",
                       "b2": "float32", "w3": "float32"}, dtypes
+    report = json.loads(run("inspect", engine, "--json", "-").stdout)
+    # One quantize where the int8 region starts (x), one dequantize where it ends (y).
+    assert report["int8"] == {"layers": 4, "quantize": 1, "dequantize": 1, "int8_activations": 3}, report["int8"]
     s = compare(model, engine, calib / "b0.npy", tmp_path)
     assert s["cosine"] > 0.999, s
