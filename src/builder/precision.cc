@@ -127,6 +127,21 @@ void set_scale(ir::Node& n, const quant::TensorCalibration& t, const char* scale
   n.attrs[unsigned_attr] = u;
 }
 
+// A Q/DQ pair's scale and zero point (u8 terms) as the int8 tactics read them.
+void set_qdq_scale(ir::Node& n, const ir::Graph::QdqParams& p, const char* scale_attr,
+                   const char* unsigned_attr) {
+  ir::Attribute s;
+  s.kind = ir::Attribute::Kind::kFloat;
+  s.f = p.scale;
+  n.attrs[scale_attr] = s;
+  ir::Attribute i;
+  i.kind = ir::Attribute::Kind::kInt;
+  i.i = p.zero_point == 0 ? 1 : 0;
+  n.attrs[unsigned_attr] = i;
+  i.i = p.zero_point;
+  n.attrs[engine::zero_point_attr(scale_attr)] = i;
+}
+
 }  // namespace
 
 Status check_precision_name(const std::string& p, const std::string& what) {
@@ -150,8 +165,24 @@ Status assign_precision(ir::Graph& g, const BuildConfig& config, const std::stri
   std::vector<std::pair<ir::Node*, std::string>> wanted;
   std::vector<std::string> to_calibrate;
   std::set<std::string> seen;
+  // Explicit quantization (fold_qdq kept the model's Q/DQ scales): the layers whose X a Q/DQ pair rounds run
+  // in int8 at that scale unless a --layer-precision says otherwise; the others as the build asks, int8
+  // excepted (no data to calibrate them with).
+  const bool explicit_q = !g.qdq.empty();
+  std::vector<ir::Node*> explicit_int8;
   for (const auto& node : g.nodes()) {
     std::string p = requested(*node, config, used);
+    if (explicit_q && is_compute_layer(*node)) {
+      const bool overridden = p != config.precision;
+      if (g.qdq.count(node->inputs[0]->name()) && (!overridden || p == "int8")) {
+        explicit_int8.push_back(node.get());
+        continue;
+      }
+      if (p == "int8" || p == "best") {
+        set_string(*node, kPrecisionNoteAttr, "no Q/DQ pair on its input in this Q/DQ model: runs in fp32");
+        continue;
+      }
+    }
     if (p == "fp32") continue;
     if (!is_compute_layer(*node)) {
       if (p != config.precision) {
@@ -207,6 +238,14 @@ Status assign_precision(ir::Graph& g, const BuildConfig& config, const std::stri
         INGOT_RETURN_IF_ERROR(quant::write_calibration_cache(cc.cache_path, cache));
       }
     }
+  }
+  for (ir::Node* node : explicit_int8) {
+    set_string(*node, kPrecisionAttr, "int8");
+    const std::vector<const ir::Value*> q = quantized_inputs(*node);
+    set_qdq_scale(*node, g.qdq.at(q[0]->name()), kQuantScaleAttr, kQuantUnsignedAttr);
+    if (q.size() > 1 && g.qdq.count(q[1]->name()))
+      set_qdq_scale(*node, g.qdq.at(q[1]->name()), engine::kQuantZCalibScaleAttr,
+                    engine::kQuantZCalibUnsignedAttr);
   }
   for (auto& [node, p] : wanted) {
     set_string(*node, kPrecisionAttr, p);

@@ -69,6 +69,9 @@ inline constexpr const char* kQuantZUnsignedAttr = "quant_z_unsigned";
 // layer reads that tensor as its X.
 inline constexpr const char* kQuantZCalibScaleAttr = "quant_z_calib_scale";
 inline constexpr const char* kQuantZCalibUnsignedAttr = "quant_z_calib_unsigned";
+// Zero points (u8 terms, 0..255) other than the defaults (0 unsigned, 128 signed): Q/DQ models' own.
+// One per scale attribute above, named after it.
+inline std::string zero_point_attr(const char* scale_attr) { return std::string(scale_attr) + "_zero_point"; }
 
 // Per dynamic input, the range of shapes the engine accepts (trtexec's --min/opt/maxShapes).
 struct ProfileEntry {

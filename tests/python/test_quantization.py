@@ -135,3 +135,65 @@ def test_activations_stay_int8_between_int8_layers(tmp_path):
     assert report["int8"] == {"layers": 4, "quantize": 1, "dequantize": 1, "int8_activations": 3}, report["int8"]
     s = compare(model, engine, calib / "b0.npy", tmp_path)
     assert s["cosine"] > 0.999, s
+
+
+def int8_layers(engine):
+    return [(l["name"], l["tactic"]) for l in inspect_layers(engine) if l["precision"] == "int8"]
+
+
+def test_quantize_writes_a_qdq_model_onnxruntime_runs_and_ingot_builds_alike(tmp_path):
+    ort = pytest.importorskip("onnxruntime")
+    model = residual_block(tmp_path / "res.onnx")
+    calib = calib_dir(tmp_path, (1, 3, 10, 10), n=3, scale=1.0)
+    qdq = tmp_path / "res.qdq.onnx"
+    proc = run("quantize", model, "--calib", calib, "--calib-method", "minmax", "-o", qdq)
+    assert "4 activations and 4 weights" in proc.stdout, proc.stdout
+    m = onnx.load(qdq)
+    onnx.checker.check_model(m, full_check=True)
+    ops = [n.op_type for n in m.graph.node]
+    assert ops.count("QuantizeLinear") == 4 and ops.count("DequantizeLinear") == 8, ops
+    weights = {i.name: i for i in m.graph.initializer}
+    for n in m.graph.node:
+        if n.op_type == "Conv":  # every weight int8 through a per-channel DequantizeLinear
+            (dq,) = [d for d in m.graph.node if d.output[0] == n.input[1]]
+            assert dq.op_type == "DequantizeLinear" and weights[dq.input[0]].data_type == TensorProto.INT8
+    x = np.load(calib / "b0.npy")
+    ref = ort.InferenceSession(str(model)).run(None, {"x": x})[0]
+    got = ort.InferenceSession(str(qdq)).run(None, {"x": x})[0]
+    cos = float((ref * got).sum() / np.linalg.norm(ref) / np.linalg.norm(got))
+    assert cos > 0.995, cos
+    # ingot builds the Q/DQ model (no calibration data) to the layers the calibrated build has.
+    calibrated, explicit = tmp_path / "calibrated.ingot", tmp_path / "explicit.ingot"
+    run("build", model, "-o", calibrated, "--int8", "--calib", calib, "--calib-method", "minmax")
+    run("build", qdq, "-o", explicit)
+    assert int8_layers(explicit) == int8_layers(calibrated) and len(int8_layers(explicit)) == 4
+    report = json.loads(run("inspect", explicit, "--json", "-").stdout)
+    assert report["int8"] == {"layers": 4, "quantize": 1, "dequantize": 1, "int8_activations": 3}, report["int8"]
+    assert compare(model, explicit, calib / "b0.npy", tmp_path)["cosine"] > 0.999
+
+
+def test_onnxruntime_qdq_model_builds_to_int8_layers(tmp_path):
+    """onnxruntime's quantize_static QDQ output (u8 activations with their own zero points, per-channel s8
+    weights): the Conv layers run in int8 at the model's scales."""
+    pytest.importorskip("onnxruntime")
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+
+    model = residual_block(tmp_path / "res.onnx")
+    calib = calib_dir(tmp_path, (1, 3, 10, 10), n=3, scale=1.0)
+    batches = [np.load(f) for f in sorted(calib.glob("*.npy"))]
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.it = iter([{"x": b} for b in batches])
+
+        def get_next(self):
+            return next(self.it, None)
+
+    qdq = tmp_path / "res.ort.qdq.onnx"
+    quantize_static(str(model), str(qdq), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8)
+    engine = tmp_path / "ort_qdq.ingot"
+    run("build", qdq, "-o", engine)
+    convs = [l for l in inspect_layers(engine) if l["op"] in ("Conv", "ingot.FusedConv")]
+    assert len(convs) == 4 and all(l["precision"] == "int8" for l in convs), convs
+    assert compare(model, engine, calib / "b0.npy", tmp_path)["cosine"] > 0.999

@@ -59,6 +59,7 @@ QuantWeights quantize_weights(const float* w, int64_t channels, int64_t inner, b
 struct QuantInput {
   float scale = 1.f;
   bool is_unsigned = false;
+  int32_t zp = 0;  // in u8 terms: 0 unsigned, 128 signed, or a Q/DQ model's own
 };
 std::string read_quant(const ir::Node& node, const char* scale_attr, const char* unsigned_attr,
                        QuantInput* q) {
@@ -68,6 +69,9 @@ std::string read_quant(const ir::Node& node, const char* scale_attr, const char*
   if (!(q->scale > 0) || !std::isfinite(q->scale))
     return std::string(scale_attr) + " is not a positive number";
   q->is_unsigned = node.attr_int(unsigned_attr, 0) != 0;
+  const int64_t zp = node.attr_int(engine::zero_point_attr(scale_attr), q->is_unsigned ? 0 : 128);
+  if (zp < 0 || zp > 255) return engine::zero_point_attr(scale_attr) + " is not in [0, 255]";
+  q->zp = static_cast<int32_t>(zp);
   return "";
 }
 std::string read_quant_input(const ir::Node& node, QuantInput* q) {
@@ -75,15 +79,10 @@ std::string read_quant_input(const ir::Node& node, QuantInput* q) {
   return read_quant(node, engine::kQuantScaleAttr, engine::kQuantUnsignedAttr, q);
 }
 
-memory::data_type x_type(const QuantInput& q) {
-  return q.is_unsigned ? memory::data_type::u8 : memory::data_type::s8;
-}
-
 // A signed input goes into the convolution as u8 with zero point 128: oneDNN's s8s8 convolution without
 // VNNI halves the weights (to avoid the saturation) and so loses one more bit. Activations kept int8
 // between layers use the same representation (plan.h).
-constexpr int32_t kSignedZeroPoint = 128;
-int32_t zero_point(const QuantInput& q) { return q.is_unsigned ? 0 : kSignedZeroPoint; }
+int32_t zero_point(const QuantInput& q) { return q.zp; }
 
 // An int8 activation of the plan: u8, NHWC.
 memory::desc int8_desc(const Dims& d) {
@@ -161,7 +160,7 @@ Expected<std::unique_ptr<ConvInstance>> make_conv(const ir::Node& node, const Di
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     attr.set_output_scales(1 << 1, out_scales);
-    if (!cfg.in.is_unsigned) attr.set_zero_points(DNNL_ARG_SRC, 0, {kSignedZeroPoint});
+    if (zero_point(cfg.in)) attr.set_zero_points(DNNL_ARG_SRC, 0, {zero_point(cfg.in)});
     attr.set_post_ops(ops);
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
     inst->prim = dnnl::convolution_forward(pd);
@@ -173,7 +172,7 @@ Expected<std::unique_ptr<ConvInstance>> make_conv(const ir::Node& node, const Di
       if (cfg.x_int8) return onednn_failure(node.name, "the int8 convolution does not take NHWC u8 input");
       dnnl::primitive_attr q_attr;
       q_attr.set_output_scales(0, {1.f / cfg.in.scale});
-      if (!cfg.in.is_unsigned) q_attr.set_zero_points(DNNL_ARG_DST, 0, {kSignedZeroPoint});
+      if (zero_point(cfg.in)) q_attr.set_zero_points(DNNL_ARG_DST, 0, {zero_point(cfg.in)});
       inst->quantize_src =
           dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->user_src_md, eng, inst->src_md, q_attr));
     }
@@ -418,7 +417,7 @@ class MatMulKernel : public Kernel {
     inst->out.push_back(N_);
     const dnnl::engine& eng = onednn_engine();
     try {
-      inst->src_md = memory::desc({inst->M, K_}, x_type(cfg_.in), memory::format_tag::ab);
+      inst->src_md = memory::desc({inst->M, K_}, memory::data_type::u8, memory::format_tag::ab);
       inst->dst_md = plain_f32_desc({inst->M, N_});
       const memory::desc w_md({K_, N_}, memory::data_type::s8, memory::format_tag::ab);
       if (!bias_.empty()) inst->bias_md = plain_f32_desc({1, N_});
@@ -430,6 +429,7 @@ class MatMulKernel : public Kernel {
       dnnl::primitive_attr attr;
       attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
       attr.set_output_scales(1 << 1, out_scales_);
+      if (zero_point(cfg_.in)) attr.set_zero_points(DNNL_ARG_SRC, 0, {zero_point(cfg_.in)});
       attr.set_post_ops(ops);
       const dnnl::matmul::primitive_desc pd(desc, attr, eng);
       inst->prim = dnnl::matmul(pd);
@@ -464,15 +464,11 @@ class MatMulKernel : public Kernel {
     void* qa = thread_scratch(0, static_cast<size_t>(n));
     const float inv = 1.f / cfg_.in.scale;
     const float* ad = a.data<float>();
-    if (cfg_.in.is_unsigned) {
-      auto* q = static_cast<uint8_t*>(qa);
-      for (int64_t i = 0; i < n; ++i)
-        q[i] = static_cast<uint8_t>(std::min(255.f, std::max(0.f, std::nearbyint(ad[i] * inv))));
-    } else {
-      auto* q = static_cast<int8_t*>(qa);
-      for (int64_t i = 0; i < n; ++i)
-        q[i] = static_cast<int8_t>(std::min(127.f, std::max(-128.f, std::nearbyint(ad[i] * inv))));
-    }
+    // u8 with the zero point (128 for a signed A: the s8 range, shifted).
+    auto* q = static_cast<uint8_t*>(qa);
+    const float zp = static_cast<float>(zero_point(cfg_.in));
+    for (int64_t i = 0; i < n; ++i)
+      q[i] = static_cast<uint8_t>(std::min(255.f, std::max(0.f, std::nearbyint(ad[i] * inv) + zp)));
     if (z && z->raw() != y->raw()) std::memcpy(y->raw(), z->raw(), y->nbytes());
     try {
       const dnnl::engine& eng = onednn_engine();

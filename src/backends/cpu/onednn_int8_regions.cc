@@ -35,6 +35,7 @@ Status keep_int8_activations(engine::Plan& plan) {
     // Its scale: the one its readers were calibrated with (one tensor, one calibration).
     const ir::Attribute* scale = nullptr;
     const ir::Attribute* is_unsigned = nullptr;
+    const ir::Attribute* zero = nullptr;
     bool ok = true;
     for (const auto& [l, slot] : readers[t]) {
       ok &= int8_conv(l) && (slot == 0 || slot == 3);
@@ -46,18 +47,26 @@ Status keep_int8_activations(engine::Plan& plan) {
         scale = &r.attrs.at(scale_attr);
         auto u = r.attrs.find(unsigned_attr);
         is_unsigned = u == r.attrs.end() ? nullptr : &u->second;
+        auto z = r.attrs.find(engine::zero_point_attr(scale_attr));
+        zero = z == r.attrs.end() ? nullptr : &z->second;
       }
     }
     if (!ok || !scale) continue;
     const ir::Attribute s = *scale, u = int_attr(is_unsigned ? is_unsigned->i : 0);
     // Agree, then check that every layer involved still prepares; undo otherwise.
-    std::vector<std::pair<int, std::vector<std::pair<const char*, ir::Attribute>>>> set;
-    set.push_back({producer[t], {{engine::kQuantYScaleAttr, s}, {engine::kQuantYUnsignedAttr, u}}});
+    std::vector<std::pair<int, std::vector<std::pair<std::string, ir::Attribute>>>> set;
+    using Attrs = std::vector<std::pair<std::string, ir::Attribute>>;
+    auto scale_attrs = [&](const char* scale_attr, const char* unsigned_attr) {
+      Attrs a = {{scale_attr, s}, {unsigned_attr, u}};
+      if (zero) a.push_back({engine::zero_point_attr(scale_attr), *zero});
+      return a;
+    };
+    set.push_back({producer[t], scale_attrs(engine::kQuantYScaleAttr, engine::kQuantYUnsignedAttr)});
     for (const auto& [l, slot] : readers[t]) {
       if (slot == 0)
         set.push_back({l, {{engine::kQuantXInt8Attr, int_attr(1)}}});
       else
-        set.push_back({l, {{engine::kQuantZScaleAttr, s}, {engine::kQuantZUnsignedAttr, u}}});
+        set.push_back({l, scale_attrs(engine::kQuantZScaleAttr, engine::kQuantZUnsignedAttr)});
     }
     const engine::PlanTensor before = tensor;
     tensor.dtype = DType::kU8;
