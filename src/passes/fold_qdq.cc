@@ -1,5 +1,6 @@
 // Explicit quantization (models from onnxruntime's quantize_static in QDQ format, PyTorch QAT exports):
-// each QuantizeLinear -> DequantizeLinear pair on a float activation goes, its readers read the float
+// each QuantizeLinear -> DequantizeLinear pair on a float activation that int8 layers read goes (see
+// read_by_int8_layers), its readers read the float
 // value again, and the pair's scale and zero point are kept in Graph::qdq under that value's name. The
 // precision stage then runs the Conv / MatMul / Gemm layers whose input such a pair rounded in int8 at
 // exactly that scale, and the int8 plan pass hands those values over quantized. The weights' pairs
@@ -32,6 +33,31 @@ std::optional<ir::Graph::QdqParams> qdq_params(const ir::Node& n) {
   return p;
 }
 
+bool is_dense(const ir::Node* n) { return is_op(n, "Conv") || is_op(n, "MatMul") || is_op(n, "Gemm"); }
+
+// v, or the float value a Q -> DQ pair producing v rounds.
+const ir::Value* through_qdq(const ir::Value* v) {
+  const ir::Node* dq = v->producer;
+  if (!is_op(dq, "DequantizeLinear") || !dq->has_input(0)) return v;
+  const ir::Node* q = dq->inputs[0]->producer;
+  return is_op(q, "QuantizeLinear") && q->has_input(0) ? q->inputs[0] : v;
+}
+
+// The pair may go where every reader will take `v` as an int8 layer's input: the X of a Conv / MatMul /
+// Gemm, or the residual of an Add after one (which the epilogue fusion makes that layer's Z). Elsewhere the
+// pair stays and rounds as the model says.
+bool read_by_int8_layers(const ir::Value* v) {
+  for (const ir::Node* r : v->consumers) {
+    if (is_dense(r) && r->inputs[0] == v) continue;
+    if (is_op(r, "Add") && r->inputs.size() == 2) {
+      const ir::Value* other = r->inputs[0] == v ? r->inputs[1] : r->inputs[0];
+      if (other && other != v && is_dense(through_qdq(other)->producer)) continue;
+    }
+    return false;
+  }
+  return true;
+}
+
 }  // namespace
 
 Expected<bool> fold_qdq(ir::Graph& g, const PassOptions&) {
@@ -46,6 +72,7 @@ Expected<bool> fold_qdq(ir::Graph& g, const PassOptions&) {
     if (x->constant || x->type.dtype != DType::kF32 || dq->outputs[0]->type.dtype != DType::kF32) continue;
     const auto pq = qdq_params(*q), pdq = qdq_params(*dq);
     if (!pq || !pdq || pq->scale != pdq->scale || pq->zero_point != pdq->zero_point) continue;
+    if (!read_by_int8_layers(dq->outputs[0])) continue;
     bool is_graph_output = false;
     for (const ir::Value* o : g.outputs) is_graph_output |= o == dq->outputs[0];
     if (is_graph_output) continue;

@@ -197,3 +197,25 @@ def test_onnxruntime_qdq_model_builds_to_int8_layers(tmp_path):
     convs = [l for l in inspect_layers(engine) if l["op"] in ("Conv", "ingot.FusedConv")]
     assert len(convs) == 4 and all(l["precision"] == "int8" for l in convs), convs
     assert compare(model, engine, calib / "b0.npy", tmp_path)["cosine"] > 0.999
+
+
+def test_qdq_pairs_before_other_ops_keep_their_rounding(tmp_path):
+    """Only pairs that int8 layers read are folded: before a Relu the pair still rounds, as in onnxruntime."""
+    ort = pytest.importorskip("onnxruntime")
+    inits = [numpy_helper.from_array(np.array(0.05, np.float32), "s"),
+             numpy_helper.from_array(np.array(10, np.uint8), "z")]
+    nodes = [helper.make_node("QuantizeLinear", ["x", "s", "z"], ["q"]),
+             helper.make_node("DequantizeLinear", ["q", "s", "z"], ["d"]),
+             helper.make_node("Relu", ["d"], ["y"])]
+    g = helper.make_graph(nodes, "qdq", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [4, 8])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, [4, 8])], inits)
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17)])
+    m.ir_version = 8
+    model = tmp_path / "qdq_relu.onnx"
+    onnx.save(m, model)
+    x = tmp_path / "x.npy"
+    np.save(x, np.random.default_rng(3).uniform(-2, 2, (4, 8)).astype(np.float32))
+    out = tmp_path / "out"
+    run("run", model, "--input", "x=%s" % x, "--output-dir", out)
+    want = ort.InferenceSession(str(model)).run(None, {"x": np.load(x)})[0]
+    np.testing.assert_array_equal(np.load(out / "y.npy"), want)
