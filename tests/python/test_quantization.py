@@ -219,3 +219,23 @@ def test_qdq_pairs_before_other_ops_keep_their_rounding(tmp_path):
     run("run", model, "--input", "x=%s" % x, "--output-dir", out)
     want = ort.InferenceSession(str(model)).run(None, {"x": np.load(x)})[0]
     np.testing.assert_array_equal(np.load(out / "y.npy"), want)
+
+
+def test_quantize_errors(tmp_path):
+    model = residual_block(tmp_path / "res.onnx")
+    calib = calib_dir(tmp_path, (1, 3, 10, 10), n=1)
+    out = tmp_path / "out.qdq.onnx"
+    for args, fragment in [(("--calib", calib, "--fp16"), "quantize writes int8: --fp16, --bf16 and --best do not apply"),
+                           ((), "--int8 needs calibration data (--calib DIR) or a --calib-cache")]:
+        proc = run("quantize", model, "-o", out, *args, check=False)
+        assert proc.returncode == 2, (proc.returncode, proc.stderr)
+        lines = [l for l in proc.stderr.splitlines() if l.strip()]
+        assert len(lines) == 1 and fragment in lines[0], proc.stderr
+        assert not out.exists()
+    # A failing build (calibration batches of the wrong shape) leaves no output and no temporary cache.
+    bad = tmp_path / "bad"
+    bad.mkdir()
+    np.save(bad / "b.npy", np.zeros((1, 3, 7, 7), np.float32) + 1)
+    proc = run("quantize", model, "-o", out, "--calib", bad, check=False)
+    assert proc.returncode == 1 and not out.exists(), proc.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "calib", "res.onnx"]
