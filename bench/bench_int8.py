@@ -3,7 +3,7 @@
 
 Usage:
     .venv/bin/python bench/bench_int8.py [names...] [--threads 2] [--rounds 5] [--iterations 20] [--cache DIR]
-                                         [--calib-batches 4]
+                                         [--calib-batches 4] [--omp-wait-policy ACTIVE|PASSIVE]
 
 For each model (default resnet50 and mobilenet_v2, the exports of bench/export_models.py in the cache):
   * calibration data: --calib-batches batches made from the model's saved input (scaled and with noise,
@@ -42,10 +42,14 @@ def ort_median(session, feeds, iterations):
     return statistics.median(times)
 
 
-def ingot_median(engine, threads, iterations, work):
+def ingot_median(engine, threads, iterations, work, wait_policy):
     out = Path(work) / "bench.json"
+    env = dict(os.environ)
+    if wait_policy:
+        env["OMP_WAIT_POLICY"] = wait_policy
     subprocess.run([common.ingot_bin(), "bench", str(engine), "--threads", str(threads), "--iterations",
-                    str(iterations), "--warmup", "0.2", "--json", str(out)], check=True, capture_output=True, timeout=600)
+                    str(iterations), "--warmup", "0.2", "--json", str(out)], check=True, capture_output=True, timeout=600,
+                   env=env)
     return json.loads(out.read_text())["latency_ms"]["median"]
 
 
@@ -56,6 +60,9 @@ def main():
     ap.add_argument("--rounds", type=int, default=5)
     ap.add_argument("--iterations", type=int, default=20)
     ap.add_argument("--calib-batches", type=int, default=4)
+    # GNU OpenMP's workers spin while idle (OMP_WAIT_POLICY ACTIVE by default): on a machine busier than its
+    # cores they spin against the threads doing the work (src/backends/cpu/README.md). "" keeps the environment's.
+    ap.add_argument("--omp-wait-policy", default="", choices=["", "ACTIVE", "PASSIVE"])
     ap.add_argument("--cache", default=os.environ.get("INGOT_BENCH_CACHE", str(Path(__file__).parent / "models")))
     args = ap.parse_args()
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
@@ -100,7 +107,7 @@ def main():
         own_qdq_session = common.ort_session(own_qdq, args.threads)
         t = {"ingot_int8": [], "ort_fp32": [], "ort_qdq": [], "ort_ingot_qdq": []}
         for _ in range(args.rounds):
-            t["ingot_int8"].append(ingot_median(engine, args.threads, args.iterations, work))
+            t["ingot_int8"].append(ingot_median(engine, args.threads, args.iterations, work, args.omp_wait_policy))
             t["ort_fp32"].append(ort_median(ref, feeds, args.iterations))
             t["ort_qdq"].append(ort_median(qdq_session, feeds, args.iterations))
             t["ort_ingot_qdq"].append(ort_median(own_qdq_session, feeds, args.iterations))
@@ -112,7 +119,8 @@ def main():
                      "%.2f" % m["ort_ingot_qdq"], "%.2f" % (m["ingot_int8"] / m["ort_fp32"]),
                      "%.2f" % (m["ingot_int8"] / m["ort_qdq"]), "%.2f" % (m["ingot_int8"] / m["ort_ingot_qdq"])])
         print(name, m, cmp, flush=True)
-    print(common.environment_markdown(common.environment({"threads": args.threads})))
+    print(common.environment_markdown(common.environment(
+        {"threads": args.threads, "ingot OMP_WAIT_POLICY": args.omp_wait_policy or os.environ.get("OMP_WAIT_POLICY", "(default)")})))
     print(common.markdown_table(["model", "ingot INT8 ms", "ORT FP32 ms", "ORT Q/DQ ms", "ORT ingot-Q/DQ ms",
                                  "INT8 / ORT FP32", "INT8 / ORT Q/DQ", "INT8 / ORT ingot-Q/DQ"], rows))
 
