@@ -187,7 +187,8 @@ class PlanCompiler {
     } else {
       layer.fused = {node.op_type + ":" + node.name};
     }
-    for (auto [attr, field] : {std::pair{kPrecisionAttr, &layer.precision}, {kPrecisionNoteAttr, &layer.precision_note}}) {
+    for (auto [attr, field] :
+         {std::pair{kPrecisionAttr, &layer.precision}, {kPrecisionNoteAttr, &layer.precision_note}}) {
       auto it = layer.attrs.find(attr);
       if (it == layer.attrs.end()) continue;
       *field = it->second.s;
@@ -316,8 +317,8 @@ namespace {
 // A runner over the FP32 graph that also returns `tensors`: the graph compiled with them as extra
 // outputs, tactics chosen without timing, made into an engine by `make_engine`.
 Expected<ActivationRunner> calibration_runner(const std::shared_ptr<ir::Graph>& graph,
-                                              const std::vector<std::string>& tensors, const std::string& label,
-                                              const EngineFromPlanFn& make_engine) {
+                                              const std::vector<std::string>& tensors,
+                                              const std::string& label, const EngineFromPlanFn& make_engine) {
   if (!make_engine) return internal_error(label + ": this builder cannot run the model to calibrate it");
   const std::vector<ir::Value*> outputs = graph->outputs;
   std::vector<std::string> from_inputs;
@@ -339,15 +340,16 @@ Expected<ActivationRunner> calibration_runner(const std::shared_ptr<ir::Graph>& 
   INGOT_RETURN_IF_ERROR(backends::select_tactics(*plan, backends::TuningOptions{.opt_level = 0}));
   INGOT_ASSIGN_OR_RETURN(std::shared_ptr<Engine> engine, make_engine(std::move(*plan)));
   auto context = std::shared_ptr<ExecutionContext>(engine->create_context());
-  return ActivationRunner([context, engine, from_inputs](const std::map<std::string, Tensor>& inputs)
-                              -> Expected<std::map<std::string, Tensor>> {
-    INGOT_ASSIGN_OR_RETURN(auto out, context->run(inputs));
-    for (const std::string& name : from_inputs) {
-      auto it = inputs.find(name);
-      if (it != inputs.end()) out[name] = it->second;
-    }
-    return out;
-  });
+  return ActivationRunner(
+      [context, engine,
+       from_inputs](const std::map<std::string, Tensor>& inputs) -> Expected<std::map<std::string, Tensor>> {
+        INGOT_ASSIGN_OR_RETURN(auto out, context->run(inputs));
+        for (const std::string& name : from_inputs) {
+          auto it = inputs.find(name);
+          if (it != inputs.end()) out[name] = it->second;
+        }
+        return out;
+      });
 }
 
 }  // namespace
@@ -417,6 +419,12 @@ Expected<Plan> build_plan(const ImportFn& import, const BuildConfig& config, con
   }
   INGOT_RETURN_IF_ERROR(backends::select_tactics(plan, tuning));
   if (cache) INGOT_RETURN_IF_ERROR(cache->save(config.timing_cache));
+  // The backends' plan passes may have changed tensors' sizes (int8 activations): plan memory again, with
+  // the tensors that subgraphs read pinned as before.
+  std::vector<bool> pinned(plan.tensors.size(), false);
+  for (const PlanLayer& l : plan.layers)
+    for (const auto& [_, id] : l.outer_reads) pinned[id] = true;
+  plan_memory(plan, pinned);
   return plan;
 }
 

@@ -104,6 +104,44 @@ Expected<std::map<std::string, quant::TensorCalibration>> calibrate(const std::v
   return out;
 }
 
+// The activations of an int8 layer that are calibrated: X, and a fused convolution's residual Z (kept
+// int8 between layers where the backend can, see the cpu backend's int8 plan pass).
+std::vector<const ir::Value*> quantized_inputs(const ir::Node& n) {
+  std::vector<const ir::Value*> out = {n.inputs[0]};
+  if (n.domain == "ingot" && n.op_type == "FusedConv" && n.inputs.size() > 3 && n.inputs[3] &&
+      !n.inputs[3]->constant && n.inputs[3]->type.dtype == DType::kF32)
+    out.push_back(n.inputs[3]);
+  return out;
+}
+
+void set_scale(ir::Node& n, const quant::TensorCalibration& t, const char* scale_attr,
+               const char* unsigned_attr) {
+  const bool is_unsigned = t.min >= 0;
+  ir::Attribute s;
+  s.kind = ir::Attribute::Kind::kFloat;
+  s.f = quant::activation_scale(t.amax, is_unsigned);
+  n.attrs[scale_attr] = s;
+  ir::Attribute u;
+  u.kind = ir::Attribute::Kind::kInt;
+  u.i = is_unsigned ? 1 : 0;
+  n.attrs[unsigned_attr] = u;
+}
+
+// A Q/DQ pair's scale and zero point (u8 terms) as the int8 tactics read them.
+void set_qdq_scale(ir::Node& n, const ir::Graph::QdqParams& p, const char* scale_attr,
+                   const char* unsigned_attr) {
+  ir::Attribute s;
+  s.kind = ir::Attribute::Kind::kFloat;
+  s.f = p.scale;
+  n.attrs[scale_attr] = s;
+  ir::Attribute i;
+  i.kind = ir::Attribute::Kind::kInt;
+  i.i = p.zero_point == 0 ? 1 : 0;
+  n.attrs[unsigned_attr] = i;
+  i.i = p.zero_point;
+  n.attrs[engine::zero_point_attr(scale_attr)] = i;
+}
+
 }  // namespace
 
 Status check_precision_name(const std::string& p, const std::string& what) {
@@ -127,8 +165,24 @@ Status assign_precision(ir::Graph& g, const BuildConfig& config, const std::stri
   std::vector<std::pair<ir::Node*, std::string>> wanted;
   std::vector<std::string> to_calibrate;
   std::set<std::string> seen;
+  // Explicit quantization (fold_qdq kept the model's Q/DQ scales): the layers whose X a Q/DQ pair rounds run
+  // in int8 at that scale unless a --layer-precision says otherwise; the others as the build asks, int8
+  // excepted (no data to calibrate them with).
+  const bool explicit_q = !g.qdq.empty();
+  std::vector<ir::Node*> explicit_int8;
   for (const auto& node : g.nodes()) {
     std::string p = requested(*node, config, used);
+    if (explicit_q && is_compute_layer(*node)) {
+      const bool overridden = p != config.precision;
+      if (g.qdq.count(node->inputs[0]->name()) && (!overridden || p == "int8")) {
+        explicit_int8.push_back(node.get());
+        continue;
+      }
+      if (p == "int8" || p == "best") {
+        set_string(*node, kPrecisionNoteAttr, "no Q/DQ pair on its input in this Q/DQ model: runs in fp32");
+        continue;
+      }
+    }
     if (p == "fp32") continue;
     if (!is_compute_layer(*node)) {
       if (p != config.precision) {
@@ -141,8 +195,9 @@ Status assign_precision(ir::Graph& g, const BuildConfig& config, const std::stri
     if (p == "best")
       p = config.calibration.calibrator || !config.calibration.cache_path.empty() ? "int8" : "fp16";
     wanted.emplace_back(node.get(), p);
-    const std::string& x = node->inputs[0]->name();
-    if (p == "int8" && seen.insert(x).second) to_calibrate.push_back(x);
+    if (p == "int8")
+      for (const ir::Value* v : quantized_inputs(*node))
+        if (seen.insert(v->name()).second) to_calibrate.push_back(v->name());
   }
   for (const auto& [name, _] : config.layer_precision)
     if (!used.count(name))
@@ -184,19 +239,22 @@ Status assign_precision(ir::Graph& g, const BuildConfig& config, const std::stri
       }
     }
   }
+  for (ir::Node* node : explicit_int8) {
+    set_string(*node, kPrecisionAttr, "int8");
+    const std::vector<const ir::Value*> q = quantized_inputs(*node);
+    set_qdq_scale(*node, g.qdq.at(q[0]->name()), kQuantScaleAttr, kQuantUnsignedAttr);
+    if (q.size() > 1 && g.qdq.count(q[1]->name()))
+      set_qdq_scale(*node, g.qdq.at(q[1]->name()), engine::kQuantZCalibScaleAttr,
+                    engine::kQuantZCalibUnsignedAttr);
+  }
   for (auto& [node, p] : wanted) {
     set_string(*node, kPrecisionAttr, p);
     if (p != "int8") continue;
-    const quant::TensorCalibration& t = scales.at(node->inputs[0]->name());
-    const bool is_unsigned = t.min >= 0;
-    ir::Attribute s;
-    s.kind = ir::Attribute::Kind::kFloat;
-    s.f = quant::activation_scale(t.amax, is_unsigned);
-    node->attrs[kQuantScaleAttr] = s;
-    ir::Attribute u;
-    u.kind = ir::Attribute::Kind::kInt;
-    u.i = is_unsigned ? 1 : 0;
-    node->attrs[kQuantUnsignedAttr] = u;
+    const std::vector<const ir::Value*> q = quantized_inputs(*node);
+    set_scale(*node, scales.at(q[0]->name()), kQuantScaleAttr, kQuantUnsignedAttr);
+    if (q.size() > 1)
+      set_scale(*node, scales.at(q[1]->name()), engine::kQuantZCalibScaleAttr,
+                engine::kQuantZCalibUnsignedAttr);
   }
   return Status::Ok();
 }

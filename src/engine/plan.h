@@ -44,7 +44,7 @@ struct PlanLayer {
   std::vector<int32_t> outputs;  // -1 for an omitted optional output
   std::string tactic = "reference";
   std::string precision = "fp32";  // "fp32", "fp16", "bf16", "int8"
-  std::string precision_note;       // why the layer runs in another precision than the one asked for
+  std::string precision_note;      // why the layer runs in another precision than the one asked for
   std::vector<std::string> fused;  // the model's nodes this layer stands for, "Op:name"
   int32_t in_place_input = -1;     // output 0 overwrites this input's memory (elementwise layers)
   // In-memory engines only: the layer runs subgraphs (If/Loop/Scan) which read these enclosing values.
@@ -56,6 +56,22 @@ struct PlanLayer {
 // quantized to u8 (it is never negative) rather than s8.
 inline constexpr const char* kQuantScaleAttr = "quant_x_scale";
 inline constexpr const char* kQuantUnsignedAttr = "quant_x_unsigned";
+// Activations kept quantized between int8 layers (the cpu backend's int8 plan pass): the tensor is u8 in
+// NHWC order (its dims stay NCHW), x ≈ scale * (q - zp) with zp 0 where the tensor is never negative
+// ("unsigned") and 128 otherwise. The layers that read and write it say so: kQuantXInt8Attr (1: X arrives
+// so, at kQuantScaleAttr), Y's and the residual Z's scale and signedness.
+inline constexpr const char* kQuantXInt8Attr = "quant_x_int8";
+inline constexpr const char* kQuantYScaleAttr = "quant_y_scale";
+inline constexpr const char* kQuantYUnsignedAttr = "quant_y_unsigned";
+inline constexpr const char* kQuantZScaleAttr = "quant_z_scale";
+inline constexpr const char* kQuantZUnsignedAttr = "quant_z_unsigned";
+// The calibrated scale of an int8 layer's residual Z (FusedConv input 3), for the int8 plan pass when no
+// layer reads that tensor as its X.
+inline constexpr const char* kQuantZCalibScaleAttr = "quant_z_calib_scale";
+inline constexpr const char* kQuantZCalibUnsignedAttr = "quant_z_calib_unsigned";
+// Zero points (u8 terms, 0..255) other than the defaults (0 unsigned, 128 signed): Q/DQ models' own.
+// One per scale attribute above, named after it.
+inline std::string zero_point_attr(const char* scale_attr) { return std::string(scale_attr) + "_zero_point"; }
 
 // Per dynamic input, the range of shapes the engine accepts (trtexec's --min/opt/maxShapes).
 struct ProfileEntry {

@@ -32,7 +32,7 @@ using SymShape = std::vector<Dim>;
 
 SymShape to_sym_shape(const Dims& dims);
 bool is_static(const SymShape& s);
-Dims to_dims(const SymShape& s);  // requires is_static
+Dims to_dims(const SymShape& s);                 // requires is_static
 std::string shape_to_string(const SymShape& s);  // "[batch,3,224,224]", "?" for unknown
 
 struct ValueType {
@@ -62,8 +62,20 @@ class Graph;
 class Node;
 
 struct Attribute {
-  enum class Kind { kUndefined, kFloat, kInt, kString, kTensor, kGraph, kFloats, kInts, kStrings, kTensors, kGraphs,
-                    kTypeProto };
+  enum class Kind {
+    kUndefined,
+    kFloat,
+    kInt,
+    kString,
+    kTensor,
+    kGraph,
+    kFloats,
+    kInts,
+    kStrings,
+    kTensors,
+    kGraphs,
+    kTypeProto
+  };
   Kind kind = Kind::kUndefined;
   float f = 0;
   int64_t i = 0;
@@ -96,9 +108,9 @@ class Node {
  public:
   std::string name;
   std::string op_type;
-  std::string domain;  // "" for the default ONNX domain
-  int opset = 0;       // version of the node's domain imported by the model
-  std::vector<Value*> inputs;  // nullptr for an omitted optional input
+  std::string domain;           // "" for the default ONNX domain
+  int opset = 0;                // version of the node's domain imported by the model
+  std::vector<Value*> inputs;   // nullptr for an omitted optional input
   std::vector<Value*> outputs;  // nullptr for an omitted optional output
   std::map<std::string, Attribute> attrs;
   // Attributes that import moved to constant inputs (older opsets), so export can move them back.
@@ -124,10 +136,18 @@ class Node {
 class Graph {
  public:
   std::string name;
-  Graph* parent = nullptr;  // enclosing graph for subgraphs (If/Loop/Scan bodies)
+  Graph* parent = nullptr;            // enclosing graph for subgraphs (If/Loop/Scan bodies)
   std::map<std::string, int> opsets;  // domain -> version ("" is ai.onnx)
   std::vector<Value*> inputs;
   std::vector<Value*> outputs;
+  // Explicit quantization: per float value that a QuantizeLinear -> DequantizeLinear pair of the model
+  // rounded (the pair removed by the fold_qdq pass), that pair's scale and zero point, the latter in u8
+  // terms (an s8 zero point + 128): x ≈ scale * (q - zero_point), q in [0, 255].
+  struct QdqParams {
+    float scale = 1.f;
+    int32_t zero_point = 0;
+  };
+  std::map<std::string, QdqParams> qdq;
 
   const std::vector<std::unique_ptr<Node>>& nodes() const { return nodes_; }
   // Values by name in this graph only / also in enclosing graphs.

@@ -51,6 +51,7 @@ Expected<bool> fold_constants(ir::Graph& graph, const PassOptions& options);
 Expected<bool> eliminate_dead_code(ir::Graph& graph, const PassOptions& options);
 Expected<bool> eliminate_common_subexpressions(ir::Graph& graph, const PassOptions& options);
 Expected<bool> infer_shapes_pass(ir::Graph& graph, const PassOptions& options);
+Expected<bool> fold_qdq(ir::Graph& graph, const PassOptions& options);
 Expected<bool> fuse_conv_batchnorm(ir::Graph& graph, const PassOptions& options);
 Expected<bool> fuse_gelu(ir::Graph& graph, const PassOptions& options);
 Expected<bool> fuse_hardswish(ir::Graph& graph, const PassOptions& options);

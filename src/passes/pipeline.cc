@@ -29,7 +29,10 @@ const std::vector<Pass>& fusion_passes() {
   // Fusion passes change numerics by rounding only (BN folded into weights, reassociated adds), as
   // TensorRT's do, so they are not `changes_numerics` passes.
   static const std::vector<Pass> kPasses = {
-      // First: a folded BatchNormalization becomes the layer's bias, which the epilogue then extends;
+      // Before every pattern: a Q -> DQ pair between two layers is a second reader of the first one's
+      // output and hides the second from it. Not in simplify_passes: `ingot simplify` keeps the pairs.
+      {"fold_qdq", "QuantizeLinear -> DequantizeLinear pairs on activations removed, their scales kept for int8 layers", false, fold_qdq},
+      // Then: a folded BatchNormalization becomes the layer's bias, which the epilogue then extends;
       // BN must still sit right after its Conv / MatMul, before any epilogue is fused in between.
       {"fuse_conv_batchnorm", "fold BatchNormalization into the Conv / ConvTranspose / MatMul / Gemm before it", false, fuse_conv_batchnorm},
       // Before the epilogue: x feeds several nodes of these chains until they are one Gelu / HardSwish

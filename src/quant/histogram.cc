@@ -28,7 +28,10 @@ void Histogram::add(const float* x, int64_t n) {
   }
   const double inv = kHistogramBins / static_cast<double>(range);
   for (int64_t i = 0; i < n; ++i) {
-    if (!std::isfinite(x[i])) continue;
+    // Exact zeros (ReLU's half of the values) are exact at any scale; counted in bin 0 they form a spike
+    // that entropy calibration can only keep whole with levels of one bin each, so it drove the
+    // threshold down to ~2 sigma on ReLU outputs (mobilenet_v2: cosine 0.82 against FP32).
+    if (!std::isfinite(x[i]) || x[i] == 0) continue;
     const double b = std::fabs(static_cast<double>(x[i])) * inv;
     counts[static_cast<size_t>(std::min<double>(b, kHistogramBins - 1))] += 1;
   }

@@ -70,5 +70,6 @@ Command add_inspect_command(CLI::App& parent);
 Command add_bench_command(CLI::App& parent);
 Command add_simplify_command(CLI::App& parent);
 Command add_compare_command(CLI::App& parent);
+Command add_quantize_command(CLI::App& parent);
 
 }  // namespace ingot::cli

@@ -2,6 +2,7 @@
 // shapes), the memory plan and the profile. On ONNX files the engine is built in memory; an unsupported
 // op is reported with its node.
 #include <iostream>
+#include <set>
 
 #include <nlohmann/json.hpp>
 
@@ -10,6 +11,31 @@
 
 namespace ingot::cli {
 namespace {
+
+// The int8 layers' region edges: where an int8 layer reads a float X (its input is quantized, a reorder)
+// or writes a float Y (its output is dequantized); the rest of their activations are handed over as u8.
+struct Int8Edges {
+  int layers = 0, quantize = 0, dequantize = 0, activations = 0;
+};
+std::string tensor_dtype(const std::string& io) {  // "name: dtype[dims]"
+  const size_t colon = io.rfind(": ");
+  const size_t bracket = io.find('[', colon);
+  return colon == std::string::npos ? "" : io.substr(colon + 2, bracket - colon - 2);
+}
+Int8Edges int8_edges(const std::vector<LayerInfo>& layers) {
+  Int8Edges e;
+  std::set<std::string> u8;
+  for (const LayerInfo& l : layers) {
+    if (l.precision != "int8") continue;
+    ++e.layers;
+    if (!l.inputs.empty() && tensor_dtype(l.inputs[0]) == "float32") ++e.quantize;
+    if (!l.outputs.empty() && tensor_dtype(l.outputs[0]) == "float32") ++e.dequantize;
+    for (const std::string& t : l.outputs)
+      if (tensor_dtype(t) == "uint8") u8.insert(t);
+  }
+  e.activations = static_cast<int>(u8.size());
+  return e;
+}
 
 struct InspectOptions {
   std::string model;
@@ -74,6 +100,13 @@ int inspect_command(const InspectOptions& opt) {
   int total_reorders = 0;
   for (const LayerInfo& l : layers) total_reorders += l.reorders;
   j["reorders"] = total_reorders;
+  const Int8Edges q = int8_edges(layers);
+  if (q.layers > 0) {
+    j["int8"] = {{"layers", q.layers},
+                 {"quantize", q.quantize},
+                 {"dequantize", q.dequantize},
+                 {"int8_activations", q.activations}};
+  }
   j["memory"] = {{"arena_bytes", m.arena_bytes},
                  {"naive_bytes", m.naive_bytes},
                  {"weight_bytes", m.weight_bytes},
@@ -111,6 +144,11 @@ int inspect_command(const InspectOptions& opt) {
     if (!l.precision_note.empty()) std::cout << "      precision: " << l.precision_note << "\n";
     if (l.fused.size() > 1) std::cout << "      fused: " << join(l.fused, " + ") << "\n";
     std::cout << "      " << join(l.inputs, ", ") << " -> " << join(l.outputs, ", ") << "\n";
+  }
+  if (q.layers > 0) {
+    std::cout << "int8: " << q.layers << " layers; " << q.activations
+              << " activations kept u8 between them; reorders: " << q.quantize << " quantize (f32 -> u8) and "
+              << q.dequantize << " dequantize (back to f32) at the edges of int8 regions\n";
   }
   const double pct =
       m.naive_bytes ? 100.0 * static_cast<double>(m.arena_bytes) / static_cast<double>(m.naive_bytes) : 0;

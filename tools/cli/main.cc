@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   commands.push_back(ingot::cli::add_inspect_command(app));
   commands.push_back(ingot::cli::add_simplify_command(app));
   commands.push_back(ingot::cli::add_compare_command(app));
+  commands.push_back(ingot::cli::add_quantize_command(app));
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {

@@ -108,6 +108,24 @@ std::string append_activation(const ir::Node& node, dnnl::post_ops& ops) {
   return "";
 }
 
+TensorUses tensor_uses(const engine::Plan& plan) {
+  const size_t n = plan.tensors.size();
+  TensorUses u{std::vector<int>(n, -1), std::vector<std::vector<std::pair<int, size_t>>>(n),
+               std::vector<bool>(n, false)};
+  for (int32_t t : plan.outputs) u.fixed[t] = true;
+  for (size_t t = 0; t < n; ++t)
+    if (plan.tensors[t].alias_of >= 0) u.fixed[t] = u.fixed[plan.tensors[t].alias_of] = true;
+  for (size_t l = 0; l < plan.layers.size(); ++l) {
+    const engine::PlanLayer& layer = plan.layers[l];
+    for (size_t i = 0; i < layer.outputs.size(); ++i)
+      if (layer.outputs[i] >= 0) u.producer[layer.outputs[i]] = i == 0 ? static_cast<int>(l) : -2;
+    for (size_t i = 0; i < layer.inputs.size(); ++i)
+      if (layer.inputs[i] >= 0) u.readers[layer.inputs[i]].push_back({static_cast<int>(l), i});
+    for (const auto& [_, t] : layer.outer_reads) u.fixed[t] = true;
+  }
+  return u;
+}
+
 std::string check_f32(const engine::PlanTensor* t, const char* what) {
   if (!t) return std::string(what) + " is missing";
   if (t->dtype != DType::kF32) return std::string(what) + " is " + dtype_name(t->dtype) + ", not float32";

@@ -51,6 +51,15 @@ std::string check_layouts(const ir::Node& node, const engine::PlanTensor& x);
 // plain_f32_desc for undef, else the blocked desc of that tag.
 dnnl::memory::desc f32_desc_in(const Dims& d, dnnl::memory::format_tag tag);
 
+// Who writes and reads each tensor of a plan, for the plan passes that agree on an activation's form
+// between its producer and its readers.
+struct TensorUses {
+  std::vector<int> producer;  // the layer whose output 0 it is; -1 none; -2 another output
+  std::vector<std::vector<std::pair<int, size_t>>> readers;  // (layer, input slot)
+  std::vector<bool> fixed;  // model outputs, views, viewed tensors and subgraph reads: keep their form
+};
+TensorUses tensor_uses(const engine::Plan& plan);
+
 // "" when t is present, float32 and of known rank; else why not, naming `what`.
 std::string check_f32(const engine::PlanTensor* t, const char* what);
 bool dims_static(const Dims& d);

@@ -9,6 +9,7 @@
 // 8-bit weights; weights are then quantized to 7 bits ([-63, 63]) as oneDNN advises, which cannot saturate.
 #include <cmath>
 #include <cstring>
+#include <tuple>
 #include <unordered_map>
 
 #include "backends/cpu/onednn_conv.h"
@@ -58,32 +59,44 @@ QuantWeights quantize_weights(const float* w, int64_t channels, int64_t inner, b
 struct QuantInput {
   float scale = 1.f;
   bool is_unsigned = false;
+  int32_t zp = 0;  // in u8 terms: 0 unsigned, 128 signed, or a Q/DQ model's own
 };
-std::string read_quant_input(const ir::Node& node, QuantInput* q) {
-  auto it = node.attrs.find(engine::kQuantScaleAttr);
-  if (it == node.attrs.end()) return "no calibrated scale for input 0";
+std::string read_quant(const ir::Node& node, const char* scale_attr, const char* unsigned_attr,
+                       QuantInput* q) {
+  auto it = node.attrs.find(scale_attr);
+  if (it == node.attrs.end()) return std::string("no calibrated scale for ") + scale_attr;
   q->scale = it->second.f;
-  if (!(q->scale > 0) || !std::isfinite(q->scale)) return "the scale of input 0 is not a positive number";
-  q->is_unsigned = node.attr_int(engine::kQuantUnsignedAttr, 0) != 0;
+  if (!(q->scale > 0) || !std::isfinite(q->scale))
+    return std::string(scale_attr) + " is not a positive number";
+  q->is_unsigned = node.attr_int(unsigned_attr, 0) != 0;
+  const int64_t zp = node.attr_int(engine::zero_point_attr(scale_attr), q->is_unsigned ? 0 : 128);
+  if (zp < 0 || zp > 255) return engine::zero_point_attr(scale_attr) + " is not in [0, 255]";
+  q->zp = static_cast<int32_t>(zp);
   return "";
 }
-
-memory::data_type x_type(const QuantInput& q) {
-  return q.is_unsigned ? memory::data_type::u8 : memory::data_type::s8;
+std::string read_quant_input(const ir::Node& node, QuantInput* q) {
+  if (!node.attrs.count(engine::kQuantScaleAttr)) return "no calibrated scale for input 0";
+  return read_quant(node, engine::kQuantScaleAttr, engine::kQuantUnsignedAttr, q);
 }
 
 // A signed input goes into the convolution as u8 with zero point 128: oneDNN's s8s8 convolution without
-// VNNI halves the weights (to avoid the saturation) and so loses one more bit.
-constexpr int32_t kSignedZeroPoint = 128;
+// VNNI halves the weights (to avoid the saturation) and so loses one more bit. Activations kept int8
+// between layers use the same representation (plan.h).
+int32_t zero_point(const QuantInput& q) { return q.zp; }
+
+// An int8 activation of the plan: u8, NHWC.
+memory::desc int8_desc(const Dims& d) {
+  return memory::desc(to_dnnl_dims(d), memory::data_type::u8, memory::format_tag::nhwc);
+}
 
 // ---- convolution ----
 
 struct ConvInstance {
   Dims y;
   dnnl::convolution_forward prim;
-  memory::desc src_md, dst_md, user_src_md, user_dst_md, bias_md, scratch_md;
+  memory::desc src_md, dst_md, user_src_md, user_dst_md, user_z_md, bias_md, scratch_md;
   dnnl::reorder quantize_src, dst_out, z_in;
-  bool reorder_dst = false;
+  bool reorder_src = false, reorder_dst = false, reorder_z = false;
   memory weights;
   std::vector<float> bias;  // in the accumulator's units (oneDNN 2.x adds it before the output scales)
 };
@@ -91,6 +104,9 @@ struct ConvInstance {
 struct ConvConfig {
   QuantInput in;
   bool has_bias = false, residual = false;
+  // Kept int8 between layers (plan.h): X arrives u8 NHWC; Y leaves so at `out`; Z arrives so at `z`.
+  bool x_int8 = false, y_int8 = false, z_int8 = false;
+  QuantInput out, z;
 };
 
 Expected<std::unique_ptr<ConvInstance>> make_conv(const ir::Node& node, const Dims& x, const Tensor& w,
@@ -109,39 +125,73 @@ Expected<std::unique_ptr<ConvInstance>> make_conv(const ir::Node& node, const Di
   const dnnl::engine& eng = onednn_engine();
   const auto f32 = memory::data_type::f32, s8 = memory::data_type::s8;
   try {
-    inst->user_src_md = plain_f32_desc(x);
-    inst->user_dst_md = plain_f32_desc(g.y);
-    const memory::desc src_any(to_dnnl_dims(x), memory::data_type::u8, memory::format_tag::any);
-    const memory::desc dst_any(to_dnnl_dims(g.y), f32, memory::format_tag::any);
+    inst->user_src_md = cfg.x_int8 ? int8_desc(x) : plain_f32_desc(x);
+    inst->user_dst_md = cfg.y_int8 ? int8_desc(g.y) : plain_f32_desc(g.y);
+    inst->user_z_md = cfg.z_int8 ? int8_desc(g.y) : plain_f32_desc(g.y);
+    const memory::desc src_any =
+        cfg.x_int8 ? inst->user_src_md
+                   : memory::desc(to_dnnl_dims(x), memory::data_type::u8, memory::format_tag::any);
+    const memory::desc dst_any =
+        cfg.y_int8 ? inst->user_dst_md : memory::desc(to_dnnl_dims(g.y), f32, memory::format_tag::any);
     const memory::desc w_any(g.weights, s8, memory::format_tag::any);
     if (cfg.has_bias) inst->bias_md = memory::desc({oc}, f32, memory::format_tag::a);
     const dnnl::convolution_forward::desc desc(
         dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct, src_any, w_any,
         inst->bias_md, dst_any, g.strides, g.dilates, g.pad_l, g.pad_r);
+    // The post-ops work in real units: the output scales give x * w + b; the residual in the dst buffer
+    // holds Z in the dst's representation (its scale and zero point when u8); the activation; then an
+    // int8 Y is requantized to its own scale and zero point.
     dnnl::post_ops ops;
-    if (cfg.residual) ops.append_sum(1.f);
+    if (cfg.residual && cfg.y_int8 != cfg.z_int8 && cfg.y_int8)
+      return onednn_failure(node.name, "an int8 Y needs an int8 Z");
+    if (cfg.residual) {
+      if (!cfg.y_int8)
+        ops.append_sum(1.f);
+      else if (zero_point(cfg.z) == 0)
+        ops.append_sum(cfg.z.scale);
+      else
+        ops.append_sum(cfg.z.scale, zero_point(cfg.z));
+    }
     const std::string why = append_activation(node, ops);
     if (!why.empty()) return onednn_failure(node.name, why);
+    if (cfg.y_int8)
+      ops.append_eltwise(1.f, dnnl::algorithm::eltwise_linear, 1.f / cfg.out.scale,
+                         static_cast<float>(zero_point(cfg.out)));
     dnnl::primitive_attr attr;
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     attr.set_output_scales(1 << 1, out_scales);
-    if (!cfg.in.is_unsigned) attr.set_zero_points(DNNL_ARG_SRC, 0, {kSignedZeroPoint});
+    if (zero_point(cfg.in)) attr.set_zero_points(DNNL_ARG_SRC, 0, {zero_point(cfg.in)});
     attr.set_post_ops(ops);
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
     inst->prim = dnnl::convolution_forward(pd);
     inst->src_md = pd.src_desc();
     inst->dst_md = pd.dst_desc();
     inst->scratch_md = pd.scratchpad_desc();
-    dnnl::primitive_attr q_attr;
-    q_attr.set_output_scales(0, {1.f / cfg.in.scale});
-    if (!cfg.in.is_unsigned) q_attr.set_zero_points(DNNL_ARG_DST, 0, {kSignedZeroPoint});
-    inst->quantize_src =
-        dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->user_src_md, eng, inst->src_md, q_attr));
+    inst->reorder_src = inst->src_md != inst->user_src_md;
+    if (inst->reorder_src) {
+      if (cfg.x_int8) return onednn_failure(node.name, "the int8 convolution does not take NHWC u8 input");
+      dnnl::primitive_attr q_attr;
+      q_attr.set_output_scales(0, {1.f / cfg.in.scale});
+      if (zero_point(cfg.in)) q_attr.set_zero_points(DNNL_ARG_DST, 0, {zero_point(cfg.in)});
+      inst->quantize_src =
+          dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->user_src_md, eng, inst->src_md, q_attr));
+    }
     inst->reorder_dst = inst->dst_md != inst->user_dst_md;
     if (inst->reorder_dst) {
+      if (cfg.y_int8) return onednn_failure(node.name, "the int8 convolution does not write NHWC u8 output");
       inst->dst_out = dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->dst_md, eng, inst->user_dst_md));
-      if (cfg.residual)
-        inst->z_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->user_dst_md, eng, inst->dst_md));
+    }
+    // Z into the dst buffer: an int8 Z under an int8 Y is copied as it is (the sum reads it at Z's scale
+    // and zero point), else it enters the f32 dst's format (dequantized when int8).
+    inst->reorder_z = cfg.residual && !(cfg.z_int8 && cfg.y_int8) && inst->user_z_md != inst->dst_md;
+    if (inst->reorder_z) {
+      dnnl::primitive_attr z_attr;
+      if (cfg.z_int8) {  // into an f32 Y: dequantize
+        z_attr.set_output_scales(0, {cfg.z.scale});
+        if (zero_point(cfg.z)) z_attr.set_zero_points(DNNL_ARG_SRC, 0, {zero_point(cfg.z)});
+      }
+      inst->z_in =
+          dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->user_z_md, eng, inst->dst_md, z_attr));
     }
     const memory::desc user_w_md(g.weights, s8, plain_tag(g.weights.size()));
     inst->weights = memory(pd.weights_desc(), eng);
@@ -156,6 +206,8 @@ Expected<std::unique_ptr<ConvInstance>> make_conv(const ir::Node& node, const Di
   return inst;
 }
 
+DType io_dtype(bool int8) { return int8 ? DType::kU8 : DType::kF32; }
+
 class ConvKernel : public Kernel {
  public:
   ConvKernel(Tensor w, Tensor b, ConvConfig cfg) : w_(std::move(w)), b_(std::move(b)), cfg_(cfg) {}
@@ -168,31 +220,37 @@ class ConvKernel : public Kernel {
 
   Status run(ops::RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
-    if (x.dtype() != DType::kF32 || x.rank() != w_.rank())
-      return ctx.fail("X must be float32 of W's rank, got " + dims_to_string(x.dims()));
+    if (x.dtype() != io_dtype(cfg_.x_int8) || x.rank() != w_.rank())
+      return ctx.fail(std::string("X must be ") + dtype_name(io_dtype(cfg_.x_int8)) + " of W's rank, got " +
+                      dtype_name(x.dtype()) + dims_to_string(x.dims()));
     const ConvInstance* inst = static_.get();
     if (!inst || x.dims() != static_x_) {
+      if (cfg_.x_int8 || cfg_.y_int8 || cfg_.z_int8)
+        return ctx.fail("int8 activations need the planned shapes");
       INGOT_ASSIGN_OR_RETURN(
           inst, dynamic_.get(x.dims(), [&] { return make_conv(ctx.node(), x.dims(), w_, bias(), cfg_); }));
     }
     const Tensor* z = cfg_.residual ? &ctx.input(3) : nullptr;
-    if (z && (z->dtype() != DType::kF32 || z->dims() != inst->y)) {
+    if (z && (z->dtype() != io_dtype(cfg_.z_int8) || z->dims() != inst->y)) {
       return ctx.fail("residual Z " + dims_to_string(z->dims()) + " does not match the output " +
                       dims_to_string(inst->y));
     }
-    INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, DType::kF32, inst->y));
+    INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, io_dtype(cfg_.y_int8), inst->y));
     if (y->numel() == 0) return Status::Ok();
     try {
       const dnnl::engine& eng = onednn_engine();
       dnnl::stream s(eng);
       memory user_src(inst->user_src_md, eng, const_cast<void*>(x.raw()));
       memory user_dst(inst->user_dst_md, eng, y->raw());
-      memory src(inst->src_md, eng, thread_scratch(0, inst->src_md.get_size()));
-      inst->quantize_src.execute(s, user_src, src);
+      memory src = user_src;
+      if (inst->reorder_src) {
+        src = memory(inst->src_md, eng, thread_scratch(0, inst->src_md.get_size()));
+        inst->quantize_src.execute(s, user_src, src);
+      }
       memory dst = user_dst;
       if (inst->reorder_dst) dst = memory(inst->dst_md, eng, thread_scratch(1, inst->dst_md.get_size()));
-      if (z && inst->reorder_dst) {
-        memory user_z(inst->user_dst_md, eng, const_cast<void*>(z->raw()));
+      if (z && inst->reorder_z) {
+        memory user_z(inst->user_z_md, eng, const_cast<void*>(z->raw()));
         inst->z_in.execute(s, user_z, dst);
       } else if (z && dst.get_data_handle() != z->raw()) {
         std::memcpy(dst.get_data_handle(), z->raw(), inst->dst_md.get_size());
@@ -220,6 +278,27 @@ class ConvKernel : public Kernel {
   ShapeCache<ConvInstance> dynamic_;
 };
 
+// "" when t is present, of known rank and float32, or u8 where `int8` (kept int8 between layers).
+std::string check_io(const PlanTensor* t, const char* what, bool int8) {
+  if (!int8) return check_f32(t, what);
+  if (!t) return std::string(what) + " is missing";
+  if (t->dtype != DType::kU8 || t->dims.size() != 4 || !dims_static(t->dims))
+    return std::string(what) + " is not a static 4-D u8 activation";
+  return "";
+}
+
+// The int8 activations a conv layer reads or writes (plan.h), from its attributes.
+std::string read_int8_io(const ir::Node& node, ConvConfig* cfg) {
+  cfg->x_int8 = node.attr_int(engine::kQuantXInt8Attr, 0) != 0;
+  cfg->y_int8 = node.attrs.count(engine::kQuantYScaleAttr) != 0;
+  cfg->z_int8 = node.attrs.count(engine::kQuantZScaleAttr) != 0;
+  std::string why;
+  if (cfg->y_int8) why = read_quant(node, engine::kQuantYScaleAttr, engine::kQuantYUnsignedAttr, &cfg->out);
+  if (why.empty() && cfg->z_int8)
+    why = read_quant(node, engine::kQuantZScaleAttr, engine::kQuantZUnsignedAttr, &cfg->z);
+  return why;
+}
+
 std::string int8_layer(const LayerDesc& d) {
   if (d.layer.precision != "int8") return "the layer is not int8";
   return "";
@@ -233,18 +312,26 @@ std::string conv_supports(const LayerDesc& d) {
   const bool fused = !l.domain.empty();
   if (l.inputs.size() > (fused ? 4u : 3u)) return "too many inputs";
   const PlanTensor *x = d.input(0), *w = d.input(1), *b = d.input(2), *y = d.output(0);
-  for (auto [t, what] : {std::pair{x, "X"}, {w, "W"}, {y, "the output"}}) {
-    why = check_f32(t, what);
+  const LayerNode ln(l, d.tensors);
+  ConvConfig io;
+  why = read_int8_io(ln.node, &io);
+  if (!why.empty()) return why;
+  for (auto [t, what, int8] :
+       {std::tuple{x, "X", io.x_int8}, {w, "W", false}, {y, "the output", io.y_int8}}) {
+    why = check_io(t, what, int8);
     if (!why.empty()) return why;
   }
   if (w->kind != engine::TensorKind::kWeight) return "W is not a constant";
   if (b && (b->kind != engine::TensorKind::kWeight || b->dtype != DType::kF32 || b->dims.size() != 1 ||
             b->dims[0] != w->dims[0]))
     return "B is not a constant float32 vector of W's output channels";
-  if (d.input(3) && !check_f32(d.input(3), "Z").empty()) return check_f32(d.input(3), "Z");
+  if (d.input(3) && !check_io(d.input(3), "Z", io.z_int8).empty())
+    return check_io(d.input(3), "Z", io.z_int8);
+  if (io.z_int8 && !d.input(3)) return "Z is missing";
+  // A float Z would have to enter Y's representation before the sum, where an unsigned Y clips it.
+  if (io.y_int8 && d.input(3) && !io.z_int8) return "an int8 Y needs an int8 Z";
   if (x->dims.size() < 3 || x->dims.size() > 5) return "only 1 to 3 spatial dims";
   if (w->dims.size() != x->dims.size()) return "W's rank differs from X's";
-  const LayerNode ln(l, d.tensors);
   QuantInput q;
   why = read_quant_input(ln.node, &q);
   if (!why.empty()) return why;
@@ -269,6 +356,7 @@ Expected<std::unique_ptr<Kernel>> conv_prepare(const LayerDesc& d) {
   const LayerNode ln(d.layer, d.tensors);
   ConvConfig cfg;
   (void)read_quant_input(ln.node, &cfg.in);
+  (void)read_int8_io(ln.node, &cfg);
   cfg.has_bias = d.input(2) != nullptr;
   cfg.residual = d.input(3) != nullptr;
   auto k =
@@ -329,7 +417,7 @@ class MatMulKernel : public Kernel {
     inst->out.push_back(N_);
     const dnnl::engine& eng = onednn_engine();
     try {
-      inst->src_md = memory::desc({inst->M, K_}, x_type(cfg_.in), memory::format_tag::ab);
+      inst->src_md = memory::desc({inst->M, K_}, memory::data_type::u8, memory::format_tag::ab);
       inst->dst_md = plain_f32_desc({inst->M, N_});
       const memory::desc w_md({K_, N_}, memory::data_type::s8, memory::format_tag::ab);
       if (!bias_.empty()) inst->bias_md = plain_f32_desc({1, N_});
@@ -341,6 +429,7 @@ class MatMulKernel : public Kernel {
       dnnl::primitive_attr attr;
       attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
       attr.set_output_scales(1 << 1, out_scales_);
+      if (zero_point(cfg_.in)) attr.set_zero_points(DNNL_ARG_SRC, 0, {zero_point(cfg_.in)});
       attr.set_post_ops(ops);
       const dnnl::matmul::primitive_desc pd(desc, attr, eng);
       inst->prim = dnnl::matmul(pd);
@@ -375,15 +464,11 @@ class MatMulKernel : public Kernel {
     void* qa = thread_scratch(0, static_cast<size_t>(n));
     const float inv = 1.f / cfg_.in.scale;
     const float* ad = a.data<float>();
-    if (cfg_.in.is_unsigned) {
-      auto* q = static_cast<uint8_t*>(qa);
-      for (int64_t i = 0; i < n; ++i)
-        q[i] = static_cast<uint8_t>(std::min(255.f, std::max(0.f, std::nearbyint(ad[i] * inv))));
-    } else {
-      auto* q = static_cast<int8_t*>(qa);
-      for (int64_t i = 0; i < n; ++i)
-        q[i] = static_cast<int8_t>(std::min(127.f, std::max(-128.f, std::nearbyint(ad[i] * inv))));
-    }
+    // u8 with the zero point (128 for a signed A: the s8 range, shifted).
+    auto* q = static_cast<uint8_t*>(qa);
+    const float zp = static_cast<float>(zero_point(cfg_.in));
+    for (int64_t i = 0; i < n; ++i)
+      q[i] = static_cast<uint8_t>(std::min(255.f, std::max(0.f, std::nearbyint(ad[i] * inv) + zp)));
     if (z && z->raw() != y->raw()) std::memcpy(y->raw(), z->raw(), y->nbytes());
     try {
       const dnnl::engine& eng = onednn_engine();

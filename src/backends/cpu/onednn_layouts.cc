@@ -39,20 +39,10 @@ Status assign_blocked_layouts(engine::Plan& plan) {
   layout.kind = ir::Attribute::Kind::kString;
   layout.s = avx512 ? "nChw16c" : "nChw8c";
   const size_t n = plan.tensors.size();
-  std::vector<int> producer(n, -1);  // the layer whose output 0 it is; -2 another output
-  std::vector<std::vector<std::pair<int, size_t>>> readers(n);
-  std::vector<bool> fixed(n, false);  // model outputs, views and viewed tensors keep the plain layout
-  for (int32_t t : plan.outputs) fixed[t] = true;
-  for (size_t t = 0; t < n; ++t)
-    if (plan.tensors[t].alias_of >= 0) fixed[t] = fixed[plan.tensors[t].alias_of] = true;
-  for (size_t l = 0; l < plan.layers.size(); ++l) {
-    const PlanLayer& layer = plan.layers[l];
-    for (size_t i = 0; i < layer.outputs.size(); ++i)
-      if (layer.outputs[i] >= 0) producer[layer.outputs[i]] = i == 0 ? static_cast<int>(l) : -2;
-    for (size_t i = 0; i < layer.inputs.size(); ++i)
-      if (layer.inputs[i] >= 0) readers[layer.inputs[i]].push_back({static_cast<int>(l), i});
-    for (const auto& [_, t] : layer.outer_reads) fixed[t] = true;
-  }
+  const TensorUses uses = tensor_uses(plan);
+  const std::vector<int>& producer = uses.producer;
+  const auto& readers = uses.readers;
+  const std::vector<bool>& fixed = uses.fixed;
   for (size_t t = 0; t < n; ++t) {
     const engine::PlanTensor& tensor = plan.tensors[t];
     if (tensor.kind != engine::TensorKind::kActivation || fixed[t] || producer[t] < 0) continue;
