@@ -334,12 +334,13 @@ Status select_tactics(engine::Plan& plan, const TuningOptions& options) {
     if (candidates.empty() && layer.precision != "fp32") {
       layer.precision_note = "no " + layer.precision + " kernel, runs in fp32 (" +
                              (any_of_precision ? reasons
-                                               : "this CPU has no " + layer.precision + " tactics; CPU features: " +
-                                                     cpu_feature_list()) +
+                                               : "this CPU has no " + layer.precision +
+                                                     " tactics; CPU features: " + cpu_feature_list()) +
                              ")";
       layer.precision = "fp32";
       for (const Tactic* t : all_tactics())
-        if (layer.precision == t->precision && t->supports && tactic_allowed(t->id) && t->supports(desc).empty())
+        if (layer.precision == t->precision && t->supports && tactic_allowed(t->id) &&
+            t->supports(desc).empty())
           candidates.push_back(t);
     }
     if (candidates.empty()) continue;

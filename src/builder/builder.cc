@@ -396,7 +396,8 @@ Expected<Plan> build_plan(const ImportFn& import, const BuildConfig& config, con
   INGOT_ASSIGN_OR_RETURN(Plan plan, compiler.compile());
   plan.profile = std::move(profile);
   if (config.device != "cpu") {
-    INGOT_ASSIGN_OR_RETURN(const backends::DeviceBackend* backend, backends::find_device_backend(config.device));
+    INGOT_ASSIGN_OR_RETURN(const backends::DeviceBackend* backend,
+                           backends::find_device_backend(config.device));
     const std::string why = backend->available();
     if (!why.empty()) return unsupported(label + ": cannot build for --device " + config.device + ": " + why);
     plan.platform = backend->fingerprint();

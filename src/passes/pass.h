@@ -26,9 +26,9 @@ struct Pass {
 
 struct PipelineOptions {
   PassOptions pass_options;
-  std::set<std::string> disabled;        // --disable-pass NAME
-  std::set<std::string> dump_ir_after;   // --dump-ir-after NAME ("all" for every pass)
-  bool verify = false;                   // verify the IR after every pass (on by default in debug builds)
+  std::set<std::string> disabled;       // --disable-pass NAME
+  std::set<std::string> dump_ir_after;  // --dump-ir-after NAME ("all" for every pass)
+  bool verify = false;                  // verify the IR after every pass (on by default in debug builds)
   std::ostream* dump_to = nullptr;
 };
 

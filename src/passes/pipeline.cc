@@ -12,12 +12,16 @@ const std::vector<Pass>& simplify_passes() {
       // Everything below reads types and shapes, and folding needs the values shape inference propagates.
       {"infer_shapes", "type and shape inference with build-time values", false, infer_shapes_pass},
       // Before folding: removing Identity/Dropout exposes more constant subgraphs.
-      {"eliminate_noops", "Identity, Dropout, same-type Cast, same-shape Reshape/Expand, identity Transpose, zero Pad, full Slice", false, eliminate_noops},
+      {"eliminate_noops",
+       "Identity, Dropout, same-type Cast, same-shape Reshape/Expand, identity Transpose, zero Pad, full "
+       "Slice",
+       false, eliminate_noops},
       {"fold_constants", "evaluate nodes whose inputs are all known (size-capped)", false, fold_constants},
       // After folding: the folded nodes' producers are now dead.
       {"eliminate_dead_code", "remove nodes no output depends on", false, eliminate_dead_code},
       // After dead code: fewer candidates; before a second folding round nothing is needed.
-      {"eliminate_common_subexpressions", "merge identical nodes reading identical inputs", false, eliminate_common_subexpressions},
+      {"eliminate_common_subexpressions", "merge identical nodes reading identical inputs", false,
+       eliminate_common_subexpressions},
       // Merged nodes may make more no-ops and dead nodes.
       {"eliminate_noops", "second round after CSE", false, eliminate_noops},
       {"eliminate_dead_code", "second round after CSE", false, eliminate_dead_code},
@@ -31,24 +35,36 @@ const std::vector<Pass>& fusion_passes() {
   static const std::vector<Pass> kPasses = {
       // Before every pattern: a Q -> DQ pair between two layers is a second reader of the first one's
       // output and hides the second from it. Not in simplify_passes: `ingot simplify` keeps the pairs.
-      {"fold_qdq", "QuantizeLinear -> DequantizeLinear pairs on activations removed, their scales kept for int8 layers", false, fold_qdq},
+      {"fold_qdq",
+       "QuantizeLinear -> DequantizeLinear pairs on activations removed, their scales kept for int8 layers",
+       false, fold_qdq},
       // Then: a folded BatchNormalization becomes the layer's bias, which the epilogue then extends;
       // BN must still sit right after its Conv / MatMul, before any epilogue is fused in between.
-      {"fuse_conv_batchnorm", "fold BatchNormalization into the Conv / ConvTranspose / MatMul / Gemm before it", false, fuse_conv_batchnorm},
+      {"fuse_conv_batchnorm",
+       "fold BatchNormalization into the Conv / ConvTranspose / MatMul / Gemm before it", false,
+       fuse_conv_batchnorm},
       // Before the epilogue: x feeds several nodes of these chains until they are one Gelu / HardSwish
       // node, and only then is it the single reader the epilogue fusion needs.
       {"fuse_gelu", "GELU chains (erf and tanh forms) into one Gelu", false, fuse_gelu},
-      {"fuse_hardswish", "x*HardSigmoid(x) and x*Clip(x+3,0,6)/6 forms into one HardSwish", false, fuse_hardswish},
+      {"fuse_hardswish", "x*HardSigmoid(x) and x*Clip(x+3,0,6)/6 forms into one HardSwish", false,
+       fuse_hardswish},
       // Free to move: these chains hold no constant-weight layer, and no Add right after one that the
       // epilogue fusion could take.
-      {"fuse_layer_norm", "decomposed LayerNorm (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add) into LayerNormalization", false, fuse_layer_norm},
-      {"fuse_attention", "MatMul(Q, K^T), scale, mask Add, Softmax, MatMul(., V) into ingot.Attention", false, fuse_attention},
+      {"fuse_layer_norm",
+       "decomposed LayerNorm (ReduceMean, Sub, Pow, ReduceMean, Add, Sqrt, Div, Mul, Add) into "
+       "LayerNormalization",
+       false, fuse_layer_norm},
+      {"fuse_attention", "MatMul(Q, K^T), scale, mask Add, Softmax, MatMul(., V) into ingot.Attention", false,
+       fuse_attention},
       // After BN folding and the Gelu / HardSwish collapse: bias Add, residual Add and activation join
       // the Conv / MatMul as ingot.FusedConv / ingot.FusedMatMul.
-      {"fuse_epilogue", "Conv / MatMul / Gemm + bias + residual Add + activation into ingot.FusedConv / FusedMatMul", false, fuse_epilogue},
+      {"fuse_epilogue",
+       "Conv / MatMul / Gemm + bias + residual Add + activation into ingot.FusedConv / FusedMatMul", false,
+       fuse_epilogue},
       // After the epilogue: each branch's bias is in its layer and is concatenated; siblings with
       // different epilogues (activation, residual) are not merged.
-      {"fuse_horizontal", "sibling MatMul / Gemm / 1x1 Conv layers on one input into one wider layer + Split", false, fuse_horizontal},
+      {"fuse_horizontal", "sibling MatMul / Gemm / 1x1 Conv layers on one input into one wider layer + Split",
+       false, fuse_horizontal},
   };
   return kPasses;
 }
@@ -74,13 +90,15 @@ Status verify_graph(const ir::Graph& graph) {
     for (const ir::Value* v : n->inputs) {
       if (!v) continue;
       if (v->owner != &graph) continue;  // from an enclosing graph
-      if (!defined.count(v)) return internal_error(n->describe() + " reads '" + v->name() + "' before it is computed");
+      if (!defined.count(v))
+        return internal_error(n->describe() + " reads '" + v->name() + "' before it is computed");
     }
     for (const ir::Value* v : n->outputs)
       if (v) defined.insert(v);
   }
   for (const ir::Value* v : graph.outputs)
-    if (v->owner == &graph && !defined.count(v)) return internal_error("graph output '" + v->name() + "' is never computed");
+    if (v->owner == &graph && !defined.count(v))
+      return internal_error("graph output '" + v->name() + "' is never computed");
   return Status::Ok();
 }
 
@@ -120,7 +138,8 @@ Status run_pipeline(ir::Graph& graph, const std::vector<Pass>& passes, const Pip
     if (options.disabled.count(p.name)) continue;
     auto changed = p.run(graph, options.pass_options);
     if (!changed.ok()) return changed.status().with_context(std::string("pass ") + p.name);
-    if (verify) INGOT_RETURN_IF_ERROR(verify_graph(graph).with_context(std::string("IR invalid after pass ") + p.name));
+    if (verify)
+      INGOT_RETURN_IF_ERROR(verify_graph(graph).with_context(std::string("IR invalid after pass ") + p.name));
     if (options.dump_ir_after.count(p.name) || options.dump_ir_after.count("all")) {
       out << "=== IR after " << p.name << " ===\n" << print_graph(graph);
     }

@@ -161,9 +161,8 @@ std::shared_ptr<Engine> Engine::create(std::unique_ptr<Impl> impl) {
 Engine::~Engine() = default;
 
 Expected<std::shared_ptr<Engine>> Engine::from_onnx_file(const std::string& path, const BuildConfig& config) {
-  INGOT_ASSIGN_OR_RETURN(Plan plan,
-                         builder::build_plan([&] { return onnx_import::import_file(path); }, config, path,
-                                             engine_from_plan));
+  INGOT_ASSIGN_OR_RETURN(Plan plan, builder::build_plan([&] { return onnx_import::import_file(path); },
+                                                        config, path, engine_from_plan));
   return engine_from_plan(std::move(plan));
 }
 
@@ -459,7 +458,8 @@ std::vector<LayerTime> ExecutionContext::profile() const {
 
 Status ExecutionContext::run_device_only() {
   if (!engine_->impl_->device_engine) return invalid_argument("run_device_only: this engine runs on the CPU");
-  if (!state_->device) return invalid_argument("run_device_only: call run() once first (it uploads the inputs)");
+  if (!state_->device)
+    return invalid_argument("run_device_only: call run() once first (it uploads the inputs)");
   return state_->device->run_compute_only();
 }
 

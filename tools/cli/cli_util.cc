@@ -148,7 +148,8 @@ Expected<BuildConfig> to_build_config(const BuildOptions& opt) {
   for (const std::string& spec : opt.layer_precision) {
     const size_t colon = spec.rfind(':');
     if (colon == std::string::npos || colon == 0 || colon + 1 == spec.size())
-      return Status(StatusCode::kUsage, "--layer-precision expects NAME:PRECISION such as conv1:fp32, got '" + spec + "'");
+      return Status(StatusCode::kUsage,
+                    "--layer-precision expects NAME:PRECISION such as conv1:fp32, got '" + spec + "'");
     cfg.layer_precision[spec.substr(0, colon)] = spec.substr(colon + 1);
   }
   INGOT_ASSIGN_OR_RETURN(cfg.calibration.method, parse_calibration_method(opt.calib_method));

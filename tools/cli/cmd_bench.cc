@@ -103,7 +103,8 @@ int bench_command(const BenchOptions& opt) {
   auto ctx = (*engine)->create_context();
   const bool on_device = (*engine)->device() != "cpu";
   if (opt.no_data_transfers && !on_device)
-    return report(Status(StatusCode::kUsage, "--no-data-transfers needs an engine for a device (--device cuda)"));
+    return report(
+        Status(StatusCode::kUsage, "--no-data-transfers needs an engine for a device (--device cuda)"));
   bool first = true;
   std::vector<double> h2d, compute, d2h;
   auto run_once = [&]() -> Status {
@@ -174,7 +175,8 @@ int bench_command(const BenchOptions& opt) {
       return v.empty() ? 0.0 : percentile(v, 50);
     };
     j["device"] = (*engine)->device();
-    j["gpu_compute_ms"] = {{"median", median(compute)}, {"mean", std::accumulate(compute.begin(), compute.end(), 0.0) / compute.size()}};
+    j["gpu_compute_ms"] = {{"median", median(compute)},
+                           {"mean", std::accumulate(compute.begin(), compute.end(), 0.0) / compute.size()}};
     j["h2d_ms"] = {{"median", median(h2d)}};
     j["d2h_ms"] = {{"median", median(d2h)}};
     j["no_data_transfers"] = opt.no_data_transfers;
