@@ -18,10 +18,12 @@ DeviceBackendRegistrar::DeviceBackendRegistrar(const DeviceBackend& b) {
 }
 
 Expected<const DeviceBackend*> find_device_backend(const std::string& device) {
+  const std::string why = load_device_plugin(device);
   for (const DeviceBackend& b : registry())
     if (device == b.name) return &b;
   return unsupported("device '" + device + "': this ingot was built without that backend" +
-                     (device == "cuda" ? " (configure with a CUDA toolkit and -DINGOT_CUDA=ON)" : ""));
+                     (device == "cuda" ? " (configure with a CUDA toolkit and -DINGOT_CUDA=ON)" : "") +
+                     (why.empty() ? "" : " (" + why + ")"));
 }
 
 }  // namespace ingot::backends

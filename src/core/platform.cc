@@ -1,6 +1,11 @@
 #include "core/platform.h"
 
+#include <dlfcn.h>
+
+#include <filesystem>
 #include <map>
+#include <mutex>
+#include <set>
 
 #include <cstring>
 #include <vector>
@@ -117,8 +122,43 @@ void register_device_fingerprint(const std::string& device, DeviceFingerprintFn 
   device_fingerprints()[device] = fn;
 }
 
+namespace {
+std::mutex& plugin_mutex() {
+  static std::mutex m;
+  return m;
+}
+std::map<std::string, std::string>& plugin_errors() {
+  static std::map<std::string, std::string> m;
+  return m;
+}
+}  // namespace
+
+std::string load_device_plugin(const std::string& device) {
+  if (device.empty() || device == "cpu" ||
+      device.find_first_not_of("abcdefghijklmnopqrstuvwxyz0123456789") != std::string::npos)
+    return "";
+  std::lock_guard<std::mutex> lock(plugin_mutex());
+  auto [it, first] = plugin_errors().try_emplace(device);
+  if (!first) return it->second;
+  // Beside libingot (its directory, from the address of this function), else the loader's search path.
+  const std::string name = "libingot_" + device + ".so";
+  std::string path = name;
+  Dl_info info{};
+  if (dladdr(reinterpret_cast<void*>(&load_device_plugin), &info) != 0 && info.dli_fname != nullptr) {
+    const std::filesystem::path beside = std::filesystem::path(info.dli_fname).parent_path() / name;
+    std::error_code ec;
+    if (std::filesystem::exists(beside, ec)) path = beside.string();
+  }
+  if (dlopen(path.c_str(), RTLD_NOW | RTLD_GLOBAL) == nullptr) {
+    const char* why = dlerror();
+    it->second = name + ": " + (why != nullptr ? why : "cannot be loaded");
+  }
+  return it->second;
+}
+
 std::string device_fingerprint(const std::string& device) {
   if (device == "cpu") return cpu_fingerprint();
+  load_device_plugin(device);
   auto it = device_fingerprints().find(device);
   return it == device_fingerprints().end() ? "" : it->second();
 }

@@ -28,7 +28,11 @@ std::string cpu_feature_list();
 // to load where it differs.
 std::string cpu_fingerprint();
 
-// Fingerprints of other devices ("cuda"), registered by their backends when built in.
+// Loads the backend of `device` ("cuda": libingot_cuda.so, beside libingot), once; its static initialisers
+// register it. Returns "" when it loaded (or was tried before and loaded), else why not.
+std::string load_device_plugin(const std::string& device);
+
+// Fingerprints of other devices ("cuda"), registered by their backends when loaded.
 using DeviceFingerprintFn = std::string (*)();
 void register_device_fingerprint(const std::string& device, DeviceFingerprintFn fn);
 // The fingerprint of `device` on this machine ("cpu" is cpu_fingerprint()); "" when this ingot has no

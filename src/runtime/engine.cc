@@ -201,8 +201,10 @@ std::vector<LayerInfo> Engine::layers() const {
     i.precision_note = l.precision_note;
     i.tactic = l.tactic;
     i.in_place = l.in_place_input >= 0;
-    const Step& step = impl_->steps[&l - p.layers.data()];
-    i.reorders = step.kernel ? step.kernel->reorders() : 0;
+    // Device engines have no CPU steps (their layers run in the device backend).
+    const size_t at = static_cast<size_t>(&l - p.layers.data());
+    i.reorders =
+        at < impl_->steps.size() && impl_->steps[at].kernel ? impl_->steps[at].kernel->reorders() : 0;
     for (int32_t t : l.inputs)
       if (t >= 0) i.inputs.push_back(p.tensors[t].name + ": " + shape_text(p.tensors[t]));
     for (int32_t t : l.outputs)
