@@ -36,7 +36,10 @@ int passthrough_input(const ir::Node& n) {
     if (n.has_input(2) && !(n.inputs[2]->constant && n.inputs[2]->constant->get_i64(0) == 0)) return -1;
     return 0;
   }
-  if (op == "Cast") return in->type.dtype != DType::kUndefined && n.attr_int("to", -1) == static_cast<int64_t>(in->type.dtype) ? 0 : -1;
+  if (op == "Cast")
+    return in->type.dtype != DType::kUndefined && n.attr_int("to", -1) == static_cast<int64_t>(in->type.dtype)
+               ? 0
+               : -1;
   if (op == "Reshape" || op == "Expand" || op == "Squeeze" || op == "Unsqueeze" || op == "Flatten") {
     return same_static_shape(in, out) ? 0 : -1;
   }
@@ -63,6 +66,10 @@ Expected<bool> eliminate_noops(ir::Graph& graph, const PassOptions&) {
   for (const auto& node : graph.nodes()) {
     const int i = passthrough_input(*node);
     if (i < 0) continue;
+    // A Dropout whose mask is a graph output must stay to compute it (found by fuzz_onnx_import).
+    if (node->op_type == "Dropout" && node->has_output(1) &&
+        std::find(graph.outputs.begin(), graph.outputs.end(), node->outputs[1]) != graph.outputs.end())
+      continue;
     if (forward_value(graph, node->outputs[0], node->inputs[i])) {
       dead.push_back(node.get());
       changed = true;
