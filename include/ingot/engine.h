@@ -48,6 +48,12 @@ struct BuildConfig {
   std::map<std::string, std::string> layer_precision;
   // INT8 scales: the calibration data, method and cache (precision int8 or best).
   CalibrationConfig calibration;
+  // With int8 or best and calibration data: the largest error the outputs may have against the FP32
+  // model's, as `ingot compare` measures it (max relative error: |got - ref| / max |ref|, the worst output on
+  // the worst of up to 8 calibration batches). The builder measures each int8 layer's sensitivity (the error
+  // with that layer alone in int8), keeps the most sensitive layers in fp32 until the outputs are within the
+  // budget, and says so in their precision_note and in Engine::accuracy(). 0: no budget.
+  double accuracy_budget = 0;
   // A timing cache file (read if it exists, written back with the new timings): a rebuild on the same
   // machine skips the timing of every layer it has seen. Empty: none.
   std::string timing_cache;
@@ -75,6 +81,18 @@ struct LayerInfo {
   std::vector<std::string> outputs;
   bool in_place = false;
   int reorders = 0;  // layout reorders of activations its kernel runs at its boundaries, per run
+};
+
+// What an --accuracy-budget build measured (Engine::accuracy); measured is false for other builds.
+struct AccuracyReport {
+  bool measured = false;
+  double budget = 0;
+  double error_before = 0;  // with every layer in the precision asked for
+  double error = 0;         // the engine as built
+  int batches = 0;          // calibration batches the errors were measured on
+  // The layers kept in fp32 to meet the budget, most sensitive first, with their sensitivity (the error
+  // with that layer alone in int8).
+  std::vector<std::pair<std::string, double>> kept;
 };
 
 struct MemoryInfo {
@@ -119,10 +137,11 @@ class Engine : public std::enable_shared_from_this<Engine> {
   MemoryInfo memory() const;
   // Per input the optimization profile (empty when the engine has no dynamic input in it).
   std::map<std::string, ShapeRange> profile() const;
-  std::string source() const;    // the model it was built from
-  std::string platform() const;  // the platform fingerprint it was built (tuned) for
-  std::string built_by() const;  // the ingot version that built it
-  std::string device() const;    // "cpu" or "cuda"
+  std::string source() const;       // the model it was built from
+  std::string platform() const;     // the platform fingerprint it was built (tuned) for
+  std::string built_by() const;     // the ingot version that built it
+  std::string device() const;       // "cpu" or "cuda"
+  AccuracyReport accuracy() const;  // what an --accuracy-budget build measured
 
   struct Impl;
   static std::shared_ptr<Engine> create(std::unique_ptr<Impl> impl);

@@ -243,7 +243,7 @@ def inspect(model, config=None, **options):
             d["profile"] = {"min": list(r.min), "opt": list(r.opt), "max": list(r.max)}
         inputs.append(d)
     m = e.memory
-    return {
+    report = {
         "source": e.source,
         "platform": e.platform,
         "ingot_version": e.built_by,
@@ -257,6 +257,12 @@ def inspect(model, config=None, **options):
         "memory": {"arena_bytes": m.arena_bytes, "naive_bytes": m.naive_bytes, "weight_bytes": m.weight_bytes,
                    "planned_tensors": m.planned_tensors, "dynamic_tensors": m.dynamic_tensors},
     }
+    a = e.accuracy
+    if a.measured:
+        report["accuracy"] = {"budget": a.budget, "error_before": a.error_before, "error": a.error,
+                              "batches": a.batches,
+                              "kept": [{"name": n, "sensitivity": s} for n, s in a.kept]}
+    return report
 
 
 def _random_inputs(engine, seed, given):

@@ -343,6 +343,9 @@ NB_MODULE(_ingot, m) {
               "fp32 (default), fp16, bf16, int8 or best: the precision of Conv/MatMul/Gemm layers")
       .def_rw("layer_precision", &BuildConfig::layer_precision,
               "{layer or model node name: precision}: per-layer overrides")
+      .def_rw("accuracy_budget", &BuildConfig::accuracy_budget,
+              "the largest max relative error against FP32 an int8 build may have on the calibration data: "
+              "the most sensitive layers are kept in fp32 until it holds (0: none)")
       .def_prop_rw(
           "calib", [](const BuildConfig& c) { return c.calibration.calibrator; },
           [](BuildConfig& c, nb::handle v) {
@@ -429,6 +432,14 @@ NB_MODULE(_ingot, m) {
       .def_ro("planned_tensors", &MemoryInfo::planned_tensors)
       .def_ro("dynamic_tensors", &MemoryInfo::dynamic_tensors);
 
+  nb::class_<AccuracyReport>(m, "AccuracyReport", "What an accuracy_budget build measured (Engine.accuracy)")
+      .def_ro("measured", &AccuracyReport::measured, "False for engines built without a budget")
+      .def_ro("budget", &AccuracyReport::budget)
+      .def_ro("error_before", &AccuracyReport::error_before, "max relative error with every layer as asked")
+      .def_ro("error", &AccuracyReport::error, "max relative error of the engine as built")
+      .def_ro("batches", &AccuracyReport::batches, "calibration batches measured")
+      .def_ro("kept", &AccuracyReport::kept, "[(layer, sensitivity)]: kept in fp32, most sensitive first");
+
   nb::class_<Context>(m, "ExecutionContext",
                       "Per-thread state over an engine (its own activation arena); run() takes {name: array}")
       .def("run", &Context::run, "inputs"_a,
@@ -454,6 +465,7 @@ NB_MODULE(_ingot, m) {
       .def_prop_ro("memory", &Engine::memory)
       .def_prop_ro("profile", &Engine::profile)
       .def_prop_ro("source", &Engine::source)
+      .def_prop_ro("accuracy", &Engine::accuracy)
       .def_prop_ro("platform", &Engine::platform)
       .def_prop_ro("built_by", &Engine::built_by)
       .def("__repr__", [](const Engine& e) {

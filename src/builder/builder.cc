@@ -355,7 +355,8 @@ Expected<ActivationRunner> calibration_runner(const std::shared_ptr<ir::Graph>& 
 }  // namespace
 
 Expected<Plan> build_plan(const ImportFn& import, const BuildConfig& config, const std::string& label,
-                          const EngineFromPlanFn& make_engine) {
+                          const EngineFromPlanFn& make_engine, ScaleMemo* scales) {
+  if (config.accuracy_budget != 0) return build_within_accuracy_budget(import, config, label, make_engine);
   INGOT_ASSIGN_OR_RETURN(onnx_import::Model model, import());
   std::shared_ptr<ir::Graph> graph(std::move(model.graph));
   INGOT_ASSIGN_OR_RETURN(auto fixed, static_shapes_of(*graph, config, label));
@@ -375,9 +376,12 @@ Expected<Plan> build_plan(const ImportFn& import, const BuildConfig& config, con
     v->type.shape = std::move(shape);
   }
   INGOT_RETURN_IF_ERROR(run_build_passes(*graph, config, label));
-  INGOT_RETURN_IF_ERROR(assign_precision(*graph, config, label, [&](const std::vector<std::string>& tensors) {
-    return calibration_runner(graph, tensors, label, make_engine);
-  }));
+  INGOT_RETURN_IF_ERROR(assign_precision(
+      *graph, config, label,
+      [&](const std::vector<std::string>& tensors) {
+        return calibration_runner(graph, tensors, label, make_engine);
+      },
+      scales));
 
   // Sizes under the max shapes: the same model built again with every profile input at its max.
   std::unordered_map<std::string, int64_t> max_bytes;

@@ -9,6 +9,7 @@
 #include "engine/plan.h"
 #include "ingot/engine.h"
 #include "onnx/importer.h"
+#include "quant/calib_cache.h"
 
 namespace ingot::builder {
 
@@ -27,7 +28,16 @@ Expected<std::map<std::string, Dims>> static_shapes_of(const ir::Graph& graph, c
 // `make_engine` (the runtime's) lets the builder run the FP32 model on calibration data.
 using ImportFn = std::function<Expected<onnx_import::Model>()>;
 using EngineFromPlanFn = std::function<Expected<std::shared_ptr<Engine>>(engine::Plan)>;
+// `scales` carries INT8 scales from one build of the model to the next (see ScaleMemo).
+// With config.accuracy_budget set, builds within it (build_within_accuracy_budget).
 Expected<engine::Plan> build_plan(const ImportFn& import, const BuildConfig& config, const std::string& label,
-                                  const EngineFromPlanFn& make_engine = nullptr);
+                                  const EngineFromPlanFn& make_engine = nullptr,
+                                  std::map<std::string, quant::TensorCalibration>* scales = nullptr);
+
+// --accuracy-budget: builds several times (src/builder/accuracy_budget.cc) and returns the plan whose
+// outputs are within the budget, with what it measured in plan.accuracy.
+Expected<engine::Plan> build_within_accuracy_budget(const ImportFn& import, const BuildConfig& config,
+                                                    const std::string& label,
+                                                    const EngineFromPlanFn& make_engine);
 
 }  // namespace ingot::builder

@@ -153,7 +153,7 @@ Status check_precision_name(const std::string& p, const std::string& what) {
 }
 
 Status assign_precision(ir::Graph& g, const BuildConfig& config, const std::string& label,
-                        const RunnerFactory& make_runner) {
+                        const RunnerFactory& make_runner, ScaleMemo* memo) {
   INGOT_RETURN_IF_ERROR(check_precision_name(config.precision, "--precision"));
   for (const auto& [name, p] : config.layer_precision) {
     INGOT_RETURN_IF_ERROR(check_precision_name(p, "--layer-precision " + name));
@@ -208,7 +208,9 @@ Status assign_precision(ir::Graph& g, const BuildConfig& config, const std::stri
   if (!to_calibrate.empty()) {
     const CalibrationConfig& cc = config.calibration;
     bool cache_read = false;
-    if (!cc.cache_path.empty()) {
+    if (memo && !memo->empty()) {
+      scales = *memo;
+    } else if (!cc.cache_path.empty()) {
       auto cache = quant::read_calibration_cache(cc.cache_path);
       if (cache.ok()) {
         scales = cache->tensors;
@@ -238,6 +240,7 @@ Status assign_precision(ir::Graph& g, const BuildConfig& config, const std::stri
         INGOT_RETURN_IF_ERROR(quant::write_calibration_cache(cc.cache_path, cache));
       }
     }
+    if (memo) *memo = scales;
   }
   for (ir::Node* node : explicit_int8) {
     set_string(*node, kPrecisionAttr, "int8");

@@ -11,6 +11,7 @@
 #include "engine/plan.h"
 #include "ingot/engine.h"
 #include "ir/graph.h"
+#include "quant/calib_cache.h"
 
 namespace ingot::builder {
 
@@ -29,9 +30,13 @@ using ActivationRunner =
 // Makes a runner that returns the given tensors (built once per calibration).
 using RunnerFactory = std::function<Expected<ActivationRunner>(const std::vector<std::string>& tensors)>;
 
+// INT8 scales by tensor name, kept across the builds of one model (the accuracy budget's): when not empty
+// they stand in for the calibration data and cache; filled with the scales a build found.
+using ScaleMemo = std::map<std::string, quant::TensorCalibration>;
+
 // Marks the graph's nodes with their precision (and INT8 scales). `make_runner` is called only when
 // calibration data must be read.
 Status assign_precision(ir::Graph& g, const BuildConfig& config, const std::string& label,
-                        const RunnerFactory& make_runner);
+                        const RunnerFactory& make_runner, ScaleMemo* memo = nullptr);
 
 }  // namespace ingot::builder

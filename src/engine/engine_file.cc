@@ -72,6 +72,15 @@ class Writer {
       profile.push_back(fb::CreateProfileDim(fbb_, fbb_.CreateString(p.input), fbb_.CreateVector(p.min),
                                              fbb_.CreateVector(p.opt), fbb_.CreateVector(p.max)));
     }
+    flatbuffers::Offset<fb::AccuracyReport> accuracy;
+    if (plan_.accuracy.measured) {
+      std::vector<flatbuffers::Offset<fb::KeptLayer>> kept;
+      for (const auto& [name, sensitivity] : plan_.accuracy.kept)
+        kept.push_back(fb::CreateKeptLayer(fbb_, fbb_.CreateString(name), sensitivity));
+      const AccuracyReport& a = plan_.accuracy;
+      accuracy = fb::CreateAccuracyReport(fbb_, a.budget, a.error_before, a.error, a.batches,
+                                          fbb_.CreateVector(kept));
+    }
     auto source = fbb_.CreateString(plan_.source);
     auto tv = fbb_.CreateVector(tensors);
     auto lv = fbb_.CreateVector(layers);
@@ -87,6 +96,7 @@ class Writer {
     pb.add_profile(pv);
     pb.add_arena_bytes(plan_.arena_bytes);
     pb.add_naive_bytes(plan_.naive_bytes);
+    if (plan_.accuracy.measured) pb.add_accuracy(accuracy);
     fb::FinishPlanBuffer(fbb_, pb.Finish());
 
     const size_t plan_off = kHeaderBytes;
@@ -257,6 +267,16 @@ class Reader {
   Expected<Plan> run(const fb::Plan& p) {
     Plan plan;
     plan.source = p.source() ? p.source()->str() : "";
+    if (const fb::AccuracyReport* a = p.accuracy()) {
+      plan.accuracy.measured = true;
+      plan.accuracy.budget = a->budget();
+      plan.accuracy.error_before = a->error_before();
+      plan.accuracy.error = a->error();
+      plan.accuracy.batches = a->batches();
+      if (a->kept())
+        for (const fb::KeptLayer* k : *a->kept())
+          plan.accuracy.kept.emplace_back(k->name() ? k->name()->str() : "", k->sensitivity());
+    }
     if (!p.tensors() || !p.layers() || !p.inputs() || !p.outputs()) return bad("the plan lacks its tables");
     plan.arena_bytes = p.arena_bytes();
     plan.naive_bytes = p.naive_bytes();

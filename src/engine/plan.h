@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "ingot/engine.h"
 #include "ingot/tensor.h"
 #include "ir/graph.h"
 
@@ -88,6 +89,7 @@ struct Plan {
   std::vector<int32_t> inputs;
   std::vector<int32_t> outputs;
   std::vector<ProfileEntry> profile;
+  AccuracyReport accuracy;  // what an --accuracy-budget build measured
   int64_t arena_bytes = 0;
   int64_t naive_bytes = 0;  // the sum of every planned activation's size: what allocating each alone costs
   // Keeps subgraphs (in-memory engines only) and the mapped engine file alive.

@@ -185,6 +185,7 @@ const std::vector<TensorInfo>& Engine::inputs() const { return impl_->inputs; }
 const std::vector<TensorInfo>& Engine::outputs() const { return impl_->outputs; }
 std::map<std::string, ShapeRange> Engine::profile() const { return impl_->profile; }
 std::string Engine::source() const { return impl_->plan.source; }
+AccuracyReport Engine::accuracy() const { return impl_->plan.accuracy; }
 std::string Engine::platform() const { return impl_->plan.platform; }
 std::string Engine::built_by() const { return impl_->plan.ingot_version; }
 std::string Engine::device() const { return impl_->device; }

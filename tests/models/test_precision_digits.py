@@ -137,3 +137,35 @@ def test_fp16_accuracy_or_fallback(ingot, digits):
     for l in compute:
         if l["precision"] != "fp16":
             assert l["precision"] == "fp32" and "no fp16 kernel" in l["precision_note"], l
+
+
+def test_int8_accuracy_budget(ingot, digits):
+    """--accuracy-budget on the trained model: the engine's error on the calibration batches is within the
+    budget (checked with `ingot compare`, apart from the builder), the layers kept in fp32 are named, and the
+    test split keeps its accuracy."""
+    def worst(engine):
+        out = []
+        for b in sorted(digits["calib"].glob("*.npy"))[:8]:
+            stats = digits["work"] / "budget_compare.json"
+            run([ingot, "compare", str(digits["onnx"]), str(engine), "--input", "image=%s" % b, "--json", str(stats)])
+            out.append(json.loads(stats.read_text())[0]["max_rel"])
+        return max(out)
+
+    all_int8 = build(ingot, digits, "int8_all", "--int8", "--calib", str(digits["calib"]))
+    budget = worst(all_int8) / 3
+    engine = digits["work"] / "int8_budget.ingot"
+    proc = run([ingot, "build", str(digits["onnx"]), "-o", str(engine), "--int8", "--calib", str(digits["calib"]),
+                "--accuracy-budget", "%g" % budget])
+    print(proc.stdout.strip())
+    report = json.loads(run([ingot, "inspect", str(engine), "--json", "-"]).stdout)
+    acc = report["accuracy"]
+    assert acc["kept"] and acc["error"] <= budget < acc["error_before"], acc
+    kept = {k["name"] for k in acc["kept"]}
+    assert {l["name"] for l in report["layers"] if l["precision"] == "fp32" and "--accuracy-budget" in
+            l["precision_note"]} == kept
+    assert worst(engine) <= budget
+    acc32 = accuracy(ingot, build(ingot, digits, "fp32"), digits, "fp32")
+    acc_b = accuracy(ingot, engine, digits, "int8_budget")
+    print("digits: budget %.3g, %d of 5 layers kept in fp32, test accuracy fp32 %.4f, within budget %.4f"
+          % (budget, len(kept), acc32, acc_b))
+    assert acc_b >= acc32 - 0.01

@@ -239,3 +239,56 @@ def test_quantize_errors(tmp_path):
     proc = run("quantize", model, "-o", out, "--calib", bad, check=False)
     assert proc.returncode == 1 and not out.exists(), proc.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["bad", "calib", "res.onnx"]
+
+
+def worst_rel_error(model, engine, calib, tmp_path):
+    """The largest `ingot compare` max relative error over the calibration batches."""
+    return max(compare(model, engine, b, tmp_path)["max_rel"] for b in sorted(calib.glob("*.npy")))
+
+
+def test_accuracy_budget_keeps_the_most_sensitive_layers_in_fp32(tmp_path):
+    model = mobilenet_block(tmp_path / "block.onnx")
+    calib = calib_dir(tmp_path, (1, 3, 12, 12))
+    plain = tmp_path / "all.ingot"
+    run("build", model, "-o", plain, "--int8", "--calib", calib)
+    all_int8 = worst_rel_error(model, plain, calib, tmp_path)
+    assert all_int8 > 0.01  # the block loses enough in int8 for a budget to matter
+
+    budget = all_int8 / 2
+    engine = tmp_path / "budget.ingot"
+    out = run("build", model, "-o", engine, "--int8", "--calib", calib, "--accuracy-budget", budget).stdout
+    assert "accuracy budget %g" % budget in out and "kept in fp32" in out, out
+    report = json.loads(run("inspect", engine, "--json", "-").stdout)
+    acc = report["accuracy"]
+    assert acc["budget"] == pytest.approx(budget) and acc["batches"] == 4
+    assert acc["error"] <= budget < acc["error_before"]
+    kept = [k["name"] for k in acc["kept"]]
+    assert 1 <= len(kept) <= 3
+    sensitivities = [k["sensitivity"] for k in acc["kept"]]
+    assert sensitivities == sorted(sensitivities, reverse=True)
+    for layer in report["layers"]:
+        if layer["name"] in kept:
+            assert layer["precision"] == "fp32" and "--accuracy-budget" in layer["precision_note"], layer
+    # The promise, checked apart from the builder: every calibration batch within the budget.
+    assert worst_rel_error(model, engine, calib, tmp_path) <= budget
+
+    # A budget the all-int8 engine meets keeps nothing.
+    loose = tmp_path / "loose.ingot"
+    run("build", model, "-o", loose, "--int8", "--calib", calib, "--accuracy-budget", 1)
+    acc = json.loads(run("inspect", loose, "--json", "-").stdout)["accuracy"]
+    assert acc["kept"] == [] and acc["error"] == acc["error_before"] <= 1
+    assert len(int8_layers(loose)) == 3
+
+
+def test_accuracy_budget_errors(tmp_path):
+    model = mobilenet_block(tmp_path / "block.onnx")
+    calib = calib_dir(tmp_path, (1, 3, 12, 12))
+    out = tmp_path / "e.ingot"
+    cases = [(["--accuracy-budget", "0.1"], "is for --int8 and --best builds"),
+             (["--int8", "--calib", calib, "--accuracy-budget", "-1"], "expects a positive number"),
+             (["--int8", "--calib-cache", tmp_path / "none.calib", "--accuracy-budget", "0.1"],
+              "give it with --calib")]
+    for args, words in cases:
+        proc = run("build", model, "-o", out, *args, check=False)
+        assert proc.returncode == 2 and words in proc.stderr, (args, proc.stderr)
+        assert len(proc.stderr.strip().splitlines()) == 1 and not out.exists()

@@ -131,3 +131,18 @@ def test_compare_matches_the_cli(tmp_path):
     assert abs(stats.failing - j["failing"]) <= 2
     fp32 = ingot.compare(TINY, ingot.build(TINY, shapes=SHAPES))["logits"]
     assert fp32.max_abs == 0 and fp32.cosine == pytest.approx(1.0)
+
+
+def test_accuracy_budget_keyword_and_report():
+    data = batches(4)
+    plain = ingot.build(TINY, shapes=SHAPES, int8=True, calib=data)
+    assert not plain.accuracy.measured and "accuracy" not in ingot.inspect(plain)
+    e = ingot.build(TINY, shapes=SHAPES, int8=True, calib=data, accuracy_budget=1e-4)
+    a = e.accuracy
+    assert a.measured and a.budget == 1e-4 and a.batches == 4 and a.error <= 1e-4 < a.error_before
+    kept = dict(a.kept)
+    assert kept and all(l.precision == "fp32" for l in e.layers if l.name in kept)
+    report = ingot.inspect(e)["accuracy"]
+    assert report["kept"] == [{"name": n, "sensitivity": s} for n, s in a.kept]
+    with pytest.raises(ingot.Error, match="is for --int8 and --best builds"):
+        ingot.build(TINY, shapes=SHAPES, accuracy_budget=0.1)

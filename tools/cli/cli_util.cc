@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <iostream>
 #include <set>
 
@@ -119,6 +120,10 @@ void add_build_options(CLI::App* app, BuildOptions& opt) {
       ->check(CLI::Range(50.0, 100.0));
   app->add_option("--calib-cache", opt.calib_cache,
                   "calibration cache: read when it exists (no data needed), written after calibrating");
+  app->add_option(
+      "--accuracy-budget", opt.accuracy_budget,
+      "X: keep the layers the outputs are most sensitive to in fp32 until their max relative error "
+      "against FP32 on the calibration data is at most X (--int8 or --best with --calib)");
 }
 
 Expected<BuildConfig> to_build_config(const BuildOptions& opt) {
@@ -155,6 +160,10 @@ Expected<BuildConfig> to_build_config(const BuildOptions& opt) {
   INGOT_ASSIGN_OR_RETURN(cfg.calibration.method, parse_calibration_method(opt.calib_method));
   cfg.calibration.percentile = opt.calib_percentile;
   cfg.calibration.cache_path = opt.calib_cache;
+  if (!(opt.accuracy_budget >= 0) || !std::isfinite(opt.accuracy_budget))
+    return Status(StatusCode::kUsage,
+                  "--accuracy-budget expects a positive number, got " + std::to_string(opt.accuracy_budget));
+  cfg.accuracy_budget = opt.accuracy_budget;
   if (!opt.calib_dir.empty()) {
     INGOT_ASSIGN_OR_RETURN(cfg.calibration.calibrator, npy_dir_calibrator(opt.calib_dir));
   }
@@ -168,6 +177,22 @@ Expected<BuildConfig> to_build_config(const BuildOptions& opt) {
   cfg.disabled_passes.insert(opt.disabled_passes.begin(), opt.disabled_passes.end());
   cfg.dump_ir_after.insert(opt.dump_ir_after.begin(), opt.dump_ir_after.end());
   return cfg;
+}
+
+void print_accuracy_report(const AccuracyReport& r, std::ostream& os) {
+  if (!r.measured) return;
+  char line[256];
+  std::snprintf(
+      line, sizeof line,
+      "accuracy budget %g (max relative error against FP32, %d calibration batches): %.3g with every "
+      "layer as asked, %.3g as built%s; %zu layer(s) kept in fp32%s\n",
+      r.budget, r.batches, r.error_before, r.error, r.error <= r.budget ? "" : " (over the budget)",
+      r.kept.size(), r.kept.empty() ? "" : ", most sensitive first:");
+  os << line;
+  for (const auto& [name, s] : r.kept) {
+    std::snprintf(line, sizeof line, "  %s: %.3g alone in int8\n", name.c_str(), s);
+    os << line;
+  }
 }
 
 bool is_engine_file(const std::string& path) {
@@ -184,7 +209,7 @@ Expected<std::shared_ptr<Engine>> open_engine(const std::string& path, const Bui
     const bool any = !opt.shapes.empty() || !opt.min_shapes.empty() || !opt.opt_shapes.empty() ||
                      !opt.max_shapes.empty() || !opt.disabled_passes.empty() || !opt.dump_ir_after.empty() ||
                      opt.fp16 || opt.bf16 || opt.int8 || opt.best || !opt.layer_precision.empty() ||
-                     !opt.calib_dir.empty() || !opt.calib_cache.empty();
+                     !opt.calib_dir.empty() || !opt.calib_cache.empty() || opt.accuracy_budget != 0;
     if (any)
       return Status(StatusCode::kUsage, path + " is an engine: build options apply when building from ONNX");
     return Engine::load(path);

@@ -4,6 +4,7 @@
 #include <CLI/CLI.hpp>
 
 #include <map>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -52,6 +53,7 @@ struct BuildOptions {
   std::vector<std::string> layer_precision;  // NAME:PRECISION
   std::string calib_dir, calib_method = "entropy", calib_cache;
   double calib_percentile = 99.99;
+  double accuracy_budget = 0;  // --accuracy-budget X (0: none)
 };
 void add_build_options(CLI::App* app, BuildOptions& opt);
 Expected<BuildConfig> to_build_config(const BuildOptions& opt);
@@ -59,6 +61,8 @@ Expected<BuildConfig> to_build_config(const BuildOptions& opt);
 Expected<std::shared_ptr<Engine>> open_engine(const std::string& path, const BuildOptions& opt,
                                               const std::map<std::string, Dims>& extra_shapes = {});
 bool is_engine_file(const std::string& path);
+// What an --accuracy-budget build measured, a few lines (nothing for other engines).
+void print_accuracy_report(const AccuracyReport& report, std::ostream& os);
 
 // Seeded random inputs for every input not in `feeds`: floats in [-1, 1), integers in [0, 10), bools.
 // Dynamic dims take the profile's opt shape, else 1.

@@ -34,6 +34,7 @@ int build_command(const BuildCliOptions& opt) {
   std::cout << "built " << opt.output << " from " << opt.model << " in " << secs
             << " s: " << (*engine)->layers().size() << " layers, arena " << mib(m.arena_bytes)
             << " (naive sum " << mib(m.naive_bytes) << "), weights " << mib(m.weight_bytes) << "\n";
+  print_accuracy_report((*engine)->accuracy(), std::cout);
   return kExitOk;
 }
 

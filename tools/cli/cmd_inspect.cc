@@ -107,6 +107,16 @@ int inspect_command(const InspectOptions& opt) {
                  {"dequantize", q.dequantize},
                  {"int8_activations", q.activations}};
   }
+  const AccuracyReport acc = e.accuracy();
+  if (acc.measured) {
+    nlohmann::json kept = nlohmann::json::array();
+    for (const auto& [name, s] : acc.kept) kept.push_back({{"name", name}, {"sensitivity", s}});
+    j["accuracy"] = {{"budget", acc.budget},
+                     {"error_before", acc.error_before},
+                     {"error", acc.error},
+                     {"batches", acc.batches},
+                     {"kept", kept}};
+  }
   j["memory"] = {{"arena_bytes", m.arena_bytes},
                  {"naive_bytes", m.naive_bytes},
                  {"weight_bytes", m.weight_bytes},
@@ -150,6 +160,7 @@ int inspect_command(const InspectOptions& opt) {
               << " activations kept u8 between them; reorders: " << q.quantize << " quantize (f32 -> u8) and "
               << q.dequantize << " dequantize (back to f32) at the edges of int8 regions\n";
   }
+  print_accuracy_report(acc, std::cout);
   const double pct =
       m.naive_bytes ? 100.0 * static_cast<double>(m.arena_bytes) / static_cast<double>(m.naive_bytes) : 0;
   char pct_s[32];
