@@ -203,13 +203,18 @@ bool tactic_allowed(const char* id) {
 TacticRegistrar::TacticRegistrar(const Tactic& t) { registry().push_back(t); }
 
 namespace {
-std::vector<PlanPass>& plan_passes() {
-  static std::vector<PlanPass> p;
+std::vector<std::pair<int, PlanPass>>& plan_passes() {
+  static std::vector<std::pair<int, PlanPass>> p;
   return p;
 }
 }  // namespace
 
-PlanPassRegistrar::PlanPassRegistrar(PlanPass pass) { plan_passes().push_back(pass); }
+PlanPassRegistrar::PlanPassRegistrar(PlanPass pass, int order) {
+  auto& passes = plan_passes();
+  passes.emplace_back(order, pass);
+  std::stable_sort(passes.begin(), passes.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+}
 
 const Tactic* find_tactic(const std::string& id) {
   for (const Tactic& t : registry())
@@ -389,7 +394,7 @@ Status select_tactics(engine::Plan& plan, const TuningOptions& options) {
     }
   }
   if (options.progress) draw_progress(plan.layers.size(), plan.layers.size());
-  for (PlanPass pass : plan_passes()) INGOT_RETURN_IF_ERROR(pass(plan));
+  for (const auto& [_, pass] : plan_passes()) INGOT_RETURN_IF_ERROR(pass(plan));
   return Status::Ok();
 }
 

@@ -102,9 +102,11 @@ Status select_tactics(engine::Plan& plan, const TuningOptions& options);
 // Runs after select_tactics has given every layer its tactic (from it, in registration order): lets a
 // backend agree on layouts between neighbouring layers of its own, recorded in their attributes (which
 // go into the engine file and which their tactics read when they prepare).
+// Passes run by ascending `order`, then registration order (which across files is the link order): a pass
+// that needs the layouts settled (weight packing) registers with a higher order.
 using PlanPass = Status (*)(engine::Plan& plan);
 struct PlanPassRegistrar {
-  explicit PlanPassRegistrar(PlanPass pass);
+  explicit PlanPassRegistrar(PlanPass pass, int order = 0);
 };
 
 }  // namespace ingot::backends
@@ -112,5 +114,6 @@ struct PlanPassRegistrar {
 #define INGOT_REGISTER_TACTIC(ID, ...)                                        \
   static const ::ingot::backends::TacticRegistrar INGOT_CONCAT(kIngotTactic_, \
                                                                ID)(::ingot::backends::Tactic{__VA_ARGS__})
-#define INGOT_REGISTER_PLAN_PASS(ID, FN) \
-  static const ::ingot::backends::PlanPassRegistrar INGOT_CONCAT(kIngotPlanPass_, ID)(FN)
+#define INGOT_REGISTER_PLAN_PASS(ID, FN, ...)                                     \
+  static const ::ingot::backends::PlanPassRegistrar INGOT_CONCAT(kIngotPlanPass_, \
+                                                                 ID)(FN __VA_OPT__(, ) __VA_ARGS__)

@@ -83,6 +83,24 @@ def test_engine_runs_like_the_model(built, tmp_path):
     np.testing.assert_array_equal(np.load(tmp_path / "out" / "y.npy"), np.load(tmp_path / "out2" / "y.npy"))
 
 
+def test_conv_weights_are_stored_packed(built, tmp_path):
+    """Static-shape oneDNN convolutions keep W in the engine in the primitive's own format (u8 bytes), so that
+    loading wraps it rather than reordering it; the loaded engine still runs like the model."""
+    model, _ = built
+    engine = tmp_path / "opt0.ingot"  # heuristics: oneDNN's convolution, whatever the timing would say
+    assert run("build", model, "-o", engine, "--shapes", "x:2x3x8x8", "--opt-level", "0").returncode == 0
+    x = np.random.default_rng(2).standard_normal((2, 3, 8, 8)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    proc = run("run", engine, "--input", f"x={tmp_path / 'x.npy'}", "--output-dir", tmp_path / "out")
+    assert proc.returncode == 0, proc.stderr
+    np.testing.assert_allclose(np.load(tmp_path / "out" / "y.npy"), reference(onnx.load(model), x), rtol=1e-5, atol=1e-5)
+    layers = json.loads(run("inspect", engine, "--json", "-").stdout)["layers"]
+    convs = [l for l in layers if l["tactic"].startswith("cpu.onednn.conv")]
+    assert convs, layers
+    for l in convs:
+        assert l["inputs"][1].split(": ")[1].startswith("uint8["), l
+
+
 def test_inspect_shows_layers_and_memory(built):
     _, engine = built
     proc = run("inspect", engine, "--json", "-")

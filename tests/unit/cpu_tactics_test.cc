@@ -375,9 +375,16 @@ TEST(ConvLayouts, BlockedBetweenTwoConvolutions) {
   conv2.inputs = {t, w2, b2, t};
   conv2.outputs = {y};
   plan.layers = {conv1, conv2};
+  const std::vector<PlanTensor> plain_tensors = plan.tensors;  // before the weights are packed
   ASSERT_TRUE(select_tactics(plan, TuningOptions{.opt_level = 0}).ok());
   ASSERT_EQ(plan.layers[0].tactic, "cpu.onednn.conv");
   ASSERT_EQ(plan.layers[1].tactic, "cpu.onednn.conv");
+  // Both W are packed into the primitives' formats (u8 bytes, at least the plain floats' size).
+  for (int32_t w : {w1, w2}) {
+    EXPECT_EQ(plan.tensors[w].dtype, DType::kU8) << plan.tensors[w].name;
+    EXPECT_GE(plan.tensors[w].weight.nbytes(), plain_tensors[w].weight.nbytes());
+  }
+  EXPECT_EQ(plan.layers[0].attrs.at("ingot_packed_w_dims").ints, wd);
   const std::string layout =
       plan.layers[0].attrs.count("tactic_dst_layout") ? plan.layers[0].attrs["tactic_dst_layout"].s : "";
   EXPECT_TRUE(layout == "nChw8c" || layout == "nChw16c") << layout;
@@ -402,13 +409,13 @@ TEST(ConvLayouts, BlockedBetweenTwoConvolutions) {
   plain2.attrs.clear();
   plain2.inputs.resize(3);
   for (PlanLayer* l : {&conv1, &plain2}) l->tactic = kReferenceTactic;
-  auto r1 = prepare_reference(LayerDesc{conv1, plan.tensors});
-  auto r2 = prepare_reference(LayerDesc{plain2, plan.tensors});
-  auto tr = run_kernel(LayerDesc{conv1, plan.tensors}, **r1,
-                       {xv, plan.tensors[w1].weight, plan.tensors[b1].weight});
+  auto r1 = prepare_reference(LayerDesc{conv1, plain_tensors});
+  auto r2 = prepare_reference(LayerDesc{plain2, plain_tensors});
+  auto tr = run_kernel(LayerDesc{conv1, plain_tensors}, **r1,
+                       {xv, plain_tensors[w1].weight, plain_tensors[b1].weight});
   ASSERT_TRUE(tr.ok());
-  auto yr = run_kernel(LayerDesc{plain2, plan.tensors}, **r2,
-                       {(*tr)[0], plan.tensors[w2].weight, plan.tensors[b2].weight});
+  auto yr = run_kernel(LayerDesc{plain2, plain_tensors}, **r2,
+                       {(*tr)[0], plain_tensors[w2].weight, plain_tensors[b2].weight});
   ASSERT_TRUE(yr.ok());
   Tensor want = (*yr)[0];
   for (int64_t i = 0; i < want.numel(); ++i)
