@@ -11,6 +11,7 @@ Errors from the library are raised as ingot.Error, with the message the `ingot` 
 """
 
 import inspect as _inspect
+import json
 import os
 
 import numpy as np
@@ -228,41 +229,13 @@ def _open(model, config, options):
 
 
 def inspect(model, config=None, **options):
-    """`ingot inspect --json -` as a dict: source, platform, ingot_version, inputs, outputs, layers, memory.
+    """`ingot inspect --json -` as a dict (the same C++ function makes both): source, platform, ingot_version,
+    inputs, outputs, layers, reorders, int8 (int8 engines), accuracy (--accuracy-budget builds), memory.
 
     `model` is an Engine, an engine file, or an ONNX model (built in memory with the build options).
     The same facts as objects: Engine.layers (LayerInfo), Engine.memory (MemoryInfo), Engine.profile.
     """
-    e = _open(model, config, options)
-    profile = e.profile
-    inputs = []
-    for t in e.inputs:
-        d = {"name": t.name, "dtype": t.dtype, "dims": list(t.dims)}
-        if t.name in profile:
-            r = profile[t.name]
-            d["profile"] = {"min": list(r.min), "opt": list(r.opt), "max": list(r.max)}
-        inputs.append(d)
-    m = e.memory
-    report = {
-        "source": e.source,
-        "platform": e.platform,
-        "ingot_version": e.built_by,
-        "inputs": inputs,
-        "outputs": [{"name": t.name, "dtype": t.dtype, "dims": list(t.dims)} for t in e.outputs],
-        "layers": [{"name": l.name, "op": l.op, "fused": list(l.fused), "precision": l.precision,
-                    "precision_note": l.precision_note,
-                    "tactic": l.tactic, "inputs": list(l.inputs), "outputs": list(l.outputs),
-                    "in_place": l.in_place, "reorders": l.reorders} for l in e.layers],
-        "reorders": sum(l.reorders for l in e.layers),
-        "memory": {"arena_bytes": m.arena_bytes, "naive_bytes": m.naive_bytes, "weight_bytes": m.weight_bytes,
-                   "planned_tensors": m.planned_tensors, "dynamic_tensors": m.dynamic_tensors},
-    }
-    a = e.accuracy
-    if a.measured:
-        report["accuracy"] = {"budget": a.budget, "error_before": a.error_before, "error": a.error,
-                              "batches": a.batches,
-                              "kept": [{"name": n, "sensitivity": s} for n, s in a.kept]}
-    return report
+    return json.loads(_ingot.inspect_json(_open(model, config, options)))
 
 
 def _random_inputs(engine, seed, given):

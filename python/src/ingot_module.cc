@@ -29,6 +29,7 @@
 
 #include "ingot/compare.h"
 #include "ingot/engine.h"
+#include "ingot/inspect.h"
 #include "ingot/simplify.h"
 #include "ingot/threading.h"
 
@@ -473,6 +474,7 @@ NB_MODULE(_ingot, m) {
                std::to_string(e.outputs().size()) + " outputs>";
       });
 
+  m.def("inspect_json", &ingot::inspect_json, "engine"_a, "`ingot inspect --json -` of an engine");
   m.def(
       "build_file",
       [](const std::filesystem::path& path, const BuildConfig& config) {

@@ -2,40 +2,15 @@
 // shapes), the memory plan and the profile. On ONNX files the engine is built in memory; an unsupported
 // op is reported with its node.
 #include <iostream>
-#include <set>
 
 #include <nlohmann/json.hpp>
 
 #include "cli_util.h"
 #include "core/atomic_file.h"
+#include "ingot/inspect.h"
 
 namespace ingot::cli {
 namespace {
-
-// The int8 layers' region edges: where an int8 layer reads a float X (its input is quantized, a reorder)
-// or writes a float Y (its output is dequantized); the rest of their activations are handed over as u8.
-struct Int8Edges {
-  int layers = 0, quantize = 0, dequantize = 0, activations = 0;
-};
-std::string tensor_dtype(const std::string& io) {  // "name: dtype[dims]"
-  const size_t colon = io.rfind(": ");
-  const size_t bracket = io.find('[', colon);
-  return colon == std::string::npos ? "" : io.substr(colon + 2, bracket - colon - 2);
-}
-Int8Edges int8_edges(const std::vector<LayerInfo>& layers) {
-  Int8Edges e;
-  std::set<std::string> u8;
-  for (const LayerInfo& l : layers) {
-    if (l.precision != "int8") continue;
-    ++e.layers;
-    if (!l.inputs.empty() && tensor_dtype(l.inputs[0]) == "float32") ++e.quantize;
-    if (!l.outputs.empty() && tensor_dtype(l.outputs[0]) == "float32") ++e.dequantize;
-    for (const std::string& t : l.outputs)
-      if (tensor_dtype(t) == "uint8") u8.insert(t);
-  }
-  e.activations = static_cast<int>(u8.size());
-  return e;
-}
 
 struct InspectOptions {
   std::string model;
@@ -71,59 +46,8 @@ int inspect_command(const InspectOptions& opt) {
   const auto layers = e.layers();
   const MemoryInfo m = e.memory();
   const auto profile = e.profile();
-  nlohmann::json j;
-  j["source"] = e.source();
-  j["platform"] = e.platform();
-  j["ingot_version"] = e.built_by();
-  for (const TensorInfo& t : e.inputs()) {
-    nlohmann::json in = {{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"dims", t.dims}};
-    auto r = profile.find(t.name);
-    if (r != profile.end())
-      in["profile"] = {{"min", r->second.min}, {"opt", r->second.opt}, {"max", r->second.max}};
-    j["inputs"].push_back(in);
-  }
-  for (const TensorInfo& t : e.outputs())
-    j["outputs"].push_back({{"name", t.name}, {"dtype", dtype_name(t.dtype)}, {"dims", t.dims}});
-  j["layers"] = nlohmann::json::array();
-  for (const LayerInfo& l : layers) {
-    j["layers"].push_back({{"name", l.name},
-                           {"op", l.op},
-                           {"fused", l.fused},
-                           {"precision", l.precision},
-                           {"precision_note", l.precision_note},
-                           {"tactic", l.tactic},
-                           {"inputs", l.inputs},
-                           {"outputs", l.outputs},
-                           {"in_place", l.in_place},
-                           {"reorders", l.reorders}});
-  }
-  int total_reorders = 0;
-  for (const LayerInfo& l : layers) total_reorders += l.reorders;
-  j["reorders"] = total_reorders;
-  const Int8Edges q = int8_edges(layers);
-  if (q.layers > 0) {
-    j["int8"] = {{"layers", q.layers},
-                 {"quantize", q.quantize},
-                 {"dequantize", q.dequantize},
-                 {"int8_activations", q.activations}};
-  }
-  const AccuracyReport acc = e.accuracy();
-  if (acc.measured) {
-    nlohmann::json kept = nlohmann::json::array();
-    for (const auto& [name, s] : acc.kept) kept.push_back({{"name", name}, {"sensitivity", s}});
-    j["accuracy"] = {{"budget", acc.budget},
-                     {"error_before", acc.error_before},
-                     {"error", acc.error},
-                     {"batches", acc.batches},
-                     {"kept", kept}};
-  }
-  j["memory"] = {{"arena_bytes", m.arena_bytes},
-                 {"naive_bytes", m.naive_bytes},
-                 {"weight_bytes", m.weight_bytes},
-                 {"planned_tensors", m.planned_tensors},
-                 {"dynamic_tensors", m.dynamic_tensors}};
+  const std::string text = inspect_json(e);
   if (!opt.json.empty()) {
-    const std::string text = j.dump(2) + "\n";
     if (opt.json == "-") {
       std::cout << text;
       return kExitOk;
@@ -131,6 +55,7 @@ int inspect_command(const InspectOptions& opt) {
     Status st = write_file_atomically(opt.json, {text});
     if (!st.ok()) return report(st);
   }
+  const nlohmann::json j = nlohmann::json::parse(text);
   std::cout << "engine of " << e.source() << " (ingot " << e.built_by() << ")\n"
             << "platform: " << e.platform() << "\n";
   for (const TensorInfo& t : e.inputs()) {
@@ -143,9 +68,7 @@ int inspect_command(const InspectOptions& opt) {
     std::cout << "\n";
   }
   for (const TensorInfo& t : e.outputs()) std::cout << "output " << info_text(t) << "\n";
-  int reorders = 0;
-  for (const LayerInfo& l : layers) reorders += l.reorders;
-  std::cout << layers.size() << " layers, " << reorders << " layout reorders per run:\n";
+  std::cout << layers.size() << " layers, " << j["reorders"] << " layout reorders per run:\n";
   for (size_t i = 0; i < layers.size(); ++i) {
     const LayerInfo& l = layers[i];
     std::cout << "  [" << i << "] " << l.name << "  " << l.op << "  " << l.precision << "  " << l.tactic
@@ -155,12 +78,14 @@ int inspect_command(const InspectOptions& opt) {
     if (l.fused.size() > 1) std::cout << "      fused: " << join(l.fused, " + ") << "\n";
     std::cout << "      " << join(l.inputs, ", ") << " -> " << join(l.outputs, ", ") << "\n";
   }
-  if (q.layers > 0) {
-    std::cout << "int8: " << q.layers << " layers; " << q.activations
-              << " activations kept u8 between them; reorders: " << q.quantize << " quantize (f32 -> u8) and "
-              << q.dequantize << " dequantize (back to f32) at the edges of int8 regions\n";
+  if (j.contains("int8")) {
+    const nlohmann::json& q = j["int8"];
+    std::cout << "int8: " << q["layers"] << " layers; " << q["int8_activations"]
+              << " activations kept u8 between them; reorders: " << q["quantize"]
+              << " quantize (f32 -> u8) and " << q["dequantize"]
+              << " dequantize (back to f32) at the edges of int8 regions\n";
   }
-  print_accuracy_report(acc, std::cout);
+  print_accuracy_report(e.accuracy(), std::cout);
   const double pct =
       m.naive_bytes ? 100.0 * static_cast<double>(m.arena_bytes) / static_cast<double>(m.naive_bytes) : 0;
   char pct_s[32];
