@@ -23,6 +23,7 @@ LayerNorm, erf GELU, an additive mask before Softmax. Its output is last_hidden_
 
 import argparse
 import importlib.util
+import inspect
 import sys
 import time
 from pathlib import Path
@@ -86,8 +87,10 @@ def export(name, cache=common.DEFAULT_CACHE, dynamic_batch=False, check_torch=Fa
     dyn = {n: {0: "batch"} for n in input_names + output_names} if dynamic_batch else None
     tmp = path.with_suffix(".onnx.tmp")
     # Not under torch.no_grad(), for the reason given in tests/models/export_models.py.
+    # torch 2.x: the TorchScript exporter, as torch 1.13 has it (2.9 and later default to dynamo).
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     torch.onnx.export(model, example, str(tmp), export_params=True, opset_version=OPSET, do_constant_folding=True,
-                      input_names=input_names, output_names=output_names, dynamic_axes=dyn)
+                      input_names=input_names, output_names=output_names, dynamic_axes=dyn, **legacy)
     onnx.checker.check_model(str(tmp))
     tmp.replace(path)
 
