@@ -385,6 +385,14 @@ TEST(ConvLayouts, BlockedBetweenTwoConvolutions) {
     EXPECT_GE(plan.tensors[w].weight.nbytes(), plain_tensors[w].weight.nbytes());
   }
   EXPECT_EQ(plan.layers[0].attrs.at("ingot_packed_w_dims").ints, wd);
+  {
+    // Packed in a format this machine's kernels do not pick (a file from elsewhere): refused, not misread.
+    PlanLayer tampered = plan.layers[0];
+    tampered.attrs.at("ingot_packed_w_format").i ^= 1;
+    auto k = find_tactic("cpu.onednn.conv")->prepare(LayerDesc{tampered, plan.tensors});
+    ASSERT_FALSE(k.ok());
+    EXPECT_NE(k.status().message().find("rebuild the engine"), std::string::npos) << k.status().message();
+  }
   const std::string layout =
       plan.layers[0].attrs.count("tactic_dst_layout") ? plan.layers[0].attrs["tactic_dst_layout"].s : "";
   EXPECT_TRUE(layout == "nChw8c" || layout == "nChw16c") << layout;

@@ -9,10 +9,14 @@
 // layer's W in the engine already in the primitive's format, as u8[bytes] with W's dims in the attribute
 // kPackedWeightDims; loading then wraps the mapped bytes instead of reordering them (resnet50: 97 MiB).
 #include <algorithm>
+#include <optional>
+
+#include <xxhash.h>
 #include <cstring>
 #include <unordered_map>
 
 #include "backends/cpu/onednn_conv.h"
+#include "ingot/threading.h"
 #include "ops/conv_pool_common.h"
 
 namespace ingot::backends::cpu {
@@ -63,6 +67,14 @@ namespace {
 using engine::PlanTensor;
 
 constexpr const char* kPackedWeightDims = "ingot_packed_w_dims";
+// The packed format: a hash of oneDNN's memory descriptor, and the thread count it was chosen under (oneDNN
+// picks some kernels, and so their weights format, by the number of threads).
+constexpr const char* kPackedWeightFormat = "ingot_packed_w_format";
+constexpr const char* kPackedWeightThreads = "ingot_packed_w_threads";
+
+int64_t format_hash(const memory::desc& md) {
+  return static_cast<int64_t>(XXH3_64bits(&md.data, sizeof md.data) & 0x7fffffffffffffffULL);
+}
 
 // W as a layer holds it: plain float [O, I/G, k...], or packed in the primitive's format (dims: the plain
 // ones).
@@ -70,6 +82,8 @@ struct ConvWeights {
   Tensor data;
   Dims dims;
   bool packed = false;
+  int64_t format = 0;   // packed: format_hash of the descriptor it was packed in
+  int64_t threads = 0;  // packed: the thread count that descriptor was chosen under
 };
 
 // W's dims, from the packed attribute where there is one; nullptr when that attribute is malformed.
@@ -80,7 +94,14 @@ const Dims* weight_dims(const LayerDesc& d) {
 }
 
 ConvWeights weights_of(const LayerDesc& d) {
-  return {d.input(1)->weight, *weight_dims(d), d.layer.attrs.count(kPackedWeightDims) > 0};
+  ConvWeights w{d.input(1)->weight, *weight_dims(d), d.layer.attrs.count(kPackedWeightDims) > 0};
+  auto attr = [&](const char* name) {
+    auto it = d.layer.attrs.find(name);
+    return it != d.layer.attrs.end() && it->second.kind == ir::Attribute::Kind::kInt ? it->second.i : 0;
+  };
+  w.format = attr(kPackedWeightFormat);
+  w.threads = attr(kPackedWeightThreads);
+  return w;
 }
 
 // The primitive for one input shape, its packed weights and the reorders at its boundaries.
@@ -92,6 +113,8 @@ struct ConvInstance {
   bool reorder_src = false, reorder_dst = false, reorder_z = false;
   dnnl::reorder src_in, dst_out, z_in;  // user -> src format, dst format -> user, user Z -> dst format
   memory weights;
+  std::string impl;         // oneDNN's name of the implementation it picked ("jit:avx512_core", "ref:any")
+  int weights_threads = 0;  // the thread count the primitive (and so the weights format) was chosen under
 };
 
 struct ConvConfig {
@@ -135,6 +158,8 @@ Expected<std::unique_ptr<ConvInstance>> make_instance(const ir::Node& node, cons
     attr.set_scratchpad_mode(dnnl::scratchpad_mode::user);
     attr.set_post_ops(ops);
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
+    inst->impl = pd.impl_info_str();
+    inst->weights_threads = num_threads();
     inst->prim = dnnl::convolution_forward(pd);
     inst->src_md = pd.src_desc();
     inst->dst_md = pd.dst_desc();
@@ -148,16 +173,31 @@ Expected<std::unique_ptr<ConvInstance>> make_instance(const ir::Node& node, cons
     inst->reorder_z = cfg.residual && inst->user_z_md != inst->dst_md;
     if (inst->reorder_z)
       inst->z_in = dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->user_z_md, eng, inst->dst_md));
-    if (w.packed) {
-      // Packed by this ingot on this machine (the engine's fingerprint says so): the same shapes give the
-      // same primitive and weights format; a size that differs means the file does not belong here.
-      if (pd.weights_desc().get_size() != w.data.nbytes()) {
-        return invalid_argument(
-            "layer '" + node.name + "': its packed weights (" + std::to_string(w.data.nbytes()) +
-            " bytes) do not fit this machine's kernel (" + std::to_string(pd.weights_desc().get_size()) +
-            " bytes): rebuild the engine on this machine");
+    if (w.packed && format_hash(pd.weights_desc()) == w.format &&
+        pd.weights_desc().get_size() == w.data.nbytes()) {
+      inst->weights = memory(pd.weights_desc(), eng, const_cast<void*>(w.data.raw()));  // as packed
+    } else if (w.packed) {
+      // Another thread count than the build's made oneDNN pick another kernel: the packed format is the one
+      // it picks under the build's count (never a descriptor read from the file), reordered into this one.
+      const int now = num_threads();
+      set_num_threads(static_cast<int>(std::clamp<int64_t>(w.threads, 1, 4096)));
+      std::optional<dnnl::convolution_forward::primitive_desc> then;
+      try {
+        then.emplace(desc, attr, eng);
+      } catch (const dnnl::error&) {
       }
-      inst->weights = memory(pd.weights_desc(), eng, const_cast<void*>(w.data.raw()));
+      set_num_threads(now);
+      if (!then || format_hash(then->weights_desc()) != w.format ||
+          then->weights_desc().get_size() != w.data.nbytes())
+        return invalid_argument(
+            "layer '" + node.name +
+            "': its packed weights do not fit this machine's kernels: rebuild the engine on "
+            "this machine");
+      inst->weights = memory(pd.weights_desc(), eng);
+      memory packed(then->weights_desc(), eng, const_cast<void*>(w.data.raw()));
+      dnnl::stream s(eng);
+      dnnl::reorder(packed, inst->weights).execute(s, packed, inst->weights);
+      s.wait();
     } else {
       inst->weights = memory(pd.weights_desc(), eng);
       memory user_w(user_w_md, eng, const_cast<void*>(w.data.raw()));
@@ -316,6 +356,20 @@ Expected<std::unique_ptr<Kernel>> conv_prepare(const LayerDesc& d, bool blocked)
   return std::unique_ptr<Kernel>(std::move(k));
 }
 
+}  // namespace
+
+bool conv_runs_reference_impl(const LayerDesc& d) {
+  const bool blocked = d.layer.tactic == kConvTactic;
+  if ((!blocked && d.layer.tactic != kConvPlainTactic) || !conv_supports(d).empty() ||
+      !dims_static(d.input(0)->dims))
+    return false;
+  const LayerNode ln(d.layer, d.tensors);
+  auto inst = make_instance(ln.node, d.input(0)->dims, weights_of(d), config_of(d, blocked));
+  return inst.ok() && (*inst)->impl.rfind("ref", 0) == 0;
+}
+
+namespace {
+
 // The plan pass: packs the W of every static-shape oneDNN convolution that is W's only reader.
 Status pack_conv_weights(engine::Plan& plan) {
   std::vector<int> readers(plan.tensors.size(), 0);
@@ -343,13 +397,19 @@ Status pack_conv_weights(engine::Plan& plan) {
     dims.kind = ir::Attribute::Kind::kInts;
     dims.ints = w.dims;
     l.attrs[kPackedWeightDims] = dims;
+    ir::Attribute format, threads;
+    format.kind = threads.kind = ir::Attribute::Kind::kInt;
+    format.i = format_hash(packed.get_desc());
+    threads.i = (*inst)->weights_threads;
+    l.attrs[kPackedWeightFormat] = format;
+    l.attrs[kPackedWeightThreads] = threads;
     w.dtype = DType::kU8;
     w.dims = {static_cast<int64_t>(bytes)};
     w.dim_symbols.assign(1, "");
     w.weight = std::move(data);
     if (!conv_prepare(d, blocked).ok()) {  // keep the plain weights where the packed ones do not prepare
       w = plain;
-      l.attrs.erase(kPackedWeightDims);
+      for (const char* a : {kPackedWeightDims, kPackedWeightFormat, kPackedWeightThreads}) l.attrs.erase(a);
     }
   }
   return Status::Ok();

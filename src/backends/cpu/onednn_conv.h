@@ -18,4 +18,8 @@ int int8_weight_qmax();
 
 Expected<ConvGeometry> conv_geometry(const ir::Node& node, const Dims& x, const Dims& w);
 
+// Whether a static-shape cpu.onednn.conv layer, with the layouts its attributes give it, gets oneDNN's
+// reference implementation (what it falls back to where no optimized one takes those layouts).
+bool conv_runs_reference_impl(const LayerDesc& d);
+
 }  // namespace ingot::backends::cpu

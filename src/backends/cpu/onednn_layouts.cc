@@ -5,6 +5,7 @@
 // is recorded in the layers' attributes (kSrcLayout, kDstLayout, kZLayout) and kept only if every layer
 // it touches still prepares.
 #include "backends/cpu/onednn_common.h"
+#include "backends/cpu/onednn_conv.h"
 #include "core/platform.h"
 
 namespace ingot::backends::cpu {
@@ -32,7 +33,25 @@ const Participant* participant(const PlanLayer& l) {
   return nullptr;
 }
 
+struct Agreement {
+  size_t tensor;
+  std::vector<std::pair<int, const char*>> set;  // (layer, layout attribute)
+  std::vector<std::string> before;               // their tactics before
+};
+
+void undo(engine::Plan& plan, const std::vector<std::pair<int, const char*>>& set,
+          const std::vector<std::string>& before) {
+  for (size_t i = set.size(); i-- > 0;) {  // backwards: a layer may be in the set twice (X and Z)
+    PlanLayer& l = plan.layers[set[i].first];
+    l.attrs.erase(set[i].second);
+    // Its tactic as before, unless another agreement still has it read or write a blocked layout.
+    if (!l.attrs.count(kSrcLayout) && !l.attrs.count(kDstLayout) && !l.attrs.count(kZLayout))
+      l.tactic = before[i];
+  }
+}
+
 Status assign_blocked_layouts(engine::Plan& plan) {
+  std::vector<Agreement> agreed;
   const bool avx512 = cpu_features().avx512f;
   const int64_t block = avx512 ? 16 : 8;
   ir::Attribute layout;
@@ -68,10 +87,27 @@ Status assign_blocked_layouts(engine::Plan& plan) {
       const Tactic* tactic = find_tactic(plan.layers[l].tactic);
       ok &= tactic && tactic->prepare(LayerDesc{plan.layers[l], plan.tensors}).ok();
     }
-    if (ok) continue;
-    for (size_t i = set.size(); i-- > 0;) {  // backwards: a layer may be in the set twice (X and Z)
-      plan.layers[set[i].first].attrs.erase(set[i].second);
-      plan.layers[set[i].first].tactic = before[i];
+    if (ok) {
+      agreed.push_back({t, set, before});
+      continue;
+    }
+    undo(plan, set, before);
+  }
+  // An agreement can leave a convolution with a blocked input and a plain output (its output goes to a layer
+  // of another kind), which oneDNN only serves with its reference implementation on some CPUs (AVX-512:
+  // efficientnet_b0's depthwise layers, 300 ms each instead of 1 ms, and a wrong output at one thread).
+  // Undo every agreement that touches such a layer, last first, until none is left.
+  for (bool changed = true; changed;) {
+    changed = false;
+    for (size_t a = agreed.size(); a-- > 0;) {
+      bool bad = false;
+      for (const auto& [l, _] : agreed[a].set)
+        bad = bad ||
+              (is_conv(plan.layers[l]) && conv_runs_reference_impl(LayerDesc{plan.layers[l], plan.tensors}));
+      if (!bad) continue;
+      undo(plan, agreed[a].set, agreed[a].before);
+      agreed.erase(agreed.begin() + static_cast<std::ptrdiff_t>(a));
+      changed = true;
     }
   }
   return Status::Ok();
