@@ -79,6 +79,7 @@ std::string sanitize_file_name(const std::string& name) {
 #include <fstream>
 
 #include "core/dispatch.h"
+#include "core/npy.h"
 #include "core/threading.h"
 
 namespace ingot::cli {
@@ -193,6 +194,23 @@ void print_accuracy_report(const AccuracyReport& r, std::ostream& os) {
     std::snprintf(line, sizeof line, "  %s: %.3g alone in int8\n", name.c_str(), s);
     os << line;
   }
+}
+
+Expected<std::map<std::string, Tensor>> read_input_files(const std::vector<std::string>& specs) {
+  std::map<std::string, Tensor> out;
+  for (const auto& spec : specs) {
+    INGOT_ASSIGN_OR_RETURN(auto b, parse_binding(spec, "--input"));
+    auto t = read_npy(b.second);
+    if (!t.ok()) return t.status().with_context("--input " + b.first);
+    out[b.first] = std::move(*t);
+  }
+  return out;
+}
+
+std::map<std::string, Dims> dims_of(const std::map<std::string, Tensor>& tensors) {
+  std::map<std::string, Dims> out;
+  for (const auto& [name, t] : tensors) out[name] = t.dims();
+  return out;
 }
 
 bool is_engine_file(const std::string& path) {

@@ -61,6 +61,10 @@ Expected<BuildConfig> to_build_config(const BuildOptions& opt);
 Expected<std::shared_ptr<Engine>> open_engine(const std::string& path, const BuildOptions& opt,
                                               const std::map<std::string, Dims>& extra_shapes = {});
 bool is_engine_file(const std::string& path);
+// The tensors of `--input NAME=FILE.npy` options, by name (a name given twice: the last file).
+Expected<std::map<std::string, Tensor>> read_input_files(const std::vector<std::string>& specs);
+// Each tensor's dims, by name (what open_engine takes to fix dynamic dims).
+std::map<std::string, Dims> dims_of(const std::map<std::string, Tensor>& tensors);
 // What an --accuracy-budget build measured, a few lines (nothing for other engines).
 void print_accuracy_report(const AccuracyReport& report, std::ostream& os);
 

@@ -83,19 +83,12 @@ int bench_command(const BenchOptions& opt) {
   if (opt.iterations < 1 || opt.duration < 0 || opt.warmup < 0) {
     return report(Status(StatusCode::kUsage, "--iterations must be >= 1, --duration and --warmup >= 0"));
   }
-  std::map<std::string, Tensor> feeds;
-  std::map<std::string, Dims> given;
-  for (const auto& spec : opt.inputs) {
-    auto b = parse_binding(spec, "--input");
-    if (!b.ok()) return report(b.status());
-    auto t = read_npy(b->second);
-    if (!t.ok()) return report(t.status().with_context("--input " + b->first));
-    given[b->first] = t->dims();
-    feeds[b->first] = std::move(*t);
-  }
+  auto files = read_input_files(opt.inputs);
+  if (!files.ok()) return report(files.status());
+  std::map<std::string, Tensor> feeds = std::move(*files);
   using Clock = std::chrono::steady_clock;
   const auto t_load = Clock::now();
-  auto engine = open_engine(opt.model, opt.build, given);
+  auto engine = open_engine(opt.model, opt.build, dims_of(feeds));
   if (!engine.ok()) return report(engine.status());
   const double load_ms = std::chrono::duration<double, std::milli>(Clock::now() - t_load).count();
   Status filled = fill_random_inputs(**engine, opt.seed, feeds);

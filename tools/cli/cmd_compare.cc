@@ -27,21 +27,14 @@ int compare_command(const CompareOptions& opt) {
   if (!is_engine_file(opt.engine))
     return report(Status(StatusCode::kUsage, opt.engine + " is not an engine file (ingot build writes one)"));
   if (opt.rtol >= 0 && opt.atol < 0) return report(Status(StatusCode::kUsage, "--rtol needs --atol"));
-  std::map<std::string, Tensor> feeds;
-  std::map<std::string, Dims> given;
-  for (const auto& spec : opt.inputs) {
-    auto b = parse_binding(spec, "--input");
-    if (!b.ok()) return report(b.status());
-    auto t = read_npy(b->second);
-    if (!t.ok()) return report(t.status().with_context("--input " + b->first));
-    feeds[b->first] = std::move(*t);
-  }
+  auto files = read_input_files(opt.inputs);
+  if (!files.ok()) return report(files.status());
+  std::map<std::string, Tensor> feeds = std::move(*files);
   auto engine = Engine::load(opt.engine);
   if (!engine.ok()) return report(engine.status());
   Status filled = fill_random_inputs(**engine, opt.seed, feeds);
   if (!filled.ok()) return report(filled);
-  for (const auto& [name, t] : feeds) given[name] = t.dims();
-  auto reference = open_engine(opt.reference, BuildOptions{}, given);
+  auto reference = open_engine(opt.reference, BuildOptions{}, dims_of(feeds));
   if (!reference.ok()) return report(reference.status());
   auto want = (*reference)->create_context()->run(feeds);
   if (!want.ok()) return report(want.status().with_context(opt.reference));

@@ -21,22 +21,11 @@ struct RunOptions {
 };
 
 int run_command(const RunOptions& opt) {
-  std::map<std::string, std::string> files;
-  for (const auto& spec : opt.inputs) {
-    auto b = parse_binding(spec, "--input");
-    if (!b.ok()) return report(b.status());
-    files[b->first] = b->second;
-  }
+  auto files = read_input_files(opt.inputs);
+  if (!files.ok()) return report(files.status());
+  std::map<std::string, Tensor> feeds = std::move(*files);
   // Shapes of given inputs also fix the model's dynamic dims for inference.
-  std::map<std::string, Tensor> feeds;
-  for (const auto& [name, path] : files) {
-    auto t = read_npy(path);
-    if (!t.ok()) return report(t.status().with_context("--input " + name));
-    feeds[name] = std::move(*t);
-  }
-  std::map<std::string, Dims> given;
-  for (const auto& [name, t] : feeds) given[name] = t.dims();
-  auto engine = open_engine(opt.model, opt.build, given);
+  auto engine = open_engine(opt.model, opt.build, dims_of(feeds));
   if (!engine.ok()) return report(engine.status());
   for (const auto& [name, _] : feeds) {
     bool known = false;
