@@ -11,6 +11,7 @@
 #include "backends/tactic.h"
 #include "quant/calib_cache.h"
 #include "quant/histogram.h"
+#include "tactic_test_util.h"
 
 namespace ingot {
 namespace {
@@ -177,32 +178,8 @@ ir::Attribute attr_s(const std::string& v) {
 Expected<Tensor> run_layer(PlanLayer layer, const std::vector<Tensor>& values,
                            const std::vector<bool>& weight, const Dims& out_dims, backends::Kernel* kernel,
                            const std::string& tactic) {
-  std::vector<PlanTensor> tensors;
-  layer.inputs.clear();
-  layer.outputs.clear();
-  for (size_t i = 0; i < values.size(); ++i) {
-    if (!values[i].defined()) {
-      layer.inputs.push_back(-1);
-      continue;
-    }
-    PlanTensor t;
-    t.name = "in" + std::to_string(i);
-    t.dtype = DType::kF32;
-    t.dims = values[i].dims();
-    t.dim_symbols.assign(t.dims.size(), "");
-    t.kind = weight[i] ? TensorKind::kWeight : TensorKind::kInput;
-    if (weight[i]) t.weight = values[i];
-    layer.inputs.push_back(static_cast<int32_t>(tensors.size()));
-    tensors.push_back(std::move(t));
-  }
-  PlanTensor y;
-  y.name = "out";
-  y.dtype = DType::kF32;
-  y.kind = TensorKind::kOutput;
-  y.dims = out_dims;
-  y.dim_symbols.assign(out_dims.size(), "");
-  layer.outputs.push_back(static_cast<int32_t>(tensors.size()));
-  tensors.push_back(std::move(y));
+  const std::vector<PlanTensor> tensors =
+      backends::tactic_test::one_layer_plan(layer, values, weight, out_dims);
   backends::LayerDesc desc{layer, tensors};
   std::unique_ptr<backends::Kernel> owned;
   if (!kernel) {

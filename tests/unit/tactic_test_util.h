@@ -55,6 +55,46 @@ inline double activate(const std::string& act, double x, double a, double b) {
   return x;
 }
 
+// The tensors of a one-layer plan: one per defined value (the weights constant), then the output; sets
+// `layer`'s inputs (-1 for an undefined value) and outputs. Non-weight inputs and the output get a dynamic
+// batch dim when `dynamic`.
+inline std::vector<PlanTensor> one_layer_plan(PlanLayer& layer, const std::vector<Tensor>& values,
+                                              const std::vector<bool>& weight, const Dims& out_dims,
+                                              bool dynamic = false) {
+  std::vector<PlanTensor> tensors;
+  layer.inputs.clear();
+  layer.outputs.clear();
+  for (size_t i = 0; i < values.size(); ++i) {
+    if (!values[i].defined()) {
+      layer.inputs.push_back(-1);
+      continue;
+    }
+    PlanTensor t;
+    t.name = "in" + std::to_string(i);
+    t.dtype = DType::kF32;
+    t.dims = values[i].dims();
+    t.dim_symbols.assign(t.dims.size(), "");
+    t.kind = weight[i] ? TensorKind::kWeight : TensorKind::kInput;
+    if (weight[i]) t.weight = values[i];
+    if (dynamic && !weight[i] && !t.dims.empty()) {
+      t.dims[0] = -1;
+      t.dim_symbols[0] = "batch";
+    }
+    layer.inputs.push_back(static_cast<int32_t>(tensors.size()));
+    tensors.push_back(std::move(t));
+  }
+  PlanTensor y;
+  y.name = "out";
+  y.dtype = DType::kF32;
+  y.kind = TensorKind::kOutput;
+  y.dims = out_dims;
+  y.dim_symbols.assign(out_dims.size(), "");
+  if (dynamic && !y.dims.empty()) y.dims[0] = -1;
+  layer.outputs.push_back(static_cast<int32_t>(tensors.size()));
+  tensors.push_back(std::move(y));
+  return tensors;
+}
+
 // One layer, its tensors and its inputs' values.
 class LayerCase {
  public:
@@ -110,37 +150,7 @@ class LayerCase {
 
   // The plan for the layer; non-weight inputs with their batch dim dynamic when `dynamic`.
   void make_plan(bool dynamic, const Dims& out_dims) {
-    tensors_.clear();
-    layer_.inputs.clear();
-    layer_.outputs.clear();
-    for (size_t i = 0; i < values_.size(); ++i) {
-      if (!values_[i].defined()) {
-        layer_.inputs.push_back(-1);
-        continue;
-      }
-      PlanTensor t;
-      t.name = "in" + std::to_string(i);
-      t.dtype = DType::kF32;
-      t.dims = values_[i].dims();
-      t.dim_symbols.assign(t.dims.size(), "");
-      t.kind = weight_[i] ? TensorKind::kWeight : TensorKind::kInput;
-      if (weight_[i]) t.weight = values_[i];
-      if (dynamic && !weight_[i] && !t.dims.empty()) {
-        t.dims[0] = -1;
-        t.dim_symbols[0] = "batch";
-      }
-      layer_.inputs.push_back(static_cast<int32_t>(tensors_.size()));
-      tensors_.push_back(std::move(t));
-    }
-    PlanTensor y;
-    y.name = "out";
-    y.dtype = DType::kF32;
-    y.kind = TensorKind::kOutput;
-    y.dims = out_dims;
-    y.dim_symbols.assign(out_dims.size(), "");
-    if (dynamic && !y.dims.empty()) y.dims[0] = -1;
-    layer_.outputs.push_back(static_cast<int32_t>(tensors_.size()));
-    tensors_.push_back(std::move(y));
+    tensors_ = one_layer_plan(layer_, values_, weight_, out_dims, dynamic);
   }
 
   LayerDesc desc() const { return LayerDesc{layer_, tensors_}; }
