@@ -5,6 +5,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
+#include <algorithm>
 
 #include <cstring>
 #include <fstream>
@@ -407,6 +408,10 @@ class Reader {
     pt.dim_symbols.resize(pt.dims.size());
     for (int64_t d : pt.dims)
       if (d < -1) return bad("tensor '" + pt.name + "' has a negative dimension");
+    if (std::all_of(pt.dims.begin(), pt.dims.end(), [](int64_t d) { return d >= 0; })) {
+      const Status size = check_tensor_bytes(pt.dtype, pt.dims);
+      if (!size.ok()) return bad("tensor '" + pt.name + "': " + size.message());
+    }
     pt.max_bytes = t.max_bytes();
     pt.arena_offset = t.arena_offset();
     pt.alias_of = t.alias_of();

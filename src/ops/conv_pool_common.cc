@@ -5,6 +5,11 @@
 namespace ingot::ops {
 namespace {
 
+// Kernel sizes, strides, dilations and pads above 2^31 are refused, so the window arithmetic below
+// (dilation * kernel, input + pads) stays within int64 for any input extent below 2^61.
+constexpr int64_t kMaxWindowAttr = int64_t{1} << 31;
+constexpr int64_t kMaxWindowInput = int64_t{1} << 61;
+
 std::string join(const std::vector<int64_t>& v) {
   std::string s = "[";
   for (size_t i = 0; i < v.size(); ++i) s += (i ? "," : "") + std::to_string(v[i]);
@@ -28,6 +33,10 @@ Status read_ints(const ir::Node& node, const std::string& name, size_t size, int
       return invalid_argument(node.describe() + ": " + name + " " + join(*out) + " must be " +
                               (min_value > 0 ? "positive" : "non-negative"));
     }
+    if (v > kMaxWindowAttr) {
+      return invalid_argument(node.describe() + ": " + name + " " + join(*out) + " exceeds the limit " +
+                              std::to_string(kMaxWindowAttr));
+    }
   }
   return Status::Ok();
 }
@@ -50,6 +59,10 @@ Expected<WindowAttrs> read_window_attrs(const ir::Node& node, size_t spatial_ran
     for (int64_t k : a.kernel) {
       if (k < 1)
         return invalid_argument(node.describe() + ": kernel shape " + join(a.kernel) + " must be positive");
+      if (k > kMaxWindowAttr) {
+        return invalid_argument(node.describe() + ": kernel shape " + join(a.kernel) + " exceeds the limit " +
+                                std::to_string(kMaxWindowAttr));
+      }
     }
   }
   INGOT_RETURN_IF_ERROR(read_ints(node, "strides", spatial_rank, 1, 1, &a.strides));
@@ -66,6 +79,10 @@ Expected<WindowAttrs> read_window_attrs(const ir::Node& node, size_t spatial_ran
 
 Expected<int64_t> window_output_size(WindowAttrs& a, size_t d, int64_t in, const ir::Node& node) {
   const size_t r = a.rank();
+  if (in < 0 || in > kMaxWindowInput) {
+    return invalid_argument(node.describe() + ": spatial dim " + std::to_string(d) + " of extent " +
+                            std::to_string(in) + " is out of range");
+  }
   const int64_t stride = a.strides[d];
   const int64_t ek = a.effective_kernel(d);
   if (a.auto_pad == "SAME_UPPER" || a.auto_pad == "SAME_LOWER") {

@@ -88,10 +88,17 @@ Expected<ir::SymShape> conv_transpose_output_shape(const ir::Node& node, const i
     if (!out_shape.empty()) out[d + 2] = out_shape[d];
     if (!x[d + 2].is_static() || !kernel_known[d]) continue;
     const int64_t in = x[d + 2].value;
-    const int64_t natural = a.strides[d] * (in - 1) + out_pad[d] + a.effective_kernel(d);
+    int64_t natural = 0, same_size = 0;
+    if (in < 0 || __builtin_mul_overflow(a.strides[d], in - 1, &natural) ||
+        __builtin_add_overflow(natural, out_pad[d], &natural) ||
+        __builtin_add_overflow(natural, a.effective_kernel(d), &natural) ||
+        __builtin_mul_overflow(in, a.strides[d], &same_size)) {
+      return fail("output size in spatial dim " + std::to_string(d) + " overflows (input extent " +
+                  std::to_string(in) + ", stride " + std::to_string(a.strides[d]) + ")");
+    }
     int64_t size = 0;
     if (!out_shape.empty() || same) {
-      size = !out_shape.empty() ? out_shape[d] : in * a.strides[d];
+      size = !out_shape.empty() ? out_shape[d] : same_size;
       const int64_t total = natural - size;
       const bool upper = a.auto_pad == "SAME_UPPER";
       a.pads[d] = upper ? floor_half(total) : total - floor_half(total);

@@ -32,6 +32,13 @@ Expected<ConvGeometry> conv_geometry(const ir::Node& node, const Dims& x, const 
   if (x.size() != w.size() || x.size() < 3)
     return fail("X " + dims_to_string(x) + " and W " + dims_to_string(w) + " do not make a convolution");
   const size_t nsp = x.size() - 2;
+  // oneDNN's kernels take extents as int: empty and larger dims are refused here rather than crash there.
+  auto positive = [](const Dims& d) {
+    return std::all_of(d.begin(), d.end(), [](int64_t v) { return v >= 1 && v <= INT32_MAX; });
+  };
+  if (!positive(x) || !positive(w))
+    return fail("X " + dims_to_string(x) + " or W " + dims_to_string(w) +
+                " has an empty, unknown or too large dim");
   const int64_t group = node.attr_int("group", 1);
   if (group < 1 || w[0] % group != 0 || x[1] != w[1] * group) {
     return fail("X " + dims_to_string(x) + ", W " + dims_to_string(w) + " and group " +
@@ -47,6 +54,7 @@ Expected<ConvGeometry> conv_geometry(const ir::Node& node, const Dims& x, const 
   ConvGeometry g;
   g.y = {x[0], w[0]};
   g.y.insert(g.y.end(), out.begin(), out.end());
+  if (!positive(g.y)) return fail("output " + dims_to_string(g.y) + " is empty or too large");
   if (group > 1) {
     g.weights = {group, w[0] / group};
     g.weights.insert(g.weights.end(), w.begin() + 1, w.end());
