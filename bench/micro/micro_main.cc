@@ -217,6 +217,70 @@ void BM_ingot_gelu(benchmark::State& state) {
   report_bytes(state, 2.0 * sizeof(float) * n);
 }
 
+// One 3x3 stride-1 convolution (pad 1, batch 1, C = K channels, H x H) by Winograd F(4x4, 3x3) as
+// cpu.ingot.winograd runs it, stage by stage (range(3): 0 input transform, 1 the 36 products, 2 output
+// transform, 3 all three). GFLOP/s count the direct convolution's 2 * H * H * C * K * 9 for stage 3, and
+// each stage's own work otherwise (the products' 2 * 36 * tiles * C * K; the transforms' bytes as GB/s).
+void BM_ingot_winograd(benchmark::State& state) {
+  const int64_t C = state.range(0), K = state.range(1), H = state.range(2), stage = state.range(3);
+  const SimdKernels& k = kernels();
+  const int64_t tw = (H + 3) / 4, T = tw * tw, bw = k.width;
+  const std::vector<float> x = random_floats(C * H * H, 1), w = random_floats(36 * C * K, 2);
+  std::vector<float> packed(static_cast<size_t>(36 * ingot::backends::cpu::packed_b_size(k, C, K)));
+  const int64_t ps = ingot::backends::cpu::packed_b_size(k, C, K);
+  for (int64_t e = 0; e < 36; ++e)
+    k.pack_b(C, K, w.data() + e * C * K, K, false, 1.f, packed.data() + e * ps);
+  std::vector<float> v(36 * T * C), m(36 * T * K), y(K * H * H);
+  const int64_t panels = (K + k.panel - 1) / k.panel;
+  for (auto _ : state) {
+    if (stage == 0 || stage == 3)
+      for (int64_t cb = 0; cb < C / bw; ++cb)
+        k.wino_input(x.data() + cb * bw * H * H, H, H, 1, 1, tw, 0, T, v.data() + cb * bw, T * C, C);
+    if (stage == 1 || stage == 3)
+      for (int64_t e = 0; e < 36; ++e)
+        k.gemm_packed(T, K, C, v.data() + e * T * C, C, packed.data() + e * ps, 0, panels, nullptr,
+                      m.data() + e * T * K, K, false);
+    if (stage == 2 || stage == 3)
+      for (int64_t kb = 0; kb < K / bw; ++kb)
+        k.wino_output(m.data() + kb * bw, T * K, K, nullptr, nullptr, true, y.data() + kb * bw * H * H, H, H,
+                      tw, 0, T);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::DoNotOptimize(m.data());
+  }
+  if (stage == 1) report_flops(state, 2.0 * 36 * T * C * K);
+  if (stage == 3) report_flops(state, 2.0 * H * H * C * K * 9);
+  if (stage == 0) report_bytes(state, 4.0 * (C * H * H + 36 * T * C));
+  if (stage == 2) report_bytes(state, 4.0 * (K * H * H + 36 * T * K));
+}
+
+// The same convolution by oneDNN's direct convolution, nChw8c / nChw16c in and out (as the layout pass
+// keeps resnet50's activations), weights in the primitive's format.
+void BM_onednn_conv3x3(benchmark::State& state) {
+  const int64_t C = state.range(0), K = state.range(1), H = state.range(2);
+  using dnnl::memory;
+  const dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream s(eng);
+  const auto f32 = memory::data_type::f32;
+  const memory::desc x_any({1, C, H, H}, f32, memory::format_tag::any),
+      y_any({1, K, H, H}, f32, memory::format_tag::any), w_any({K, C, 3, 3}, f32, memory::format_tag::any),
+      w_md({K, C, 3, 3}, f32, memory::format_tag::oihw);
+  const dnnl::convolution_forward::primitive_desc pd(
+      dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                      x_any, w_any, y_any, {1, 1}, {1, 1}, {1, 1}),
+      eng);
+  std::vector<float> w = random_floats(K * C * 9, 2);
+  memory x_m(pd.src_desc(), eng), y_m(pd.dst_desc(), eng), w_m(pd.weights_desc(), eng),
+      w_user(w_md, eng, w.data());
+  std::memset(x_m.get_data_handle(), 0, pd.src_desc().get_size());
+  dnnl::reorder(w_user, w_m).execute(s, w_user, w_m);
+  const dnnl::convolution_forward prim(pd);
+  for (auto _ : state) {
+    prim.execute(s, {{DNNL_ARG_SRC, x_m}, {DNNL_ARG_WEIGHTS, w_m}, {DNNL_ARG_DST, y_m}});
+    s.wait();
+  }
+  report_flops(state, 2.0 * H * H * C * K * 9);
+}
+
 // BERT-base at sequence 128: the QKV, output, FFN up and FFN down projections; a classifier (M = 1).
 #define MATMUL_SHAPES          \
   Args({128, 2304, 768})       \
@@ -230,6 +294,11 @@ BENCHMARK(BM_ingot_attention_head)->Args({128, 64})->Args({384, 64});
 BENCHMARK(BM_ingot_softmax)->Args({1536, 128})->Args({64, 1000});
 BENCHMARK(BM_ingot_layernorm)->Args({128, 768});
 BENCHMARK(BM_ingot_gelu)->Arg(128 * 3072);
+// resnet50's 3x3 stride-1 convolutions of layers 1, 2 and 3.
+BENCHMARK(BM_ingot_winograd)->ArgsProduct({{64}, {64}, {56}, {0, 1, 2, 3}});
+BENCHMARK(BM_ingot_winograd)->ArgsProduct({{128}, {128}, {28}, {0, 1, 2, 3}});
+BENCHMARK(BM_ingot_winograd)->ArgsProduct({{256}, {256}, {14}, {0, 1, 2, 3}});
+BENCHMARK(BM_onednn_conv3x3)->Args({64, 64, 56})->Args({128, 128, 28})->Args({256, 256, 14});
 
 }  // namespace
 

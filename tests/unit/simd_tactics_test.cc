@@ -178,6 +178,110 @@ TEST(SimdGelu, RefusesTheTanhApproximation) {
     EXPECT_EQ(c.why_not(id, {4, 6}), "only the exact (erf) GELU");
 }
 
+struct WinogradParams {
+  Dims x;  // N, C, H, W
+  int64_t k;
+  std::vector<int64_t> pads = {1, 1, 1, 1};
+  bool fused = true;  // ingot.FusedConv with ReLU and a residual, else a plain Conv
+  bool bias = true;
+};
+
+LayerCase winograd_case(const WinogradParams& p) {
+  LayerCase c(p.fused ? "ingot" : "", p.fused ? "FusedConv" : "Conv");
+  c.input(p.x).weight({p.k, p.x[1], 3, 3});
+  if (p.bias)
+    c.weight({p.k});
+  else if (p.fused)
+    c.none();
+  const Dims y = {p.x[0], p.k, p.x[2] + p.pads[0] + p.pads[2] - 2, p.x[3] + p.pads[1] + p.pads[3] - 2};
+  if (p.fused) c.input(y).attr("activation", std::string("Relu"));
+  c.attr("pads", p.pads);
+  return c;
+}
+
+Dims winograd_out(const WinogradParams& p) {
+  return {p.x[0], p.k, p.x[2] + p.pads[0] + p.pads[2] - 2, p.x[3] + p.pads[1] + p.pads[3] - 2};
+}
+
+class SimdWinograd : public ::testing::TestWithParam<WinogradParams> {};
+
+TEST_P(SimdWinograd, MatchesTheReference) {
+  LayerCase c = winograd_case(GetParam());
+  check_threads(c, runnable("ingot.winograd", c, winograd_out(GetParam())));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, SimdWinograd,
+    ::testing::Values(WinogradParams{{1, 16, 8, 8}, 16},                             // one tile row
+                      WinogradParams{{1, 64, 56, 56}, 64},                           // resnet50 layer1
+                      WinogradParams{{2, 32, 7, 7}, 48},                             // partial tiles
+                      WinogradParams{{1, 16, 13, 9}, 32, {0, 0, 0, 0}},              // no padding
+                      WinogradParams{{1, 32, 10, 11}, 16, {2, 0, 1, 2}, false},      // uneven pads
+                      WinogradParams{{3, 16, 3, 5}, 16, {0, 1, 0, 1}, true, false},  // one output row
+                      WinogradParams{{1, 128, 14, 14}, 256, {1, 1, 1, 1}, false, false}));
+
+TEST(SimdWinograd, RefusesWhatItCannotRun) {
+  WinogradParams p{{1, 16, 8, 8}, 16};
+  LayerCase ok = winograd_case(p);
+  const std::vector<std::string> ids = runnable("ingot.winograd", ok, winograd_out(p));
+  for (const std::string& id : ids) {
+    LayerCase strided = winograd_case(p);
+    strided.attr("strides", std::vector<int64_t>{2, 2});
+    EXPECT_EQ(strided.why_not(id, {1, 16, 4, 4}), "strides are not 1");
+    LayerCase odd = winograd_case({{1, 12, 8, 8}, 16});
+    EXPECT_EQ(odd.why_not(id, {1, 16, 8, 8}), "channels are not a multiple of 16");
+    LayerCase sigmoid = winograd_case(p);
+    sigmoid.attr("activation", std::string("Sigmoid"));
+    EXPECT_EQ(sigmoid.why_not(id, {1, 16, 8, 8}), "activation 'Sigmoid' is not ReLU");
+    LayerCase five("", "Conv");
+    five.input({1, 16, 8, 8}).weight({16, 16, 5, 5});
+    EXPECT_EQ(five.why_not(id, {1, 16, 4, 4}), "kernel is not 3x3");
+  }
+}
+
+// [N, C, H, W] <-> nChw<b>c: the layout the layout pass agrees on between blocked layers.
+Tensor to_blocked(const Tensor& t, int64_t b, bool back) {
+  Tensor out = Tensor::create(DType::kF32, t.dims()).value();
+  const int64_t N = t.dim(0), C = t.dim(1), HW = t.dim(2) * t.dim(3);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < HW; ++i) {
+        const int64_t plain = (n * C + c) * HW + i, blocked = ((n * C + c / b * b) * HW + i * b) + c % b;
+        out.data<float>()[back ? plain : blocked] = t.data<float>()[back ? blocked : plain];
+      }
+  return out;
+}
+
+// X, Z and Y in the blocked layout of the tactic's vector width, as the layout pass gives them.
+TEST(SimdWinograd, ReadsAndWritesTheBlockedLayout) {
+  const WinogradParams p{{2, 32, 9, 10}, 32};
+  LayerCase probe = winograd_case(p);
+  for (const std::string& id : runnable("ingot.winograd", probe, winograd_out(p))) {
+    SCOPED_TRACE(id);
+    const int64_t b = id.find("avx512") != std::string::npos ? 16 : 8;
+    LayerCase c = winograd_case(p);
+    c.make_plan(false, winograd_out(p));
+    const Tensor want = c.expected();
+    const std::string layout = "nChw" + std::to_string(b) + "c";
+    for (const char* a : {"tactic_src_layout", "tactic_dst_layout", "tactic_z_layout"}) c.attr(a, layout);
+    c.make_plan(false, winograd_out(p));
+    auto kernel = find_tactic(id)->prepare(c.desc());
+    ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+    EXPECT_EQ((*kernel)->reorders(), 0);
+    std::vector<Tensor> in = c.values();
+    in[0] = to_blocked(in[0], b, false);
+    in[3] = to_blocked(in[3], b, false);
+    auto out = run_kernel(c.desc(), **kernel, in);
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_LE(relative_error(to_blocked((*out)[0], b, true), want), kTolerance);
+    // A block other than the ISA's is refused at prepare.
+    LayerCase other = winograd_case(p);
+    other.attr("tactic_src_layout", std::string(b == 8 ? "nChw16c" : "nChw8c"));
+    other.make_plan(false, winograd_out(p));
+    EXPECT_FALSE(find_tactic(id)->prepare(other.desc()).ok());
+  }
+}
+
 // A tactic of an ISA this CPU lacks refuses every layer and does not prepare.
 TEST(SimdTactics, RefuseAnIsaTheCpuLacks) {
   LayerCase c("", "Gelu");

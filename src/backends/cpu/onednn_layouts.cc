@@ -1,9 +1,9 @@
-// The oneDNN tactics' layout pass: keeps an activation in oneDNN's blocked layout (nChw8c; nChw16c with
-// AVX-512) where it goes from one oneDNN layer straight into others that take it blocked and nothing
-// else reads it, so the reorders to plain NCHW and back between them go. Only where the blocked tensor
-// has the plain one's size (channels a multiple of the block), so the memory plan holds. Each agreement
-// is recorded in the layers' attributes (kSrcLayout, kDstLayout, kZLayout) and kept only if every layer
-// it touches still prepares.
+// The oneDNN tactics' layout pass (and ingot's Winograd convolution's): keeps an activation in oneDNN's
+// blocked layout (nChw8c; nChw16c with AVX-512) where it goes from one oneDNN layer straight into others that
+// take it blocked and nothing else reads it, so the reorders to plain NCHW and back between them go. Only
+// where the blocked tensor has the plain one's size (channels a multiple of the block), so the memory plan
+// holds. Each agreement is recorded in the layers' attributes (kSrcLayout, kDstLayout, kZLayout) and kept
+// only if every layer it touches still prepares.
 #include "backends/cpu/onednn_common.h"
 #include "backends/cpu/onednn_conv.h"
 #include "core/platform.h"
@@ -25,6 +25,10 @@ constexpr Participant kParticipants[] = {
     {kConvTactic, kConvTactic, true},
     {kConvPlainTactic, kConvTactic, true},
     {kPoolTactic, kPoolTactic, false},
+    // ingot's Winograd convolution reads and writes the blocked layout of its ISA's vector width (an
+    // agreement on another block fails its prepare and is undone).
+    {"cpu.ingot.winograd.avx512", "cpu.ingot.winograd.avx512", true},
+    {"cpu.ingot.winograd.avx2", "cpu.ingot.winograd.avx2", true},
 };
 
 const Participant* participant(const PlanLayer& l) {

@@ -35,6 +35,20 @@ struct SimdKernels {
   void (*gelu_erf)(const float* x, float* y, int64_t n);
   // y[j, i] = x[i, j] for an x of `rows` rows of `cols` floats (ld_x apart); y's rows ld_y apart.
   void (*transpose)(const float* x, int64_t ld_x, float* y, int64_t ld_y, int64_t rows, int64_t cols);
+
+  // Floats per vector: the channel block of the Winograd transforms below (nChw8c / nChw16c planes, the
+  // element (h, w, lane) of an H x Wd plane at (h * Wd + w) * width + lane).
+  int64_t width;
+  // Winograd F(4x4, 3x3) input transform of tiles t0 <= t < t1 of one plane x (H x Wd, zero outside; tile t
+  // starts at row (t / tiles_w) * 4 - pad_t, column (t % tiles_w) * 4 - pad_l): the 36 vectors of tile t go
+  // to v[e * ld_xi + t * ld_t], e = 0..35.
+  void (*wino_input)(const float* x, int64_t H, int64_t Wd, int64_t pad_t, int64_t pad_l, int64_t tiles_w,
+                     int64_t t0, int64_t t1, float* v, int64_t ld_xi, int64_t ld_t);
+  // Its output transform: the 36 vectors of tile t at m[e * ld_xi + t * ld_t] to the 4x4 outputs of the
+  // tile inside the OH x OW plane y, each + bias (width floats, nullable) + z (a plane like y, nullable;
+  // may be y), then max(., 0) when `relu`.
+  void (*wino_output)(const float* m, int64_t ld_xi, int64_t ld_t, const float* bias, const float* z,
+                      bool relu, float* y, int64_t OH, int64_t OW, int64_t tiles_w, int64_t t0, int64_t t1);
 };
 
 inline int64_t packed_b_size(const SimdKernels& k, int64_t K, int64_t N) {

@@ -1,0 +1,253 @@
+// cpu.ingot.winograd.{avx512,avx2}: 3x3 stride-1 convolutions (Conv and ingot.FusedConv with ReLU or no
+// activation, bias and residual) by Winograd's F(4x4, 3x3), which spends 36 multiplies on each 4x4 output
+// tile and channel pair where the direct convolution spends 144. Per run: the input's 6x6 tiles are
+// transformed (V = B^T d B, per channel block of one vector), then for each of the 36 tile positions e one
+// product M_e[tiles, K] = V_e[tiles, C] U_e[C, K] on ingot's packed SIMD gemm, with U = G g G^T packed once
+// at prepare, then M's tiles are transformed back (A^T M A) with the bias, residual and ReLU applied on the
+// way out. Activations are read and written in the blocked layout (nChw8c / nChw16c: one vector of channels
+// per pixel) that the layout pass agrees with neighbouring oneDNN layers; where a neighbour keeps a tensor
+// plain, the kernel transposes it at its boundary. The tuner times it against oneDNN's direct convolution
+// layer by layer: it wins where the spatial extent is large against the channels (U is 4x W's size).
+#include <cstring>
+
+#include "backends/cpu/onednn_common.h"
+#include "backends/cpu/simd_tactic.h"
+#include "core/threading.h"
+
+namespace ingot::backends::cpu {
+namespace {
+
+using engine::PlanTensor;
+
+constexpr int64_t kTiles = 36;  // 6x6 transformed positions per tile
+// Channels must be a multiple of the widest block (nChw16c), whatever the ISA, so that support does not
+// depend on the CPU beyond the ISA check.
+constexpr int64_t kChannelMultiple = 16;
+
+struct WinogradConfig {
+  int64_t C = 0, K = 0;
+  int64_t pad_t = 0, pad_l = 0, pad_b = 0, pad_r = 0;
+  bool relu = false, has_bias = false, residual = false;
+};
+
+Expected<WinogradConfig> winograd_config(const LayerDesc& d) {
+  const engine::PlanLayer& l = d.layer;
+  const bool fused = l.domain == "ingot" && l.op_type == "FusedConv";
+  if (!(l.domain.empty() && l.op_type == "Conv") && !fused) return unsupported("not a Conv");
+  const PlanTensor *x = d.input(0), *w = d.input(1), *b = d.input(2), *z = fused ? d.input(3) : nullptr;
+  if (!x || !w) return unsupported("X or W is missing");
+  for (const PlanTensor* t : {x, w, b, z})
+    if (t && t->dtype != DType::kF32) return unsupported("not float32");
+  if (w->kind != engine::TensorKind::kWeight) return unsupported("W is not a constant");
+  if (x->dims.size() != 4 || w->dims.size() != 4) return unsupported("not a 2-D convolution");
+  const Dims& wd = w->dims;
+  if (wd[2] != 3 || wd[3] != 3) return unsupported("kernel is not 3x3");
+  WinogradConfig c;
+  c.K = wd[0];
+  c.C = wd[1];
+  if (c.C % kChannelMultiple != 0 || c.K % kChannelMultiple != 0)
+    return unsupported("channels are not a multiple of " + std::to_string(kChannelMultiple));
+  if (x->dims[1] >= 0 && x->dims[1] != c.C) return unsupported("X's channels differ from W's");
+  if (b && (b->dims.size() != 1 || b->dims[0] != c.K)) return unsupported("B is not [K]");
+  const LayerNode ln(l, d.tensors);
+  const ir::Node& n = ln.node;
+  if (n.attr_int("group", 1) != 1) return unsupported("grouped");
+  for (const char* a : {"strides", "dilations"}) {
+    const std::vector<int64_t> v = n.attr_ints(a, {1, 1});
+    if (v != std::vector<int64_t>{1, 1}) return unsupported(std::string(a) + " are not 1");
+  }
+  const std::vector<int64_t> ks = n.attr_ints("kernel_shape", {3, 3});
+  if (ks != std::vector<int64_t>{3, 3}) return unsupported("kernel_shape is not 3x3");
+  const std::string auto_pad = n.attr_string("auto_pad", "NOTSET");
+  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
+    c.pad_t = c.pad_l = c.pad_b = c.pad_r = 1;
+  } else if (auto_pad == "NOTSET") {
+    const std::vector<int64_t> p = n.attr_ints("pads", {0, 0, 0, 0});
+    if (p.size() != 4) return unsupported("pads are not 4 values");
+    for (int64_t v : p)
+      if (v < 0 || v > 2) return unsupported("pads outside 0..2");
+    c.pad_t = p[0], c.pad_l = p[1], c.pad_b = p[2], c.pad_r = p[3];
+  } else if (auto_pad != "VALID") {
+    return unsupported("auto_pad '" + auto_pad + "'");
+  }
+  if (fused) {
+    const std::string act = n.attr_string("activation", "");
+    if (!act.empty() && act != "Relu") return unsupported("activation '" + act + "' is not ReLU");
+    c.relu = act == "Relu";
+  }
+  c.has_bias = b != nullptr;
+  c.residual = z != nullptr;
+  const std::string layouts = check_layouts(n, *x);
+  if (!layouts.empty() && (n.has_attr(kSrcLayout) || n.has_attr(kDstLayout) || n.has_attr(kZLayout)))
+    return unsupported(layouts);
+  if (x->dims[2] >= 0 && x->dims[3] >= 0 &&
+      (x->dims[2] + c.pad_t + c.pad_b < 3 || x->dims[3] + c.pad_l + c.pad_r < 3))
+    return unsupported("the padded input is smaller than the kernel");
+  return c;
+}
+
+std::string winograd_supports(const LayerDesc& d) {
+  auto c = winograd_config(d);
+  return c.ok() ? "" : c.status().message();
+}
+
+// Whether the layout attribute `attr` says blocked; an error when it names a block other than the ISA's.
+Expected<bool> blocked(const ir::Node& n, const char* attr, int64_t width) {
+  if (!n.has_attr(attr)) return false;
+  const std::string want = "nChw" + std::to_string(width) + "c";
+  if (n.attr_string(attr, "") != want)
+    return unsupported(std::string(attr) + " '" + n.attr_string(attr, "") + "' is not " + want);
+  return true;
+}
+
+class WinogradKernel : public Kernel {
+ public:
+  bool overwrites_outputs() const override { return true; }
+  WinogradKernel(const SimdKernels& k, WinogradConfig c, bool src_blocked, bool dst_blocked, bool z_blocked,
+                 const Tensor& w)
+      : k_(k), c_(c), src_blocked_(src_blocked), dst_blocked_(dst_blocked), z_blocked_(z_blocked) {
+    // U_e[c, k] = (G g_kc G^T)[e], each e's C x K matrix packed into the gemm's panels.
+    static constexpr double G[6][3] = {{1.0 / 4, 0, 0},
+                                       {-1.0 / 6, -1.0 / 6, -1.0 / 6},
+                                       {-1.0 / 6, 1.0 / 6, -1.0 / 6},
+                                       {1.0 / 24, 1.0 / 12, 1.0 / 6},
+                                       {1.0 / 24, -1.0 / 12, 1.0 / 6},
+                                       {0, 0, 1}};
+    const int64_t C = c_.C, K = c_.K;
+    std::vector<float> u(static_cast<size_t>(kTiles * C * K));  // [e][c][k]
+    const float* g = w.data<float>();
+    for (int64_t ko = 0; ko < K; ++ko)
+      for (int64_t ci = 0; ci < C; ++ci) {
+        const float* f = g + (ko * C + ci) * 9;
+        double gt[6][3];  // G f
+        for (int i = 0; i < 6; ++i)
+          for (int j = 0; j < 3; ++j) gt[i][j] = G[i][0] * f[j] + G[i][1] * f[3 + j] + G[i][2] * f[6 + j];
+        for (int i = 0; i < 6; ++i)
+          for (int j = 0; j < 6; ++j)
+            u[((i * 6 + j) * C + ci) * K + ko] =
+                static_cast<float>(gt[i][0] * G[j][0] + gt[i][1] * G[j][1] + gt[i][2] * G[j][2]);
+      }
+    packed_size_ = packed_b_size(k_, C, K);
+    packed_.resize(static_cast<size_t>(kTiles * packed_size_));
+    for (int64_t e = 0; e < kTiles; ++e)
+      k_.pack_b(C, K, u.data() + e * C * K, K, false, 1.f, packed_.data() + e * packed_size_);
+  }
+
+  int reorders() const override {
+    return int(!src_blocked_) + int(!dst_blocked_) + int(c_.residual && !z_blocked_);
+  }
+
+  Status run(ops::RunContext& ctx) const override {
+    const Tensor& x = ctx.input(0);
+    const int64_t C = c_.C, K = c_.K, bw = k_.width;
+    if (x.dtype() != DType::kF32 || x.rank() != 4 || x.dim(1) != C)
+      return ctx.fail("X must be float32 [N, " + std::to_string(C) + ", H, W], got " +
+                      dims_to_string(x.dims()));
+    const int64_t N = x.dim(0), H = x.dim(2), Wd = x.dim(3);
+    const int64_t OH = H + c_.pad_t + c_.pad_b - 2, OW = Wd + c_.pad_l + c_.pad_r - 2;
+    if (OH < 1 || OW < 1) return ctx.fail("X " + dims_to_string(x.dims()) + " is smaller than the kernel");
+    const Dims yd = {N, K, OH, OW};
+    const float* bias = nullptr;
+    if (c_.has_bias) {
+      const Tensor& b = ctx.input(2);
+      if (b.dtype() != DType::kF32 || b.numel() != K) return ctx.fail("B does not have K values");
+      bias = b.data<float>();
+    }
+    const Tensor* z = c_.residual ? &ctx.input(3) : nullptr;
+    if (z && (z->dtype() != DType::kF32 || z->dims() != yd))
+      return ctx.fail("residual Z " + dims_to_string(z->dims()) + " does not match the output " +
+                      dims_to_string(yd));
+    INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, DType::kF32, yd));
+    if (N == 0) return Status::Ok();
+    const int64_t Cb = C / bw, Kb = K / bw, HW = H * Wd, OHW = OH * OW;
+    const int64_t tiles_w = (OW + 3) / 4, Ti = (OH + 3) / 4 * tiles_w, T = N * Ti;
+    const auto bytes = [](int64_t floats) { return static_cast<size_t>(floats) * sizeof(float); };
+
+    // X blocked, and where Y goes blocked (Y itself, or scratch transposed into Y at the end).
+    const float* xb = x.data<float>();
+    if (!src_blocked_) {
+      auto* s = static_cast<float*>(thread_scratch(0, bytes(N * C * HW)));
+      const float* xp = x.data<float>();
+      parallel_for(N * Cb, 1, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i) k_.transpose(xp + i * bw * HW, HW, s + i * bw * HW, bw, bw, HW);
+      });
+      xb = s;
+    }
+    float* yb = dst_blocked_ ? y->data<float>() : static_cast<float*>(thread_scratch(3, bytes(N * K * OHW)));
+    const float* zb = nullptr;
+    if (z && z_blocked_) {
+      zb = z->data<float>();
+    } else if (z) {  // plain Z into Y's blocked place, which the output transform then reads and overwrites
+      const float* zp = z->data<float>();
+      parallel_for(N * Kb, 1, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i)
+          k_.transpose(zp + i * bw * OHW, OHW, yb + i * bw * OHW, bw, bw, OHW);
+      });
+      zb = yb;
+    }
+
+    auto* v = static_cast<float*>(thread_scratch(1, bytes(kTiles * T * C)));
+    auto* m = static_cast<float*>(thread_scratch(2, bytes(kTiles * T * K)));
+    // Input transform: one task per image and channel block.
+    parallel_for(N * Cb, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t n = i / Cb, cb = i % Cb;
+        k_.wino_input(xb + i * bw * HW, H, Wd, c_.pad_t, c_.pad_l, tiles_w, 0, Ti, v + n * Ti * C + cb * bw,
+                      T * C, C);
+      }
+    });
+    // The 36 products, split over (position, panel) pairs; a thread's run of panels of one position in
+    // one call, so that its rows of V stream past each block of U once.
+    const int64_t panels = (K + k_.panel - 1) / k_.panel;
+    const int64_t grain = std::max<int64_t>(1, (1 << 20) / std::max<int64_t>(1, T * C * k_.panel));
+    parallel_for(kTiles * panels, grain, [&](int64_t i0, int64_t i1) {
+      while (i0 < i1) {
+        const int64_t e = i0 / panels, p0 = i0 % panels, p1 = std::min(panels, p0 + (i1 - i0));
+        k_.gemm_packed(T, K, C, v + e * T * C, C, packed_.data() + e * packed_size_, p0, p1, nullptr,
+                       m + e * T * K, K, false);
+        i0 += p1 - p0;
+      }
+    });
+    // Output transform, with the epilogue: one task per image and channel block.
+    parallel_for(N * Kb, 1, [&](int64_t i0, int64_t i1) {
+      for (int64_t i = i0; i < i1; ++i) {
+        const int64_t n = i / Kb, kb = i % Kb;
+        k_.wino_output(m + n * Ti * K + kb * bw, T * K, K, bias ? bias + kb * bw : nullptr,
+                       zb ? zb + i * bw * OHW : nullptr, c_.relu, yb + i * bw * OHW, OH, OW, tiles_w, 0, Ti);
+      }
+    });
+    if (!dst_blocked_) {
+      float* yp = y->data<float>();
+      parallel_for(N * Kb, 1, [&](int64_t i0, int64_t i1) {
+        for (int64_t i = i0; i < i1; ++i)
+          k_.transpose(yb + i * bw * OHW, bw, yp + i * bw * OHW, OHW, OHW, bw);
+      });
+    }
+    return Status::Ok();
+  }
+
+ private:
+  const SimdKernels& k_;
+  WinogradConfig c_;
+  bool src_blocked_, dst_blocked_, z_blocked_;
+  int64_t packed_size_ = 0;
+  std::vector<float> packed_;
+};
+
+Expected<std::unique_ptr<Kernel>> winograd_prepare(const LayerDesc& d, const SimdKernels& k) {
+  auto c = winograd_config(d);
+  if (!c.ok()) return unsupported("layer '" + d.layer.name + "': " + c.status().message());
+  if (c->C % k.width != 0 || c->K % k.width != 0)
+    return unsupported("layer '" + d.layer.name + "': channels are not a multiple of the vector width");
+  const LayerNode ln(d.layer, d.tensors);
+  INGOT_ASSIGN_OR_RETURN(bool src, blocked(ln.node, kSrcLayout, k.width));
+  INGOT_ASSIGN_OR_RETURN(bool dst, blocked(ln.node, kDstLayout, k.width));
+  INGOT_ASSIGN_OR_RETURN(bool zl, blocked(ln.node, kZLayout, k.width));
+  return std::unique_ptr<Kernel>(std::make_unique<WinogradKernel>(k, *c, src, dst, zl, d.input(1)->weight));
+}
+
+}  // namespace
+
+INGOT_REGISTER_SIMD_TACTICS(cpu_ingot_winograd, "ingot.winograd", winograd_supports, winograd_prepare);
+
+}  // namespace ingot::backends::cpu
