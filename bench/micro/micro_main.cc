@@ -281,6 +281,53 @@ void BM_onednn_conv3x3(benchmark::State& state) {
   report_flops(state, 2.0 * H * H * C * K * 9);
 }
 
+// A 3x3 depthwise convolution (pad 1, stride range(2), batch 1, C channels, H x H) on blocked planes as
+// cpu.ingot.depthwise runs it (ReLU6), and the same through oneDNN's convolution in nChw8c / nChw16c.
+void BM_ingot_depthwise(benchmark::State& state) {
+  const int64_t C = state.range(0), H = state.range(1), s = state.range(2), OH = (H - 1) / s + 1;
+  const SimdKernels& k = kernels();
+  const std::vector<float> x = random_floats(C * H * H, 1), w = random_floats(C * 9, 2), b(C, 0.f);
+  std::vector<float> y(C * OH * OH);
+  for (auto _ : state) {
+    for (int64_t cb = 0; cb < C / k.width; ++cb)
+      k.depthwise(x.data() + cb * k.width * H * H, H, H, w.data() + cb * 9 * k.width, b.data() + cb * k.width,
+                  3, 3, s, s, 1, 1, ingot::backends::cpu::kActClip, 0.f, 6.f,
+                  y.data() + cb * k.width * OH * OH, OH, OH, 0, OH);
+    benchmark::DoNotOptimize(y.data());
+  }
+  report_flops(state, 2.0 * C * OH * OH * 9);
+}
+
+void BM_onednn_depthwise(benchmark::State& state) {
+  const int64_t C = state.range(0), H = state.range(1), s = state.range(2), OH = (H - 1) / s + 1;
+  using dnnl::memory;
+  const dnnl::engine eng(dnnl::engine::kind::cpu, 0);
+  dnnl::stream st(eng);
+  const auto f32 = memory::data_type::f32;
+  const auto tag = kernels().width == 16 ? memory::format_tag::nChw16c : memory::format_tag::nChw8c;
+  const memory::desc x_md({1, C, H, H}, f32, tag), y_md({1, C, OH, OH}, f32, tag),
+      w_any({C, 1, 1, 3, 3}, f32, memory::format_tag::any),
+      w_md({C, 1, 1, 3, 3}, f32, memory::format_tag::goihw);
+  dnnl::post_ops ops;
+  ops.append_eltwise(1.f, dnnl::algorithm::eltwise_clip, 0.f, 6.f);
+  dnnl::primitive_attr attr;
+  attr.set_post_ops(ops);
+  const dnnl::convolution_forward::primitive_desc pd(
+      dnnl::convolution_forward::desc(dnnl::prop_kind::forward_inference, dnnl::algorithm::convolution_direct,
+                                      x_md, w_any, y_md, {s, s}, {1, 1}, {1, 1}),
+      attr, eng);
+  std::vector<float> w = random_floats(C * 9, 2);
+  memory x_m(x_md, eng), y_m(y_md, eng), w_m(pd.weights_desc(), eng), w_user(w_md, eng, w.data());
+  std::memset(x_m.get_data_handle(), 0, x_md.get_size());
+  dnnl::reorder(w_user, w_m).execute(st, w_user, w_m);
+  const dnnl::convolution_forward prim(pd);
+  for (auto _ : state) {
+    prim.execute(st, {{DNNL_ARG_SRC, x_m}, {DNNL_ARG_WEIGHTS, w_m}, {DNNL_ARG_DST, y_m}});
+    st.wait();
+  }
+  report_flops(state, 2.0 * C * OH * OH * 9);
+}
+
 // BERT-base at sequence 128: the QKV, output, FFN up and FFN down projections; a classifier (M = 1).
 #define MATMUL_SHAPES          \
   Args({128, 2304, 768})       \
@@ -298,6 +345,11 @@ BENCHMARK(BM_ingot_gelu)->Arg(128 * 3072);
 BENCHMARK(BM_ingot_winograd)->ArgsProduct({{64}, {64}, {56}, {0, 1, 2, 3}});
 BENCHMARK(BM_ingot_winograd)->ArgsProduct({{128}, {128}, {28}, {0, 1, 2, 3}});
 BENCHMARK(BM_ingot_winograd)->ArgsProduct({{256}, {256}, {14}, {0, 1, 2, 3}});
+// mobilenet_v2's depthwise layers: 32 x 112 (stride 1), 96 x 112 (stride 2), 144 x 56, 192 x 28, 576 x 14.
+#define DEPTHWISE_SHAPES \
+  Args({32, 112, 1})->Args({96, 112, 2})->Args({144, 56, 1})->Args({192, 28, 1})->Args({576, 14, 1})
+BENCHMARK(BM_ingot_depthwise)->DEPTHWISE_SHAPES;
+BENCHMARK(BM_onednn_depthwise)->DEPTHWISE_SHAPES;
 BENCHMARK(BM_onednn_conv3x3)->Args({64, 64, 56})->Args({128, 128, 28})->Args({256, 256, 14});
 
 }  // namespace

@@ -282,6 +282,93 @@ TEST(SimdWinograd, ReadsAndWritesTheBlockedLayout) {
   }
 }
 
+struct DepthwiseParams {
+  Dims x;  // N, C, H, W
+  int64_t kernel;
+  int64_t stride;
+  std::vector<int64_t> pads;
+  std::string activation;  // FusedConv's; empty: a plain Conv
+  bool bias = true;
+};
+
+LayerCase depthwise_case(const DepthwiseParams& p) {
+  const bool fused = !p.activation.empty();
+  LayerCase c(fused ? "ingot" : "", fused ? "FusedConv" : "Conv");
+  c.input(p.x).weight({p.x[1], 1, p.kernel, p.kernel});
+  if (p.bias)
+    c.weight({p.x[1]});
+  else if (fused)
+    c.none();
+  c.attr("group", p.x[1]).attr("strides", std::vector<int64_t>{p.stride, p.stride}).attr("pads", p.pads);
+  if (fused && p.activation != "None") c.attr("activation", p.activation);
+  if (p.activation == "Clip") c.attr("activation_alpha", 0.f).attr("activation_beta", 0.5f);
+  return c;
+}
+
+Dims depthwise_out(const DepthwiseParams& p) {
+  auto out = [&](int64_t in, int64_t a, int64_t b) { return (in + a + b - p.kernel) / p.stride + 1; };
+  return {p.x[0], p.x[1], out(p.x[2], p.pads[0], p.pads[2]), out(p.x[3], p.pads[1], p.pads[3])};
+}
+
+class SimdDepthwise : public ::testing::TestWithParam<DepthwiseParams> {};
+
+TEST_P(SimdDepthwise, MatchesTheReference) {
+  LayerCase c = depthwise_case(GetParam());
+  check_threads(c, runnable("ingot.depthwise", c, depthwise_out(GetParam())));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, SimdDepthwise,
+    ::testing::Values(DepthwiseParams{{1, 32, 112, 112}, 3, 1, {1, 1, 1, 1}, "Clip"},  // mobilenet_v2's first
+                      DepthwiseParams{{1, 96, 112, 112}, 3, 2, {1, 1, 1, 1}, "Clip"},  // strided
+                      DepthwiseParams{{2, 16, 7, 9}, 3, 1, {1, 1, 1, 1}, "Relu"},      // narrow rows
+                      DepthwiseParams{{1, 48, 15, 15}, 5, 2, {2, 2, 2, 2}, "Silu"},    // efficientnet 5x5
+                      DepthwiseParams{{1, 32, 14, 14}, 5, 1, {2, 2, 2, 2}, "Sigmoid"},
+                      DepthwiseParams{{1, 16, 6, 5}, 3, 1, {0, 2, 1, 0}, ""},      // uneven pads
+                      DepthwiseParams{{1, 16, 3, 3}, 7, 1, {3, 3, 3, 3}, "None"},  // kernel past the input
+                      DepthwiseParams{{3, 64, 10, 12}, 3, 2, {0, 0, 0, 0}, "Relu", false}));
+
+TEST(SimdDepthwise, RefusesWhatItCannotRun) {
+  DepthwiseParams p{{1, 16, 8, 8}, 3, 1, {1, 1, 1, 1}, "Relu"};
+  LayerCase ok = depthwise_case(p);
+  for (const std::string& id : runnable("ingot.depthwise", ok, depthwise_out(p))) {
+    LayerCase dense("", "Conv");
+    dense.input({1, 16, 8, 8}).weight({16, 16, 3, 3});
+    EXPECT_EQ(dense.why_not(id, {1, 16, 6, 6}),
+              "not depthwise (one input channel per group, one output channel per input channel)");
+    LayerCase gelu = depthwise_case(p);
+    gelu.attr("activation", std::string("Gelu"));
+    EXPECT_EQ(gelu.why_not(id, {1, 16, 8, 8}), "activation 'Gelu' is not ReLU, Clip, SiLU or Sigmoid");
+    LayerCase dilated = depthwise_case(p);
+    dilated.attr("dilations", std::vector<int64_t>{2, 2});
+    EXPECT_EQ(dilated.why_not(id, {1, 16, 4, 4}), "dilated");
+  }
+}
+
+// X and Y in the blocked layout of the tactic's vector width, as the layout pass gives them.
+TEST(SimdDepthwise, ReadsAndWritesTheBlockedLayout) {
+  const DepthwiseParams p{{2, 32, 9, 10}, 3, 2, {1, 1, 1, 1}, "Clip"};
+  LayerCase probe = depthwise_case(p);
+  for (const std::string& id : runnable("ingot.depthwise", probe, depthwise_out(p))) {
+    SCOPED_TRACE(id);
+    const int64_t b = id.find("avx512") != std::string::npos ? 16 : 8;
+    LayerCase c = depthwise_case(p);
+    c.make_plan(false, depthwise_out(p));
+    const Tensor want = c.expected();
+    const std::string layout = "nChw" + std::to_string(b) + "c";
+    c.attr("tactic_src_layout", layout).attr("tactic_dst_layout", layout);
+    c.make_plan(false, depthwise_out(p));
+    auto kernel = find_tactic(id)->prepare(c.desc());
+    ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+    EXPECT_EQ((*kernel)->reorders(), 0);
+    std::vector<Tensor> in = c.values();
+    in[0] = to_blocked(in[0], b, false);
+    auto out = run_kernel(c.desc(), **kernel, in);
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_LE(relative_error(to_blocked((*out)[0], b, true), want), kTolerance);
+  }
+}
+
 // A tactic of an ISA this CPU lacks refuses every layer and does not prepare.
 TEST(SimdTactics, RefuseAnIsaTheCpuLacks) {
   LayerCase c("", "Gelu");

@@ -7,6 +7,9 @@
 
 namespace ingot::backends::cpu {
 
+// The epilogue activations of the convolution kernels: y = act(x), Clip between alpha and beta.
+enum SimdAct : int { kActNone, kActRelu, kActClip, kActSilu, kActSigmoid };
+
 struct SimdKernels {
   const char* isa;  // "avx2", "avx512": the suffix of the tactic ids that use this table
   // C[M, N] = alpha * A[M, K] B[K, N] (+ C when `accumulate`); rows lda / ldb / ldc floats apart.
@@ -49,6 +52,12 @@ struct SimdKernels {
   // may be y), then max(., 0) when `relu`.
   void (*wino_output)(const float* m, int64_t ld_xi, int64_t ld_t, const float* bias, const float* z,
                       bool relu, float* y, int64_t OH, int64_t OW, int64_t tiles_w, int64_t t0, int64_t t1);
+  // Depthwise convolution of one blocked plane x (H x Wd, zero outside) with a kh x kw kernel per lane
+  // (w: kh * kw vectors, tap-major), strides sh, sw, leading pads pt, pl: output rows oh0 <= oh < oh1 of the
+  // OH x OW plane y, each act(sum + bias) (bias: width floats).
+  void (*depthwise)(const float* x, int64_t H, int64_t Wd, const float* w, const float* bias, int64_t kh,
+                    int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl, int act, float alpha,
+                    float beta, float* y, int64_t OH, int64_t OW, int64_t oh0, int64_t oh1);
 };
 
 inline int64_t packed_b_size(const SimdKernels& k, int64_t K, int64_t N) {

@@ -24,6 +24,26 @@ Expected<std::unique_ptr<Kernel>> prepare_simd_kernel(const LayerDesc& d, const 
   return std::unique_ptr<Kernel>(std::make_unique<KernelT>(k));
 }
 
+// The blocked layouts (nChw<width>c) that the layout pass's attributes give a layer's X, Y and residual Z;
+// an error when one names a block other than `width`.
+struct BlockedLayouts {
+  bool src = false, dst = false, z = false;
+  int count_plain(bool has_z) const { return int(!src) + int(!dst) + int(has_z && !z); }
+};
+Expected<BlockedLayouts> blocked_layouts(const ir::Node& node, int64_t width);
+
+// An NCHW tensor (C a multiple of `width`) from plain to blocked nChw<width>c (block_planes) and back
+// (unblock_planes), by oneDNN's reorder.
+Status block_planes(int64_t width, const float* plain, float* blocked, const Dims& nchw);
+Status unblock_planes(int64_t width, const float* blocked, float* plain, const Dims& nchw);
+
+// The FusedConv activation as a SimdAct with its alpha / beta; an error for one the SIMD kernels lack.
+struct SimdActivation {
+  int act = kActNone;
+  float alpha = 0, beta = 0;
+};
+Expected<SimdActivation> simd_activation(const ir::Node& node);
+
 // y = GELU(x) (erf form) over n floats with `k`, split over the pool (y may be x).
 void simd_gelu_erf(const SimdKernels& k, const float* x, float* y, int64_t n);
 

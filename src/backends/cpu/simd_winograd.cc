@@ -91,21 +91,11 @@ std::string winograd_supports(const LayerDesc& d) {
   return c.ok() ? "" : c.status().message();
 }
 
-// Whether the layout attribute `attr` says blocked; an error when it names a block other than the ISA's.
-Expected<bool> blocked(const ir::Node& n, const char* attr, int64_t width) {
-  if (!n.has_attr(attr)) return false;
-  const std::string want = "nChw" + std::to_string(width) + "c";
-  if (n.attr_string(attr, "") != want)
-    return unsupported(std::string(attr) + " '" + n.attr_string(attr, "") + "' is not " + want);
-  return true;
-}
-
 class WinogradKernel : public Kernel {
  public:
   bool overwrites_outputs() const override { return true; }
-  WinogradKernel(const SimdKernels& k, WinogradConfig c, bool src_blocked, bool dst_blocked, bool z_blocked,
-                 const Tensor& w)
-      : k_(k), c_(c), src_blocked_(src_blocked), dst_blocked_(dst_blocked), z_blocked_(z_blocked) {
+  WinogradKernel(const SimdKernels& k, WinogradConfig c, BlockedLayouts layouts, const Tensor& w)
+      : k_(k), c_(c), layouts_(layouts) {
     // U_e[c, k] = (G g_kc G^T)[e], each e's C x K matrix packed into the gemm's panels.
     static constexpr double G[6][3] = {{1.0 / 4, 0, 0},
                                        {-1.0 / 6, -1.0 / 6, -1.0 / 6},
@@ -133,9 +123,7 @@ class WinogradKernel : public Kernel {
       k_.pack_b(C, K, u.data() + e * C * K, K, false, 1.f, packed_.data() + e * packed_size_);
   }
 
-  int reorders() const override {
-    return int(!src_blocked_) + int(!dst_blocked_) + int(c_.residual && !z_blocked_);
-  }
+  int reorders() const override { return layouts_.count_plain(c_.residual); }
 
   Status run(ops::RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
@@ -165,24 +153,17 @@ class WinogradKernel : public Kernel {
 
     // X blocked, and where Y goes blocked (Y itself, or scratch transposed into Y at the end).
     const float* xb = x.data<float>();
-    if (!src_blocked_) {
+    if (!layouts_.src) {
       auto* s = static_cast<float*>(thread_scratch(0, bytes(N * C * HW)));
-      const float* xp = x.data<float>();
-      parallel_for(N * Cb, 1, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i) k_.transpose(xp + i * bw * HW, HW, s + i * bw * HW, bw, bw, HW);
-      });
+      INGOT_RETURN_IF_ERROR(block_planes(bw, x.data<float>(), s, x.dims()));
       xb = s;
     }
-    float* yb = dst_blocked_ ? y->data<float>() : static_cast<float*>(thread_scratch(3, bytes(N * K * OHW)));
+    float* yb = layouts_.dst ? y->data<float>() : static_cast<float*>(thread_scratch(3, bytes(N * K * OHW)));
     const float* zb = nullptr;
-    if (z && z_blocked_) {
+    if (z && layouts_.z) {
       zb = z->data<float>();
     } else if (z) {  // plain Z into Y's blocked place, which the output transform then reads and overwrites
-      const float* zp = z->data<float>();
-      parallel_for(N * Kb, 1, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i)
-          k_.transpose(zp + i * bw * OHW, OHW, yb + i * bw * OHW, bw, bw, OHW);
-      });
+      INGOT_RETURN_IF_ERROR(block_planes(bw, z->data<float>(), yb, yd));
       zb = yb;
     }
 
@@ -216,20 +197,14 @@ class WinogradKernel : public Kernel {
                        zb ? zb + i * bw * OHW : nullptr, c_.relu, yb + i * bw * OHW, OH, OW, tiles_w, 0, Ti);
       }
     });
-    if (!dst_blocked_) {
-      float* yp = y->data<float>();
-      parallel_for(N * Kb, 1, [&](int64_t i0, int64_t i1) {
-        for (int64_t i = i0; i < i1; ++i)
-          k_.transpose(yb + i * bw * OHW, bw, yp + i * bw * OHW, OHW, OHW, bw);
-      });
-    }
+    if (!layouts_.dst) INGOT_RETURN_IF_ERROR(unblock_planes(bw, yb, y->data<float>(), yd));
     return Status::Ok();
   }
 
  private:
   const SimdKernels& k_;
   WinogradConfig c_;
-  bool src_blocked_, dst_blocked_, z_blocked_;
+  BlockedLayouts layouts_;
   int64_t packed_size_ = 0;
   std::vector<float> packed_;
 };
@@ -240,10 +215,8 @@ Expected<std::unique_ptr<Kernel>> winograd_prepare(const LayerDesc& d, const Sim
   if (c->C % k.width != 0 || c->K % k.width != 0)
     return unsupported("layer '" + d.layer.name + "': channels are not a multiple of the vector width");
   const LayerNode ln(d.layer, d.tensors);
-  INGOT_ASSIGN_OR_RETURN(bool src, blocked(ln.node, kSrcLayout, k.width));
-  INGOT_ASSIGN_OR_RETURN(bool dst, blocked(ln.node, kDstLayout, k.width));
-  INGOT_ASSIGN_OR_RETURN(bool zl, blocked(ln.node, kZLayout, k.width));
-  return std::unique_ptr<Kernel>(std::make_unique<WinogradKernel>(k, *c, src, dst, zl, d.input(1)->weight));
+  INGOT_ASSIGN_OR_RETURN(BlockedLayouts layouts, blocked_layouts(ln.node, k.width));
+  return std::unique_ptr<Kernel>(std::make_unique<WinogradKernel>(k, *c, layouts, d.input(1)->weight));
 }
 
 }  // namespace
