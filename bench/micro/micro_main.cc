@@ -135,11 +135,12 @@ void BM_ingot_matmul_packed(benchmark::State& state) {
   const int64_t M = state.range(0), N = state.range(1), K = state.range(2);
   const SimdKernels& k = kernels();
   const std::vector<float> a = random_floats(M * K, 1), b = random_floats(K * N, 2);
-  std::vector<float> packed(static_cast<size_t>(ingot::backends::cpu::packed_b_size(k, K, N))), c(M * N);
+  std::vector<float> packed(static_cast<size_t>(ingot::backends::cpu::packed_b_size(k, K, N))), c(M * N),
+      work(static_cast<size_t>(k.gemm_workspace_floats));
   k.pack_b(K, N, b.data(), N, false, 1.f, packed.data());
   const int64_t panels = (N + k.panel - 1) / k.panel;
   for (auto _ : state) {
-    k.gemm_packed(M, N, K, a.data(), K, packed.data(), 0, panels, nullptr, c.data(), N, false);
+    k.gemm_packed(M, N, K, a.data(), K, packed.data(), 0, panels, nullptr, c.data(), N, false, work.data());
     benchmark::DoNotOptimize(c.data());
   }
   report_flops(state, 2.0 * M * N * K);
@@ -230,7 +231,8 @@ void BM_ingot_winograd(benchmark::State& state) {
   const int64_t ps = ingot::backends::cpu::packed_b_size(k, C, K);
   for (int64_t e = 0; e < 36; ++e)
     k.pack_b(C, K, w.data() + e * C * K, K, false, 1.f, packed.data() + e * ps);
-  std::vector<float> v(36 * T * C), m(36 * T * K), y(K * H * H);
+  std::vector<float> v(36 * T * C), m(36 * T * K), y(K * H * H),
+      work(static_cast<size_t>(k.gemm_workspace_floats));
   const int64_t panels = (K + k.panel - 1) / k.panel;
   for (auto _ : state) {
     if (stage == 0 || stage == 3)
@@ -239,7 +241,7 @@ void BM_ingot_winograd(benchmark::State& state) {
     if (stage == 1 || stage == 3)
       for (int64_t e = 0; e < 36; ++e)
         k.gemm_packed(T, K, C, v.data() + e * T * C, C, packed.data() + e * ps, 0, panels, nullptr,
-                      m.data() + e * T * K, K, false);
+                      m.data() + e * T * K, K, false, work.data());
     if (stage == 2 || stage == 3)
       for (int64_t kb = 0; kb < K / bw; ++kb)
         k.wino_output(m.data() + kb * bw, T * K, K, nullptr, nullptr, true, y.data() + kb * bw * H * H, H, H,

@@ -21,9 +21,12 @@ struct SimdKernels {
   // of `panel` columns, zero-padded: packed_b_size(K, N) floats at `out`.
   void (*pack_b)(int64_t K, int64_t N, const float* B, int64_t ldb, bool trans, float alpha, float* out);
   // C[M, n0:n1] = A[M, K] B[K, n0:n1] (+ bias[n0:n1], nullable) (+ C when `accumulate`) for the panels
-  // p0 <= p < p1 of a packed B of N columns (n0 = p0 * panel, n1 = min(N, p1 * panel)).
+  // p0 <= p < p1 of a packed B of N columns (n0 = p0 * panel, n1 = min(N, p1 * panel)). `work` (nullable:
+  // A read in place) holds gemm_workspace_floats floats, into which blocks of A are packed.
   void (*gemm_packed)(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* packed,
-                      int64_t p0, int64_t p1, const float* bias, float* C, int64_t ldc, bool accumulate);
+                      int64_t p0, int64_t p1, const float* bias, float* C, int64_t ldc, bool accumulate,
+                      float* work);
+  int64_t gemm_workspace_floats;
   // y = a + b, n floats (y may be a or b).
   void (*add)(const float* a, const float* b, float* y, int64_t n);
   // y = max(x, 0), n floats (y may be x).

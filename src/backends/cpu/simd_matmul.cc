@@ -85,7 +85,9 @@ class PackedMatMulKernel : public Kernel {
     // At least about a million multiply-adds per thread.
     const int64_t per_panel = std::max<int64_t>(1, M * K_ * k_.panel);
     parallel_for(panels, std::max<int64_t>(1, (1 << 20) / per_panel), [&](int64_t p0, int64_t p1) {
-      k_.gemm_packed(M, N_, K_, ap, K_, packed_.data(), p0, p1, bias, yp, N_, z != nullptr);
+      auto* work = static_cast<float*>(
+          thread_scratch(kGemmScratchSlot, static_cast<size_t>(k_.gemm_workspace_floats) * sizeof(float)));
+      k_.gemm_packed(M, N_, K_, ap, K_, packed_.data(), p0, p1, bias, yp, N_, z != nullptr, work);
       if (act_ == Act::kNone) return;
       const int64_t n0 = p0 * k_.panel, n1 = std::min(N_, p1 * k_.panel);
       for (int64_t i = 0; i < M; ++i) {

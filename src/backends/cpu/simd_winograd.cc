@@ -182,10 +182,11 @@ class WinogradKernel : public Kernel {
     const int64_t panels = (K + k_.panel - 1) / k_.panel;
     const int64_t grain = std::max<int64_t>(1, (1 << 20) / std::max<int64_t>(1, T * C * k_.panel));
     parallel_for(kTiles * panels, grain, [&](int64_t i0, int64_t i1) {
+      auto* work = static_cast<float*>(thread_scratch(kGemmScratchSlot, bytes(k_.gemm_workspace_floats)));
       while (i0 < i1) {
         const int64_t e = i0 / panels, p0 = i0 % panels, p1 = std::min(panels, p0 + (i1 - i0));
         k_.gemm_packed(T, K, C, v + e * T * C, C, packed_.data() + e * packed_size_, p0, p1, nullptr,
-                       m + e * T * K, K, false);
+                       m + e * T * K, K, false, work);
         i0 += p1 - p0;
       }
     });
