@@ -369,6 +369,57 @@ TEST(SimdDepthwise, ReadsAndWritesTheBlockedLayout) {
   }
 }
 
+struct ChannelScaleParams {
+  Dims x, s;
+  bool s_first = false;  // S * X rather than X * S
+};
+
+class SimdChannelScale : public ::testing::TestWithParam<ChannelScaleParams> {};
+
+TEST_P(SimdChannelScale, MatchesTheReference) {
+  const ChannelScaleParams& p = GetParam();
+  LayerCase c("", "Mul");
+  if (p.s_first)
+    c.input(p.s).input(p.x);
+  else
+    c.input(p.x).input(p.s);
+  check_threads(c, runnable("ingot.channel_scale", c, p.x));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, SimdChannelScale,
+                         ::testing::Values(ChannelScaleParams{{1, 96, 56, 56},
+                                                              {1, 96, 1, 1}},  // efficientnet SE
+                                           ChannelScaleParams{{2, 16, 7, 7}, {2, 16, 1, 1}, true},
+                                           ChannelScaleParams{{3, 5, 1, 3}, {1, 5, 1, 1}},
+                                           ChannelScaleParams{{2, 8, 9, 1}, {1, 8, 1, 1}, true}));
+
+TEST(SimdChannelScale, RefusesOtherBroadcasts) {
+  LayerCase ok("", "Mul");
+  ok.input({1, 8, 4, 4}).input({1, 8, 1, 1});
+  for (const std::string& id : runnable("ingot.channel_scale", ok, {1, 8, 4, 4})) {
+    LayerCase row("", "Mul");
+    row.input({1, 8, 4, 4}).input({1, 1, 1, 4});
+    EXPECT_EQ(row.why_not(id, {1, 8, 4, 4}), "not [N, C, H, W] times [N or 1, C, 1, 1]");
+    LayerCase same("", "Mul");
+    same.input({1, 8, 4, 4}).input({1, 8, 4, 4});
+    EXPECT_EQ(same.why_not(id, {1, 8, 4, 4}), "not [N, C, H, W] times [N or 1, C, 1, 1]");
+  }
+}
+
+class SimdGlobalAvgPool : public ::testing::TestWithParam<Dims> {};
+
+TEST_P(SimdGlobalAvgPool, MatchesTheReference) {
+  LayerCase c("", "GlobalAveragePool");
+  c.input(GetParam());
+  Dims out = GetParam();
+  for (size_t i = 2; i < out.size(); ++i) out[i] = 1;
+  check_threads(c, runnable("ingot.global_avg_pool", c, out));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, SimdGlobalAvgPool,
+                         ::testing::Values(Dims{1, 1280, 7, 7}, Dims{2, 96, 112, 112}, Dims{3, 5, 17},
+                                           Dims{1, 4, 3, 2, 5}, Dims{2, 3, 1, 1}));
+
 // A tactic of an ISA this CPU lacks refuses every layer and does not prepare.
 TEST(SimdTactics, RefuseAnIsaTheCpuLacks) {
   LayerCase c("", "Gelu");

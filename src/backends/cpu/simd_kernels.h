@@ -29,6 +29,10 @@ struct SimdKernels {
   int64_t gemm_workspace_floats;
   // y = a + b, n floats (y may be a or b).
   void (*add)(const float* a, const float* b, float* y, int64_t n);
+  // y = x * s, n floats (y may be x).
+  void (*scale)(const float* x, float s, float* y, int64_t n);
+  // The sum of n floats.
+  float (*sum)(const float* x, int64_t n);
   // y = max(x, 0), n floats (y may be x).
   void (*relu)(const float* x, float* y, int64_t n);
   // Each of `rows` rows of n floats (ld apart): y = softmax(x + add), add (n floats) nullable.

@@ -2,7 +2,11 @@
 //   cpu.ingot.softmax.*    Softmax over the last axis (opset >= 13) or the trailing dims from `axis` (< 13)
 //   cpu.ingot.layernorm.*  LayerNormalization with Y only, scale / B of the normalized shape
 //   cpu.ingot.gelu.*       Gelu (opset 20, approximate = "none")
+//   cpu.ingot.channel_scale.*  Mul of an [N, C, H, W] tensor by one value per channel ([N or 1, C, 1, 1]):
+//                          the squeeze-and-excitation scaling of efficientnet and mobilenet_v3
+//   cpu.ingot.global_avg_pool.*  GlobalAveragePool over the spatial dims of a plain [N, C, ...] tensor
 #include <algorithm>
+#include <limits>
 
 #include "backends/cpu/onednn_common.h"
 #include "backends/cpu/simd_tactic.h"
@@ -168,6 +172,98 @@ class GeluKernel : public Kernel {
   const SimdKernels& k_;
 };
 
+// ---- Mul by one value per channel
+
+// Which input (0 or 1) is X [N, C, H, W] and which the per-channel S [N or 1, C, 1, 1]; -1 when neither.
+int channel_scale_x(const Dims& a, const Dims& b) {
+  auto fits = [](const Dims& x, const Dims& s) {
+    if (x.size() != 4 || s.size() != 4 || s[2] != 1 || s[3] != 1) return false;
+    if (x[2] == 1 && x[3] == 1) return false;                   // both per-channel: not this
+    if (s[1] < 1 || (x[1] >= 0 && x[1] != s[1])) return false;  // channels known and equal
+    return s[0] == 1 || s[0] < 0 || x[0] < 0 || x[0] == s[0];   // a dynamic batch is checked at run time
+  };
+  if (fits(a, b)) return 0;
+  if (fits(b, a)) return 1;
+  return -1;
+}
+
+std::string channel_scale_supports(const LayerDesc& d) {
+  if (!d.layer.domain.empty() || d.layer.op_type != "Mul") return "not a Mul";
+  std::string why = check_f32(d.input(0), "A");
+  if (why.empty()) why = check_f32(d.input(1), "B");
+  if (why.empty()) why = single_f32_output(d);
+  if (!why.empty()) return why;
+  if (channel_scale_x(d.input(0)->dims, d.input(1)->dims) < 0)
+    return "not [N, C, H, W] times [N or 1, C, 1, 1]";
+  return "";
+}
+
+class ChannelScaleKernel : public Kernel {
+ public:
+  bool overwrites_outputs() const override { return true; }
+  explicit ChannelScaleKernel(const SimdKernels& k) : k_(k) {}
+  Status run(ops::RunContext& ctx) const override {
+    const int xi = channel_scale_x(ctx.input(0).dims(), ctx.input(1).dims());
+    if (xi < 0) return ctx.fail("inputs are not [N, C, H, W] and [N or 1, C, 1, 1]");
+    const Tensor &x = ctx.input(xi), &s = ctx.input(1 - xi);
+    if (x.dtype() != DType::kF32 || s.dtype() != DType::kF32) return ctx.fail("inputs must be float32");
+    INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, DType::kF32, x.dims()));
+    const int64_t C = x.dim(1), hw = x.dim(2) * x.dim(3), rows = x.dim(0) * C;
+    const bool per_image = s.dim(0) != 1;
+    const float *xp = x.data<float>(), *sp = s.data<float>();
+    float* yp = y->data<float>();
+    parallel_for(rows, row_grain(hw), [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r) k_.scale(xp + r * hw, sp[per_image ? r : r % C], yp + r * hw, hw);
+    });
+    return Status::Ok();
+  }
+
+ private:
+  const SimdKernels& k_;
+};
+
+// ---- GlobalAveragePool
+
+std::string global_avg_pool_supports(const LayerDesc& d) {
+  if (!d.layer.domain.empty() || d.layer.op_type != "GlobalAveragePool") return "not a GlobalAveragePool";
+  std::string why = check_f32(d.input(0), "X");
+  if (why.empty()) why = single_f32_output(d);
+  if (!why.empty()) return why;
+  if (d.input(0)->dims.size() < 3) return "X has no spatial dims";
+  if (d.layer.attrs.count(kSrcLayout)) return "a blocked layout";
+  return "";
+}
+
+class GlobalAvgPoolKernel : public Kernel {
+ public:
+  bool overwrites_outputs() const override { return true; }
+  explicit GlobalAvgPoolKernel(const SimdKernels& k) : k_(k) {}
+  Status run(ops::RunContext& ctx) const override {
+    const Tensor& x = ctx.input(0);
+    if (x.dtype() != DType::kF32 || x.rank() < 3) return ctx.fail("X must be float32 with spatial dims");
+    Dims yd = x.dims();
+    int64_t n = 1;
+    for (size_t i = 2; i < yd.size(); ++i) {
+      n *= yd[i];
+      yd[i] = 1;
+    }
+    INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, DType::kF32, yd));
+    const int64_t rows = x.dim(0) * x.dim(1);
+    const float* xp = x.data<float>();
+    float* yp = y->data<float>();
+    // An empty window averages to NaN (0 / 0), as the reference's mean does.
+    const float inv = n > 0 ? 1.f / static_cast<float>(n) : 0.f;
+    parallel_for(rows, row_grain(n), [&](int64_t b, int64_t e) {
+      for (int64_t r = b; r < e; ++r)
+        yp[r] = n > 0 ? k_.sum(xp + r * n, n) * inv : std::numeric_limits<float>::quiet_NaN();
+    });
+    return Status::Ok();
+  }
+
+ private:
+  const SimdKernels& k_;
+};
+
 }  // namespace
 
 void simd_gelu_erf(const SimdKernels& k, const float* x, float* y, int64_t n) {
@@ -183,5 +279,9 @@ INGOT_REGISTER_SIMD_TACTICS(cpu_ingot_layernorm, "ingot.layernorm", layer_norm_s
                             (prepare_simd_kernel<LayerNormKernel, layer_norm_supports>));
 INGOT_REGISTER_SIMD_TACTICS(cpu_ingot_gelu, "ingot.gelu", gelu_supports,
                             (prepare_simd_kernel<GeluKernel, gelu_supports>));
+INGOT_REGISTER_SIMD_TACTICS(cpu_ingot_channel_scale, "ingot.channel_scale", channel_scale_supports,
+                            (prepare_simd_kernel<ChannelScaleKernel, channel_scale_supports>));
+INGOT_REGISTER_SIMD_TACTICS(cpu_ingot_global_avg_pool, "ingot.global_avg_pool", global_avg_pool_supports,
+                            (prepare_simd_kernel<GlobalAvgPoolKernel, global_avg_pool_supports>));
 
 }  // namespace ingot::backends::cpu
