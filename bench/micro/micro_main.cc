@@ -336,7 +336,9 @@ void BM_onednn_depthwise(benchmark::State& state) {
       ->Args({128, 768, 768})  \
       ->Args({128, 3072, 768}) \
       ->Args({128, 768, 3072}) \
-      ->Args({1, 1000, 2048})
+      ->Args({1, 1000, 2048})  \
+      ->Args({49, 512, 4608})  \
+      ->Args({196, 256, 2304})
 BENCHMARK(BM_ingot_matmul_packed)->MATMUL_SHAPES;
 BENCHMARK(BM_onednn_matmul)->MATMUL_SHAPES;
 BENCHMARK(BM_ingot_attention_head)->Args({128, 64})->Args({384, 64});

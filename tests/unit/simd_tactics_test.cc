@@ -369,6 +369,69 @@ TEST(SimdDepthwise, ReadsAndWritesTheBlockedLayout) {
   }
 }
 
+struct ConvGemmParams {
+  Dims x;  // N, C, H, W
+  int64_t k, kernel, stride;
+  std::vector<int64_t> pads;
+  std::string activation;  // FusedConv's with a residual; empty: a plain Conv
+};
+
+LayerCase conv_gemm_case(const ConvGemmParams& p, const Dims& y) {
+  const bool fused = !p.activation.empty();
+  LayerCase c(fused ? "ingot" : "", fused ? "FusedConv" : "Conv");
+  c.input(p.x).weight({p.k, p.x[1], p.kernel, p.kernel}).weight({p.k});
+  if (fused) c.input(y).attr("activation", p.activation);
+  if (p.activation == "Clip") c.attr("activation_alpha", -0.5f).attr("activation_beta", 0.5f);
+  c.attr("strides", std::vector<int64_t>{p.stride, p.stride}).attr("pads", p.pads);
+  return c;
+}
+
+Dims conv_gemm_out(const ConvGemmParams& p) {
+  auto out = [&](int64_t in, int64_t a, int64_t b) { return (in + a + b - p.kernel) / p.stride + 1; };
+  return {p.x[0], p.k, out(p.x[2], p.pads[0], p.pads[2]), out(p.x[3], p.pads[1], p.pads[3])};
+}
+
+class SimdConvGemm : public ::testing::TestWithParam<ConvGemmParams> {};
+
+TEST_P(SimdConvGemm, MatchesTheReference) {
+  const Dims y = conv_gemm_out(GetParam());
+  LayerCase c = conv_gemm_case(GetParam(), y);
+  check_threads(c, runnable("ingot.conv_gemm", c, y));
+}
+
+INSTANTIATE_TEST_SUITE_P(
+    Shapes, SimdConvGemm,
+    ::testing::Values(ConvGemmParams{{1, 64, 7, 7}, 128, 3, 1, {1, 1, 1, 1}, "Relu"},  // resnet50 layer4-like
+                      ConvGemmParams{{1, 32, 28, 28}, 48, 3, 2, {1, 1, 1, 1}, ""},     // strided
+                      ConvGemmParams{{2, 16, 9, 11}, 32, 5, 1, {2, 1, 0, 2}, "Clip"},  // uneven pads
+                      ConvGemmParams{{1, 48, 10, 10}, 16, 1, 1, {0, 0, 0, 0}, "Silu"},     // 1x1
+                      ConvGemmParams{{1, 16, 5, 6}, 16, 3, 3, {0, 0, 0, 0}, "Sigmoid"}));  // one row
+
+TEST(SimdConvGemm, ReadsAndWritesTheBlockedLayout) {
+  const ConvGemmParams p{{2, 32, 9, 10}, 32, 3, 2, {1, 1, 1, 1}, "Relu"};
+  const Dims y = conv_gemm_out(p);
+  LayerCase probe = conv_gemm_case(p, y);
+  for (const std::string& id : runnable("ingot.conv_gemm", probe, y)) {
+    SCOPED_TRACE(id);
+    const int64_t b = id.find("avx512") != std::string::npos ? 16 : 8;
+    LayerCase c = conv_gemm_case(p, y);
+    c.make_plan(false, y);
+    const Tensor want = c.expected();
+    const std::string layout = "nChw" + std::to_string(b) + "c";
+    for (const char* a : {"tactic_src_layout", "tactic_dst_layout", "tactic_z_layout"}) c.attr(a, layout);
+    c.make_plan(false, y);
+    auto kernel = find_tactic(id)->prepare(c.desc());
+    ASSERT_TRUE(kernel.ok()) << kernel.status().message();
+    EXPECT_EQ((*kernel)->reorders(), 0);
+    std::vector<Tensor> in = c.values();
+    in[0] = to_blocked(in[0], b, false);
+    in[3] = to_blocked(in[3], b, false);
+    auto out = run_kernel(c.desc(), **kernel, in);
+    ASSERT_TRUE(out.ok()) << out.status().message();
+    EXPECT_LE(relative_error(to_blocked((*out)[0], b, true), want), kTolerance);
+  }
+}
+
 struct ChannelScaleParams {
   Dims x, s;
   bool s_first = false;  // S * X rather than X * S

@@ -25,10 +25,12 @@ constexpr Participant kParticipants[] = {
     {kConvTactic, kConvTactic, true},
     {kConvPlainTactic, kConvTactic, true},
     {kPoolTactic, kPoolTactic, false},
-    // ingot's Winograd and depthwise convolutions read and write the blocked layout of its ISA's vector width
-    // (an agreement on another block fails its prepare and is undone).
+    // ingot's Winograd, im2col-gemm and depthwise convolutions read and write the blocked layout of its ISA's
+    // vector width (an agreement on another block fails its prepare and is undone).
     {"cpu.ingot.winograd.avx512", "cpu.ingot.winograd.avx512", true},
     {"cpu.ingot.winograd.avx2", "cpu.ingot.winograd.avx2", true},
+    {"cpu.ingot.conv_gemm.avx512", "cpu.ingot.conv_gemm.avx512", true},
+    {"cpu.ingot.conv_gemm.avx2", "cpu.ingot.conv_gemm.avx2", true},
     {"cpu.ingot.depthwise.avx512", "cpu.ingot.depthwise.avx512", false},
     {"cpu.ingot.depthwise.avx2", "cpu.ingot.depthwise.avx2", false},
 };

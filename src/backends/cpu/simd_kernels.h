@@ -62,6 +62,16 @@ struct SimdKernels {
   // Depthwise convolution of one blocked plane x (H x Wd, zero outside) with a kh x kw kernel per lane
   // (w: kh * kw vectors, tap-major), strides sh, sw, leading pads pt, pl: output rows oh0 <= oh < oh1 of the
   // OH x OW plane y, each act(sum + bias) (bias: width floats).
+  // im2col of one image's blocked planes x ([C / width][H][Wd][width]) for a kh x kw window with strides
+  // sh, sw and leading pads pt, pl: rows m0 <= m < m1 of a[m, (i * kw + j) * C + c] = x(c, oh * sh - pt + i,
+  // ow * sw - pl + j) (zero outside), m = oh * OW + ow, rows lda floats apart.
+  void (*im2col_blocked)(const float* x, int64_t C, int64_t H, int64_t Wd, int64_t kh, int64_t kw, int64_t sh,
+                         int64_t sw, int64_t pt, int64_t pl, int64_t OW, int64_t m0, int64_t m1, float* a,
+                         int64_t lda);
+  // Rows m0 <= m < m1 of a row-major [rows, K] product (ld floats apart) into blocked planes y
+  // ([K / width][rows][width]), each act(v + z) (z: planes like y, nullable).
+  void (*rows_to_blocked)(const float* src, int64_t ld, int64_t rows, int64_t K, int64_t m0, int64_t m1,
+                          const float* z, int act, float alpha, float beta, float* y);
   void (*depthwise)(const float* x, int64_t H, int64_t Wd, const float* w, const float* bias, int64_t kh,
                     int64_t kw, int64_t sh, int64_t sw, int64_t pt, int64_t pl, int act, float alpha,
                     float beta, float* y, int64_t OH, int64_t OW, int64_t oh0, int64_t oh1);
