@@ -70,4 +70,69 @@ Expected<SimdActivation> simd_activation(const ir::Node& node) {
   return a;
 }
 
+Expected<SimdConvLayer> simd_conv_layer(const LayerDesc& d, const ir::Node& node) {
+  const engine::PlanLayer& l = d.layer;
+  const bool fused = l.domain == "ingot" && l.op_type == "FusedConv";
+  if (!(l.domain.empty() && l.op_type == "Conv") && !fused) return unsupported("not a Conv");
+  SimdConvLayer c;
+  c.x = d.input(0);
+  c.w = d.input(1);
+  c.b = d.input(2);
+  c.z = fused ? d.input(3) : nullptr;
+  if (!c.x || !c.w) return unsupported("X or W is missing");
+  for (const engine::PlanTensor* t : {c.x, c.w, c.b, c.z})
+    if (t && t->dtype != DType::kF32) return unsupported("not float32");
+  if (c.w->kind != engine::TensorKind::kWeight) return unsupported("W is not a constant");
+  if (c.x->dims.size() != 4 || c.w->dims.size() != 4) return unsupported("not a 2-D convolution");
+  if (c.b && (c.b->dims.size() != 1 || c.b->dims[0] != c.w->dims[0])) return unsupported("B is not [K]");
+  if (fused) {
+    INGOT_ASSIGN_OR_RETURN(c.act, simd_activation(node));
+  }
+  const std::string layouts = check_layouts(node, *c.x);
+  if (!layouts.empty() && (node.has_attr(kSrcLayout) || node.has_attr(kDstLayout) || node.has_attr(kZLayout)))
+    return unsupported(layouts);
+  if (!c.z && node.has_attr(kZLayout)) return unsupported("a residual layout without a residual");
+  return c;
+}
+
+Expected<SimdConvRun> SimdConvRun::begin(ops::RunContext& ctx, const BlockedLayouts& layouts, int64_t width,
+                                         const Dims& yd, bool has_bias, bool residual) {
+  SimdConvRun r;
+  r.layouts_ = layouts;
+  r.width_ = width;
+  const auto bytes = [](int64_t floats) { return static_cast<size_t>(floats) * sizeof(float); };
+  if (has_bias) {
+    const Tensor& b = ctx.input(2);
+    if (b.dtype() != DType::kF32 || b.numel() != yd[1]) return ctx.fail("B does not have K values");
+    r.bias = b.data<float>();
+  }
+  const Tensor* z = residual ? &ctx.input(3) : nullptr;
+  if (z && (z->dtype() != DType::kF32 || z->dims() != yd))
+    return ctx.fail("residual Z " + dims_to_string(z->dims()) + " does not match the output " +
+                    dims_to_string(yd));
+  INGOT_ASSIGN_OR_RETURN(r.y, ctx.alloc_output(0, DType::kF32, yd));
+  const Tensor& x = ctx.input(0);
+  r.xb = x.data<float>();
+  r.zb = z ? z->data<float>() : nullptr;
+  r.yb = r.y->data<float>();
+  if (x.numel() == 0 || r.y->numel() == 0) return r;  // nothing to compute: the caller returns
+  if (!layouts.src) {
+    auto* s = static_cast<float*>(thread_scratch(0, bytes(x.numel())));
+    INGOT_RETURN_IF_ERROR(block_planes(width, x.data<float>(), s, x.dims()));
+    r.xb = s;
+  }
+  if (z && !layouts.z) {
+    auto* s = static_cast<float*>(thread_scratch(kExtraScratchSlot, bytes(z->numel())));
+    INGOT_RETURN_IF_ERROR(block_planes(width, z->data<float>(), s, yd));
+    r.zb = s;
+  }
+  r.yb = layouts.dst ? r.y->data<float>() : static_cast<float*>(thread_scratch(3, bytes(r.y->numel())));
+  return r;
+}
+
+Status SimdConvRun::finish() const {
+  return layouts_.dst || y->numel() == 0 ? Status::Ok()
+                                         : unblock_planes(width_, yb, y->data<float>(), y->dims());
+}
+
 }  // namespace ingot::backends::cpu

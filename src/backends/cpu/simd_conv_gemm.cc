@@ -27,37 +27,23 @@ struct ConvGemmConfig {
 };
 
 Expected<ConvGemmConfig> conv_gemm_config(const LayerDesc& d) {
-  const engine::PlanLayer& l = d.layer;
-  const bool fused = l.domain == "ingot" && l.op_type == "FusedConv";
-  if (!(l.domain.empty() && l.op_type == "Conv") && !fused) return unsupported("not a Conv");
-  const PlanTensor *x = d.input(0), *w = d.input(1), *b = d.input(2), *z = fused ? d.input(3) : nullptr;
-  if (!x || !w) return unsupported("X or W is missing");
-  for (const PlanTensor* t : {x, w, b, z})
-    if (t && t->dtype != DType::kF32) return unsupported("not float32");
-  if (w->kind != engine::TensorKind::kWeight) return unsupported("W is not a constant");
-  if (x->dims.size() != 4 || w->dims.size() != 4) return unsupported("not a 2-D convolution");
-  const LayerNode ln(l, d.tensors);
+  const LayerNode ln(d.layer, d.tensors);
   const ir::Node& n = ln.node;
+  INGOT_ASSIGN_OR_RETURN(SimdConvLayer l, simd_conv_layer(d, n));
   ConvGemmConfig c;
-  c.K = w->dims[0];
-  c.C = w->dims[1];
-  c.kh = w->dims[2];
-  c.kw = w->dims[3];
+  c.K = l.w->dims[0];
+  c.C = l.w->dims[1];
+  c.kh = l.w->dims[2];
+  c.kw = l.w->dims[3];
   if (n.attr_int("group", 1) != 1) return unsupported("grouped");
   if (c.C % kChannelMultiple != 0 || c.K % kChannelMultiple != 0)
     return unsupported("channels are not a multiple of " + std::to_string(kChannelMultiple));
-  if (x->dims[1] >= 0 && x->dims[1] != c.C) return unsupported("X's channels differ from W's");
+  if (l.x->dims[1] >= 0 && l.x->dims[1] != c.C) return unsupported("X's channels differ from W's");
   if (n.attr_ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1}) return unsupported("dilated");
-  if (b && (b->dims.size() != 1 || b->dims[0] != c.K)) return unsupported("B is not [K]");
   INGOT_RETURN_IF_ERROR(ops::read_window_attrs(n, 2, {c.kh, c.kw}).status());
-  if (fused) {
-    INGOT_ASSIGN_OR_RETURN(c.act, simd_activation(n));
-  }
-  c.has_bias = b != nullptr;
-  c.residual = z != nullptr;
-  const std::string layouts = check_layouts(n, *x);
-  if (!layouts.empty() && (n.has_attr(kSrcLayout) || n.has_attr(kDstLayout) || n.has_attr(kZLayout)))
-    return unsupported(layouts);
+  c.act = l.act;
+  c.has_bias = l.b != nullptr;
+  c.residual = l.z != nullptr;
   return c;
 }
 
@@ -97,32 +83,12 @@ class ConvGemmKernel : public Kernel {
     const int64_t rows_k = c_.kh * c_.kw * C;
     if (M * rows_k > kMaxIm2colFloats) return ctx.fail("its im2col matrix is too large for this tactic");
     const Dims yd = {N, K, OH, OW};
-    const float* bias = nullptr;
-    if (c_.has_bias) {
-      const Tensor& b = ctx.input(2);
-      if (b.dtype() != DType::kF32 || b.numel() != K) return ctx.fail("B does not have K values");
-      bias = b.data<float>();
-    }
-    const Tensor* z = c_.residual ? &ctx.input(3) : nullptr;
-    if (z && (z->dtype() != DType::kF32 || z->dims() != yd))
-      return ctx.fail("residual Z " + dims_to_string(z->dims()) + " does not match the output " +
-                      dims_to_string(yd));
-    INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, DType::kF32, yd));
+    INGOT_ASSIGN_OR_RETURN(SimdConvRun r,
+                           SimdConvRun::begin(ctx, layouts_, bw, yd, c_.has_bias, c_.residual));
     if (N == 0 || M == 0) return Status::Ok();
     const auto bytes = [](int64_t floats) { return static_cast<size_t>(floats) * sizeof(float); };
-    const float* xb = x.data<float>();
-    if (!layouts_.src) {
-      auto* s = static_cast<float*>(thread_scratch(0, bytes(x.numel())));
-      INGOT_RETURN_IF_ERROR(block_planes(bw, x.data<float>(), s, x.dims()));
-      xb = s;
-    }
-    const float* zb = z ? z->data<float>() : nullptr;
-    if (z && !layouts_.z) {
-      auto* s = static_cast<float*>(thread_scratch(kExtraScratchSlot, bytes(z->numel())));
-      INGOT_RETURN_IF_ERROR(block_planes(bw, z->data<float>(), s, yd));
-      zb = s;
-    }
-    float* yb = layouts_.dst ? y->data<float>() : static_cast<float*>(thread_scratch(3, bytes(N * K * M)));
+    const float *xb = r.xb, *zb = r.zb, *bias = r.bias;
+    float* yb = r.yb;
     auto* am = static_cast<float*>(thread_scratch(1, bytes(M * rows_k)));
     auto* prod = static_cast<float*>(thread_scratch(2, bytes(M * K)));
     const int64_t panels = (K + k_.panel - 1) / k_.panel;
@@ -144,8 +110,7 @@ class ConvGemmKernel : public Kernel {
         k_.rows_to_blocked(prod, K, M, K, m0, m1, zn, c_.act.act, c_.act.alpha, c_.act.beta, yn);
       });
     }
-    if (!layouts_.dst) INGOT_RETURN_IF_ERROR(unblock_planes(bw, yb, y->data<float>(), yd));
-    return Status::Ok();
+    return r.finish();
   }
 
  private:

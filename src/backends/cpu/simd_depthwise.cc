@@ -26,22 +26,14 @@ struct DepthwiseConfig {
 };
 
 Expected<DepthwiseConfig> depthwise_config(const LayerDesc& d) {
-  const engine::PlanLayer& l = d.layer;
-  const bool fused = l.domain == "ingot" && l.op_type == "FusedConv";
-  if (!(l.domain.empty() && l.op_type == "Conv") && !fused) return unsupported("not a Conv");
-  const PlanTensor *x = d.input(0), *w = d.input(1), *b = d.input(2);
-  if (!x || !w) return unsupported("X or W is missing");
-  if (fused && d.input(3)) return unsupported("a residual");
-  for (const PlanTensor* t : {x, w, b})
-    if (t && t->dtype != DType::kF32) return unsupported("not float32");
-  if (w->kind != engine::TensorKind::kWeight) return unsupported("W is not a constant");
-  if (x->dims.size() != 4 || w->dims.size() != 4) return unsupported("not a 2-D convolution");
-  const Dims& wd = w->dims;
-  const LayerNode ln(l, d.tensors);
+  const LayerNode ln(d.layer, d.tensors);
   const ir::Node& n = ln.node;
+  INGOT_ASSIGN_OR_RETURN(SimdConvLayer l, simd_conv_layer(d, n));
+  if (l.z) return unsupported("a residual");
+  const Dims& wd = l.w->dims;
   DepthwiseConfig c;
   c.C = wd[0];
-  if (wd[1] != 1 || n.attr_int("group", 1) != c.C || (x->dims[1] >= 0 && x->dims[1] != c.C))
+  if (wd[1] != 1 || n.attr_int("group", 1) != c.C || (l.x->dims[1] >= 0 && l.x->dims[1] != c.C))
     return unsupported("not depthwise (one input channel per group, one output channel per input channel)");
   if (c.C % kChannelMultiple != 0)
     return unsupported("channels are not a multiple of " + std::to_string(kChannelMultiple));
@@ -50,15 +42,9 @@ Expected<DepthwiseConfig> depthwise_config(const LayerDesc& d) {
   if (c.kh < 1 || c.kw < 1 || c.kh > kMaxKernel || c.kw > kMaxKernel)
     return unsupported("kernel larger than " + std::to_string(kMaxKernel) + "x" + std::to_string(kMaxKernel));
   if (n.attr_ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1}) return unsupported("dilated");
-  if (b && (b->dims.size() != 1 || b->dims[0] != c.C)) return unsupported("B is not [C]");
   INGOT_RETURN_IF_ERROR(ops::read_window_attrs(n, 2, {c.kh, c.kw}).status());
-  if (fused) {
-    INGOT_ASSIGN_OR_RETURN(c.act, simd_activation(n));
-  }
-  c.has_bias = b != nullptr;
-  const std::string layouts = check_layouts(n, *x);
-  if (!layouts.empty() && (n.has_attr(kSrcLayout) || n.has_attr(kDstLayout))) return unsupported(layouts);
-  if (n.has_attr(kZLayout)) return unsupported("a residual layout without a residual");
+  c.act = l.act;
+  c.has_bias = l.b != nullptr;
   return c;
 }
 
@@ -92,24 +78,13 @@ class DepthwiseKernel : public Kernel {
     INGOT_ASSIGN_OR_RETURN(ops::WindowAttrs a, ops::read_window_attrs(ctx.node(), 2, {c_.kh, c_.kw}));
     INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> out,
                            ops::window_output_sizes(a, {x.dim(2), x.dim(3)}, ctx.node()));
-    const float* bias = zeros_.data();
-    if (c_.has_bias) {
-      const Tensor& b = ctx.input(2);
-      if (b.dtype() != DType::kF32 || b.numel() != C) return ctx.fail("B does not have C values");
-      bias = b.data<float>();
-    }
     const int64_t N = x.dim(0), H = x.dim(2), Wd = x.dim(3), OH = out[0], OW = out[1], Cb = C / bw;
-    INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, DType::kF32, {N, C, OH, OW}));
-    if (N == 0 || OH == 0 || OW == 0) return Status::Ok();
-    const auto bytes = [](int64_t floats) { return static_cast<size_t>(floats) * sizeof(float); };
-    const float* xb = x.data<float>();
-    if (!layouts_.src) {
-      auto* s = static_cast<float*>(thread_scratch(0, bytes(N * C * H * Wd)));
-      INGOT_RETURN_IF_ERROR(block_planes(bw, x.data<float>(), s, x.dims()));
-      xb = s;
-    }
-    float* yb =
-        layouts_.dst ? y->data<float>() : static_cast<float*>(thread_scratch(1, bytes(N * C * OH * OW)));
+    INGOT_ASSIGN_OR_RETURN(SimdConvRun r,
+                           SimdConvRun::begin(ctx, layouts_, bw, {N, C, OH, OW}, c_.has_bias, false));
+    if (r.y->numel() == 0) return Status::Ok();
+    const float* xb = r.xb;
+    const float* bias = r.bias ? r.bias : zeros_.data();
+    float* yb = r.yb;
     // Items are output rows of every plane; a thread's range may span planes.
     const int64_t taps = c_.kh * c_.kw, rows = N * Cb * OH;
     const int64_t grain = std::max<int64_t>(1, 8192 / std::max<int64_t>(1, OW * taps));
@@ -122,8 +97,7 @@ class DepthwiseKernel : public Kernel {
         r0 += oh1 - oh0;
       }
     });
-    if (!layouts_.dst) INGOT_RETURN_IF_ERROR(unblock_planes(bw, yb, y->data<float>(), y->dims()));
-    return Status::Ok();
+    return r.finish();
   }
 
  private:

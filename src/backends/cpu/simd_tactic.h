@@ -44,6 +44,35 @@ struct SimdActivation {
 };
 Expected<SimdActivation> simd_activation(const ir::Node& node);
 
+// A Conv or ingot.FusedConv layer as the SIMD convolution tactics (Winograd, im2col-gemm, depthwise) read it:
+// X and a constant W, both 4-D float32; B of W's dims[0] values and FusedConv's residual Z, when present,
+// float32; the activation; layout attributes that are known names on a static X. What only one kernel needs
+// (group, kernel size, strides, channel multiples) each tactic checks itself.
+struct SimdConvLayer {
+  const engine::PlanTensor *x = nullptr, *w = nullptr, *b = nullptr, *z = nullptr;
+  SimdActivation act;
+};
+Expected<SimdConvLayer> simd_conv_layer(const LayerDesc& d, const ir::Node& node);
+
+// One run of such a layer: B checked, Y [N, K, OH, OW] allocated, and blocked views of X, Z and Y (a plain X
+// and Z reordered into this thread's scratch slots 0 and kExtraScratchSlot; a plain Y written to slot 3 and
+// reordered into Y by finish()).
+class SimdConvRun {
+ public:
+  static Expected<SimdConvRun> begin(ops::RunContext& ctx, const BlockedLayouts& layouts, int64_t width,
+                                     const Dims& yd, bool has_bias, bool residual);
+  Status finish() const;
+  const float* xb = nullptr;
+  const float* zb = nullptr;    // null without a residual
+  const float* bias = nullptr;  // null without B
+  float* yb = nullptr;
+  Tensor* y = nullptr;
+
+ private:
+  BlockedLayouts layouts_;
+  int64_t width_ = 0;
+};
+
 // y = GELU(x) (erf form) over n floats with `k`, split over the pool (y may be x).
 void simd_gelu_erf(const SimdKernels& k, const float* x, float* y, int64_t n);
 

@@ -31,26 +31,17 @@ struct WinogradConfig {
 };
 
 Expected<WinogradConfig> winograd_config(const LayerDesc& d) {
-  const engine::PlanLayer& l = d.layer;
-  const bool fused = l.domain == "ingot" && l.op_type == "FusedConv";
-  if (!(l.domain.empty() && l.op_type == "Conv") && !fused) return unsupported("not a Conv");
-  const PlanTensor *x = d.input(0), *w = d.input(1), *b = d.input(2), *z = fused ? d.input(3) : nullptr;
-  if (!x || !w) return unsupported("X or W is missing");
-  for (const PlanTensor* t : {x, w, b, z})
-    if (t && t->dtype != DType::kF32) return unsupported("not float32");
-  if (w->kind != engine::TensorKind::kWeight) return unsupported("W is not a constant");
-  if (x->dims.size() != 4 || w->dims.size() != 4) return unsupported("not a 2-D convolution");
-  const Dims& wd = w->dims;
+  const LayerNode ln(d.layer, d.tensors);
+  const ir::Node& n = ln.node;
+  INGOT_ASSIGN_OR_RETURN(SimdConvLayer l, simd_conv_layer(d, n));
+  const Dims& wd = l.w->dims;
   if (wd[2] != 3 || wd[3] != 3) return unsupported("kernel is not 3x3");
   WinogradConfig c;
   c.K = wd[0];
   c.C = wd[1];
   if (c.C % kChannelMultiple != 0 || c.K % kChannelMultiple != 0)
     return unsupported("channels are not a multiple of " + std::to_string(kChannelMultiple));
-  if (x->dims[1] >= 0 && x->dims[1] != c.C) return unsupported("X's channels differ from W's");
-  if (b && (b->dims.size() != 1 || b->dims[0] != c.K)) return unsupported("B is not [K]");
-  const LayerNode ln(l, d.tensors);
-  const ir::Node& n = ln.node;
+  if (l.x->dims[1] >= 0 && l.x->dims[1] != c.C) return unsupported("X's channels differ from W's");
   if (n.attr_int("group", 1) != 1) return unsupported("grouped");
   for (const char* a : {"strides", "dilations"}) {
     const std::vector<int64_t> v = n.attr_ints(a, {1, 1});
@@ -70,16 +61,12 @@ Expected<WinogradConfig> winograd_config(const LayerDesc& d) {
   } else if (auto_pad != "VALID") {
     return unsupported("auto_pad '" + auto_pad + "'");
   }
-  if (fused) {
-    const std::string act = n.attr_string("activation", "");
-    if (!act.empty() && act != "Relu") return unsupported("activation '" + act + "' is not ReLU");
-    c.relu = act == "Relu";
-  }
-  c.has_bias = b != nullptr;
-  c.residual = z != nullptr;
-  const std::string layouts = check_layouts(n, *x);
-  if (!layouts.empty() && (n.has_attr(kSrcLayout) || n.has_attr(kDstLayout) || n.has_attr(kZLayout)))
-    return unsupported(layouts);
+  if (l.act.act != kActNone && l.act.act != kActRelu)
+    return unsupported("activation '" + n.attr_string("activation", "") + "' is not ReLU");
+  c.relu = l.act.act == kActRelu;
+  c.has_bias = l.b != nullptr;
+  c.residual = l.z != nullptr;
+  const PlanTensor* x = l.x;
   if (x->dims[2] >= 0 && x->dims[3] >= 0 &&
       (x->dims[2] + c.pad_t + c.pad_b < 3 || x->dims[3] + c.pad_l + c.pad_r < 3))
     return unsupported("the padded input is smaller than the kernel");
@@ -135,38 +122,14 @@ class WinogradKernel : public Kernel {
     const int64_t OH = H + c_.pad_t + c_.pad_b - 2, OW = Wd + c_.pad_l + c_.pad_r - 2;
     if (OH < 1 || OW < 1) return ctx.fail("X " + dims_to_string(x.dims()) + " is smaller than the kernel");
     const Dims yd = {N, K, OH, OW};
-    const float* bias = nullptr;
-    if (c_.has_bias) {
-      const Tensor& b = ctx.input(2);
-      if (b.dtype() != DType::kF32 || b.numel() != K) return ctx.fail("B does not have K values");
-      bias = b.data<float>();
-    }
-    const Tensor* z = c_.residual ? &ctx.input(3) : nullptr;
-    if (z && (z->dtype() != DType::kF32 || z->dims() != yd))
-      return ctx.fail("residual Z " + dims_to_string(z->dims()) + " does not match the output " +
-                      dims_to_string(yd));
-    INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, DType::kF32, yd));
+    INGOT_ASSIGN_OR_RETURN(SimdConvRun r,
+                           SimdConvRun::begin(ctx, layouts_, bw, yd, c_.has_bias, c_.residual));
     if (N == 0) return Status::Ok();
     const int64_t Cb = C / bw, Kb = K / bw, HW = H * Wd, OHW = OH * OW;
     const int64_t tiles_w = (OW + 3) / 4, Ti = (OH + 3) / 4 * tiles_w, T = N * Ti;
     const auto bytes = [](int64_t floats) { return static_cast<size_t>(floats) * sizeof(float); };
-
-    // X blocked, and where Y goes blocked (Y itself, or scratch transposed into Y at the end).
-    const float* xb = x.data<float>();
-    if (!layouts_.src) {
-      auto* s = static_cast<float*>(thread_scratch(0, bytes(N * C * HW)));
-      INGOT_RETURN_IF_ERROR(block_planes(bw, x.data<float>(), s, x.dims()));
-      xb = s;
-    }
-    float* yb = layouts_.dst ? y->data<float>() : static_cast<float*>(thread_scratch(3, bytes(N * K * OHW)));
-    const float* zb = nullptr;
-    if (z && layouts_.z) {
-      zb = z->data<float>();
-    } else if (z) {  // plain Z into Y's blocked place, which the output transform then reads and overwrites
-      INGOT_RETURN_IF_ERROR(block_planes(bw, z->data<float>(), yb, yd));
-      zb = yb;
-    }
-
+    const float *xb = r.xb, *zb = r.zb, *bias = r.bias;
+    float* yb = r.yb;
     auto* v = static_cast<float*>(thread_scratch(1, bytes(kTiles * T * C)));
     auto* m = static_cast<float*>(thread_scratch(2, bytes(kTiles * T * K)));
     // Input transform: one task per image and channel block.
@@ -198,8 +161,7 @@ class WinogradKernel : public Kernel {
                        zb ? zb + i * bw * OHW : nullptr, c_.relu, yb + i * bw * OHW, OH, OW, tiles_w, 0, Ti);
       }
     });
-    if (!layouts_.dst) INGOT_RETURN_IF_ERROR(unblock_planes(bw, yb, y->data<float>(), yd));
-    return Status::Ok();
+    return r.finish();
   }
 
  private:
