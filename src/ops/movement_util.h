@@ -57,4 +57,8 @@ Expected<std::vector<int64_t>> int_input(const RunContext& ctx, size_t i, const 
 // Output shape with the same rank as `like` and every dim unknown.
 ir::SymShape unknown_shape(size_t rank);
 
+// Transpose's permutation of `node` for an input of `rank` (the perm attribute, negative values normalized,
+// or the axes reversed when absent); errors name the node.
+Expected<std::vector<int64_t>> transpose_perm(const ir::Node& node, int64_t rank);
+
 }  // namespace ingot::ops

@@ -9,32 +9,9 @@
 namespace ingot::ops {
 namespace {
 
-Expected<std::vector<int64_t>> get_perm(const ir::Node& node, int64_t rank) {
-  std::vector<int64_t> perm;
-  if (node.has_attr("perm")) {
-    perm = node.attr_ints("perm");
-    if (static_cast<int64_t>(perm.size()) != rank) {
-      return invalid_argument(node.describe() + ": perm has " + std::to_string(perm.size()) +
-                              " entries for an input of rank " + std::to_string(rank));
-    }
-    std::vector<bool> seen(rank, false);
-    for (int64_t& p : perm) {
-      if (p < -rank || p >= rank) {
-        return invalid_argument(node.describe() + ": perm value " + std::to_string(p) + " is out of range");
-      }
-      if (p < 0) p += rank;  // negative perm values are not in the spec but cost nothing to accept
-      if (seen[p]) return invalid_argument(node.describe() + ": perm repeats axis " + std::to_string(p));
-      seen[p] = true;
-    }
-  } else {
-    for (int64_t i = rank - 1; i >= 0; --i) perm.push_back(i);
-  }
-  return perm;
-}
-
 Status run_transpose(RunContext& ctx) {
   const Tensor& x = ctx.input(0);
-  INGOT_ASSIGN_OR_RETURN(auto perm, get_perm(ctx.node(), x.rank()));
+  INGOT_ASSIGN_OR_RETURN(auto perm, transpose_perm(ctx.node(), x.rank()));
   Dims out_dims(perm.size());
   for (size_t i = 0; i < perm.size(); ++i) out_dims[i] = x.dim(perm[i]);
   INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, x.dtype(), out_dims));
@@ -57,7 +34,7 @@ Status infer_transpose(InferContext& ctx) {
     return Status::Ok();
   }
   const ir::SymShape& in = ctx.input_shape(0);
-  INGOT_ASSIGN_OR_RETURN(auto perm, get_perm(ctx.node(), static_cast<int64_t>(in.size())));
+  INGOT_ASSIGN_OR_RETURN(auto perm, transpose_perm(ctx.node(), static_cast<int64_t>(in.size())));
   ir::SymShape out(perm.size());
   for (size_t i = 0; i < perm.size(); ++i) out[i] = in[perm[i]];
   ctx.set_output(0, dt, out);
@@ -65,6 +42,29 @@ Status infer_transpose(InferContext& ctx) {
 }
 
 }  // namespace
+
+Expected<std::vector<int64_t>> transpose_perm(const ir::Node& node, int64_t rank) {
+  std::vector<int64_t> perm;
+  if (node.has_attr("perm")) {
+    perm = node.attr_ints("perm");
+    if (static_cast<int64_t>(perm.size()) != rank) {
+      return invalid_argument(node.describe() + ": perm has " + std::to_string(perm.size()) +
+                              " entries for an input of rank " + std::to_string(rank));
+    }
+    std::vector<bool> seen(rank, false);
+    for (int64_t& p : perm) {
+      if (p < -rank || p >= rank) {
+        return invalid_argument(node.describe() + ": perm value " + std::to_string(p) + " is out of range");
+      }
+      if (p < 0) p += rank;  // negative perm values are not in the spec but cost nothing to accept
+      if (seen[p]) return invalid_argument(node.describe() + ": perm repeats axis " + std::to_string(p));
+      seen[p] = true;
+    }
+  } else {
+    for (int64_t i = rank - 1; i >= 0; --i) perm.push_back(i);
+  }
+  return perm;
+}
 
 INGOT_REGISTER_OP(Transpose, .infer = infer_transpose, .run = run_transpose);
 

@@ -3,6 +3,8 @@
 // tactic builds its primitives at run time.
 #include <gtest/gtest.h>
 
+#include <cstring>
+
 #include "backends/tactic.h"
 #include "core/platform.h"
 #include "core/threading.h"
@@ -431,6 +433,90 @@ TEST(ConvLayouts, BlockedBetweenTwoConvolutions) {
   EXPECT_LE(relative_error((*yv)[0], want), kTolerance);
   // The tensor between them really is blocked: the same values, in another order.
   EXPECT_GT(relative_error((*tv)[0], (*tr)[0]), 0.1);
+}
+
+// Transpose keeping the last axis: attention's head split and merge, and odd sizes, against the reference.
+struct TransposeParams {
+  Dims x;
+  std::vector<int64_t> perm;
+};
+
+class CopyTactics : public ::testing::TestWithParam<TransposeParams> {};
+
+TEST_P(CopyTactics, TransposeMatchesTheReference) {
+  const TransposeParams& p = GetParam();
+  LayerCase c("", "Transpose");
+  c.input(p.x).attr("perm", p.perm);
+  Dims out(p.x.size());
+  for (size_t i = 0; i < p.perm.size(); ++i) out[i] = p.x[p.perm[i]];
+  const int before = num_threads();
+  for (int t : {1, 2}) {
+    set_num_threads(t);
+    c.check({"cpu.ingot.transpose"});
+  }
+  set_num_threads(before);
+  EXPECT_EQ(c.why_not("cpu.ingot.transpose", out), "");
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, CopyTactics,
+                         ::testing::Values(TransposeParams{{1, 128, 12, 64}, {0, 2, 1, 3}},
+                                           TransposeParams{{2, 12, 128, 64}, {0, 2, 1, 3}},
+                                           TransposeParams{{3, 5, 7, 2, 9}, {3, 1, 0, 2, 4}},
+                                           TransposeParams{{4, 1}, {0, 1}},
+                                           TransposeParams{{6, 5, 3}, {1, 0, 2}}));
+
+TEST(CopyTactics, TransposeRefusesMovingTheLastAxis) {
+  LayerCase c("", "Transpose");
+  c.input({2, 3, 4}).attr("perm", std::vector<int64_t>{0, 2, 1});
+  EXPECT_EQ(c.why_not("cpu.ingot.transpose", {2, 4, 3}), "the last axis moves");
+}
+
+// Split along each axis into uneven parts, bit for bit against the reference.
+TEST(CopyTactics, SplitMatchesTheReference) {
+  const int before = num_threads();
+  for (int64_t axis : {0, 1, 2, -1}) {
+    SCOPED_TRACE("axis " + std::to_string(axis));
+    const Dims xd = {6, 10, 7};
+    const int64_t a = axis < 0 ? axis + 3 : axis;
+    const std::vector<int64_t> sizes = a == 0   ? std::vector<int64_t>{1, 2, 3}
+                                       : a == 1 ? std::vector<int64_t>{5, 0, 5}
+                                                : std::vector<int64_t>{3, 4};
+    PlanLayer layer;
+    layer.name = "split";
+    layer.op_type = "Split";
+    layer.opset = 18;
+    layer.attrs["axis"].kind = ir::Attribute::Kind::kInt;
+    layer.attrs["axis"].i = axis;
+    Tensor split = Tensor::create(DType::kI64, {static_cast<int64_t>(sizes.size())}).value();
+    for (size_t k = 0; k < sizes.size(); ++k) split.data<int64_t>()[k] = sizes[k];
+    const Tensor x = random_tensor(xd, 3);
+    std::vector<PlanTensor> tensors = one_layer_plan(layer, {x, split}, {false, true}, xd);
+    tensors.back().dims[a] = sizes[0];
+    for (size_t k = 1; k < sizes.size(); ++k) {
+      PlanTensor o = tensors.back();
+      o.name = "out" + std::to_string(k);
+      o.dims[a] = sizes[k];
+      layer.outputs.push_back(static_cast<int32_t>(tensors.size()));
+      tensors.push_back(o);
+    }
+    const LayerDesc d{layer, tensors};
+    ASSERT_EQ(find_tactic("cpu.ingot.split")->supports(d), "");
+    auto fast = find_tactic("cpu.ingot.split")->prepare(d);
+    auto ref = prepare_reference(d);
+    ASSERT_TRUE(fast.ok() && ref.ok()) << fast.status().message();
+    for (int t : {1, 2}) {
+      set_num_threads(t);
+      auto got = run_kernel(d, **fast, {x, split});
+      auto want = run_kernel(d, **ref, {x, split});
+      ASSERT_TRUE(got.ok() && want.ok()) << got.status().message();
+      ASSERT_EQ(got->size(), sizes.size());
+      for (size_t k = 0; k < sizes.size(); ++k) {
+        ASSERT_EQ((*got)[k].dims(), (*want)[k].dims());
+        EXPECT_EQ(std::memcmp((*got)[k].raw(), (*want)[k].raw(), (*want)[k].nbytes()), 0) << "output " << k;
+      }
+    }
+  }
+  set_num_threads(before);
 }
 
 TEST(Threading, SetsThePoolSize) {
