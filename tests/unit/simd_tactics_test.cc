@@ -3,6 +3,8 @@
 // each through the pool at 1 and 2 threads. Tactics of an ISA this CPU lacks must refuse, saying so.
 #include <gtest/gtest.h>
 
+#include <functional>
+
 #include "core/platform.h"
 #include "core/threading.h"
 #include "tactic_test_util.h"
@@ -186,6 +188,14 @@ struct WinogradParams {
   bool bias = true;
 };
 
+// [N, K, OH, OW] of a square `kernel` over x [N, C, H, W] at `stride` with ONNX-ordered `pads`.
+Dims conv_out(const Dims& x, int64_t k, int64_t kernel, int64_t stride, const std::vector<int64_t>& pads) {
+  auto out = [&](int64_t in, int64_t a, int64_t b) { return (in + a + b - kernel) / stride + 1; };
+  return {x[0], k, out(x[2], pads[0], pads[2]), out(x[3], pads[1], pads[3])};
+}
+
+Dims winograd_out(const WinogradParams& p) { return conv_out(p.x, p.k, 3, 1, p.pads); }
+
 LayerCase winograd_case(const WinogradParams& p) {
   LayerCase c(p.fused ? "ingot" : "", p.fused ? "FusedConv" : "Conv");
   c.input(p.x).weight({p.k, p.x[1], 3, 3});
@@ -193,14 +203,9 @@ LayerCase winograd_case(const WinogradParams& p) {
     c.weight({p.k});
   else if (p.fused)
     c.none();
-  const Dims y = {p.x[0], p.k, p.x[2] + p.pads[0] + p.pads[2] - 2, p.x[3] + p.pads[1] + p.pads[3] - 2};
-  if (p.fused) c.input(y).attr("activation", std::string("Relu"));
+  if (p.fused) c.input(winograd_out(p)).attr("activation", std::string("Relu"));
   c.attr("pads", p.pads);
   return c;
-}
-
-Dims winograd_out(const WinogradParams& p) {
-  return {p.x[0], p.k, p.x[2] + p.pads[0] + p.pads[2] - 2, p.x[3] + p.pads[1] + p.pads[3] - 2};
 }
 
 class SimdWinograd : public ::testing::TestWithParam<WinogradParams> {};
@@ -252,34 +257,43 @@ Tensor to_blocked(const Tensor& t, int64_t b, bool back) {
   return out;
 }
 
-// X, Z and Y in the blocked layout of the tactic's vector width, as the layout pass gives them.
-TEST(SimdWinograd, ReadsAndWritesTheBlockedLayout) {
-  const WinogradParams p{{2, 32, 9, 10}, 32};
-  LayerCase probe = winograd_case(p);
-  for (const std::string& id : runnable("ingot.winograd", probe, winograd_out(p))) {
+// The SIMD convolution tactics of `name` with X, Y and (when `residual`, input 3) Z in the blocked layout of
+// their vector width, as the layout pass gives them: no reorders, the reference's values; and a block other
+// than the ISA's is refused at prepare. `make` builds the layer case afresh.
+void check_blocked_layout(const std::string& name, const std::function<LayerCase()>& make, const Dims& y,
+                          bool residual) {
+  LayerCase probe = make();
+  for (const std::string& id : runnable(name, probe, y)) {
     SCOPED_TRACE(id);
     const int64_t b = id.find("avx512") != std::string::npos ? 16 : 8;
-    LayerCase c = winograd_case(p);
-    c.make_plan(false, winograd_out(p));
+    LayerCase c = make();
+    c.make_plan(false, y);
     const Tensor want = c.expected();
     const std::string layout = "nChw" + std::to_string(b) + "c";
-    for (const char* a : {"tactic_src_layout", "tactic_dst_layout", "tactic_z_layout"}) c.attr(a, layout);
-    c.make_plan(false, winograd_out(p));
+    c.attr("tactic_src_layout", layout).attr("tactic_dst_layout", layout);
+    if (residual) c.attr("tactic_z_layout", layout);
+    c.make_plan(false, y);
     auto kernel = find_tactic(id)->prepare(c.desc());
     ASSERT_TRUE(kernel.ok()) << kernel.status().message();
     EXPECT_EQ((*kernel)->reorders(), 0);
     std::vector<Tensor> in = c.values();
     in[0] = to_blocked(in[0], b, false);
-    in[3] = to_blocked(in[3], b, false);
+    if (residual) in[3] = to_blocked(in[3], b, false);
     auto out = run_kernel(c.desc(), **kernel, in);
     ASSERT_TRUE(out.ok()) << out.status().message();
     EXPECT_LE(relative_error(to_blocked((*out)[0], b, true), want), kTolerance);
-    // A block other than the ISA's is refused at prepare.
-    LayerCase other = winograd_case(p);
+    LayerCase other = make();
     other.attr("tactic_src_layout", std::string(b == 8 ? "nChw16c" : "nChw8c"));
-    other.make_plan(false, winograd_out(p));
+    other.make_plan(false, y);
     EXPECT_FALSE(find_tactic(id)->prepare(other.desc()).ok());
   }
+}
+
+// X, Z and Y in the blocked layout of the tactic's vector width, as the layout pass gives them.
+TEST(SimdWinograd, ReadsAndWritesTheBlockedLayout) {
+  const WinogradParams p{{2, 32, 9, 10}, 32};
+  check_blocked_layout(
+      "ingot.winograd", [&] { return winograd_case(p); }, winograd_out(p), true);
 }
 
 struct DepthwiseParams {
@@ -305,10 +319,7 @@ LayerCase depthwise_case(const DepthwiseParams& p) {
   return c;
 }
 
-Dims depthwise_out(const DepthwiseParams& p) {
-  auto out = [&](int64_t in, int64_t a, int64_t b) { return (in + a + b - p.kernel) / p.stride + 1; };
-  return {p.x[0], p.x[1], out(p.x[2], p.pads[0], p.pads[2]), out(p.x[3], p.pads[1], p.pads[3])};
-}
+Dims depthwise_out(const DepthwiseParams& p) { return conv_out(p.x, p.x[1], p.kernel, p.stride, p.pads); }
 
 class SimdDepthwise : public ::testing::TestWithParam<DepthwiseParams> {};
 
@@ -348,25 +359,8 @@ TEST(SimdDepthwise, RefusesWhatItCannotRun) {
 // X and Y in the blocked layout of the tactic's vector width, as the layout pass gives them.
 TEST(SimdDepthwise, ReadsAndWritesTheBlockedLayout) {
   const DepthwiseParams p{{2, 32, 9, 10}, 3, 2, {1, 1, 1, 1}, "Clip"};
-  LayerCase probe = depthwise_case(p);
-  for (const std::string& id : runnable("ingot.depthwise", probe, depthwise_out(p))) {
-    SCOPED_TRACE(id);
-    const int64_t b = id.find("avx512") != std::string::npos ? 16 : 8;
-    LayerCase c = depthwise_case(p);
-    c.make_plan(false, depthwise_out(p));
-    const Tensor want = c.expected();
-    const std::string layout = "nChw" + std::to_string(b) + "c";
-    c.attr("tactic_src_layout", layout).attr("tactic_dst_layout", layout);
-    c.make_plan(false, depthwise_out(p));
-    auto kernel = find_tactic(id)->prepare(c.desc());
-    ASSERT_TRUE(kernel.ok()) << kernel.status().message();
-    EXPECT_EQ((*kernel)->reorders(), 0);
-    std::vector<Tensor> in = c.values();
-    in[0] = to_blocked(in[0], b, false);
-    auto out = run_kernel(c.desc(), **kernel, in);
-    ASSERT_TRUE(out.ok()) << out.status().message();
-    EXPECT_LE(relative_error(to_blocked((*out)[0], b, true), want), kTolerance);
-  }
+  check_blocked_layout(
+      "ingot.depthwise", [&] { return depthwise_case(p); }, depthwise_out(p), false);
 }
 
 struct ConvGemmParams {
@@ -386,10 +380,7 @@ LayerCase conv_gemm_case(const ConvGemmParams& p, const Dims& y) {
   return c;
 }
 
-Dims conv_gemm_out(const ConvGemmParams& p) {
-  auto out = [&](int64_t in, int64_t a, int64_t b) { return (in + a + b - p.kernel) / p.stride + 1; };
-  return {p.x[0], p.k, out(p.x[2], p.pads[0], p.pads[2]), out(p.x[3], p.pads[1], p.pads[3])};
-}
+Dims conv_gemm_out(const ConvGemmParams& p) { return conv_out(p.x, p.k, p.kernel, p.stride, p.pads); }
 
 class SimdConvGemm : public ::testing::TestWithParam<ConvGemmParams> {};
 
@@ -409,27 +400,8 @@ INSTANTIATE_TEST_SUITE_P(
 
 TEST(SimdConvGemm, ReadsAndWritesTheBlockedLayout) {
   const ConvGemmParams p{{2, 32, 9, 10}, 32, 3, 2, {1, 1, 1, 1}, "Relu"};
-  const Dims y = conv_gemm_out(p);
-  LayerCase probe = conv_gemm_case(p, y);
-  for (const std::string& id : runnable("ingot.conv_gemm", probe, y)) {
-    SCOPED_TRACE(id);
-    const int64_t b = id.find("avx512") != std::string::npos ? 16 : 8;
-    LayerCase c = conv_gemm_case(p, y);
-    c.make_plan(false, y);
-    const Tensor want = c.expected();
-    const std::string layout = "nChw" + std::to_string(b) + "c";
-    for (const char* a : {"tactic_src_layout", "tactic_dst_layout", "tactic_z_layout"}) c.attr(a, layout);
-    c.make_plan(false, y);
-    auto kernel = find_tactic(id)->prepare(c.desc());
-    ASSERT_TRUE(kernel.ok()) << kernel.status().message();
-    EXPECT_EQ((*kernel)->reorders(), 0);
-    std::vector<Tensor> in = c.values();
-    in[0] = to_blocked(in[0], b, false);
-    in[3] = to_blocked(in[3], b, false);
-    auto out = run_kernel(c.desc(), **kernel, in);
-    ASSERT_TRUE(out.ok()) << out.status().message();
-    EXPECT_LE(relative_error(to_blocked((*out)[0], b, true), want), kTolerance);
-  }
+  check_blocked_layout(
+      "ingot.conv_gemm", [&] { return conv_gemm_case(p, conv_gemm_out(p)); }, conv_gemm_out(p), true);
 }
 
 struct ChannelScaleParams {

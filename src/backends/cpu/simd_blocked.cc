@@ -88,11 +88,32 @@ Expected<SimdConvLayer> simd_conv_layer(const LayerDesc& d, const ir::Node& node
   if (fused) {
     INGOT_ASSIGN_OR_RETURN(c.act, simd_activation(node));
   }
+  if (node.attr_ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1}) return unsupported("dilated");
+  INGOT_ASSIGN_OR_RETURN(c.window, ops::read_window_attrs(node, 2, {c.w->dims[2], c.w->dims[3]}));
   const std::string layouts = check_layouts(node, *c.x);
   if (!layouts.empty() && (node.has_attr(kSrcLayout) || node.has_attr(kDstLayout) || node.has_attr(kZLayout)))
     return unsupported(layouts);
   if (!c.z && node.has_attr(kZLayout)) return unsupported("a residual layout without a residual");
   return c;
+}
+
+Status check_simd_conv_channels(std::initializer_list<int64_t> channels) {
+  for (int64_t c : channels)
+    if (c % kSimdConvChannelMultiple != 0)
+      return unsupported("channels are not a multiple of " + std::to_string(kSimdConvChannelMultiple));
+  return Status::Ok();
+}
+
+Expected<Dims> simd_conv_output(ops::RunContext& ctx, int64_t C, int64_t K,
+                                const std::vector<int64_t>& kernel, ops::WindowAttrs* window) {
+  const Tensor& x = ctx.input(0);
+  if (x.dtype() != DType::kF32 || x.rank() != 4 || x.dim(1) != C)
+    return ctx.fail("X must be float32 [N, " + std::to_string(C) + ", H, W], got " +
+                    dims_to_string(x.dims()));
+  INGOT_ASSIGN_OR_RETURN(*window, ops::read_window_attrs(ctx.node(), 2, kernel));
+  INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> out,
+                         ops::window_output_sizes(*window, {x.dim(2), x.dim(3)}, ctx.node()));
+  return Dims{x.dim(0), K, out[0], out[1]};
 }
 
 Expected<SimdConvRun> SimdConvRun::begin(ops::RunContext& ctx, const BlockedLayouts& layouts, int64_t width,

@@ -16,7 +16,6 @@ namespace {
 
 using engine::PlanTensor;
 
-constexpr int64_t kChannelMultiple = 16;  // the widest block, so that support does not depend on the ISA
 // im2col matrices above this many floats (256 MiB) are refused: the direct convolution serves those.
 constexpr int64_t kMaxIm2colFloats = int64_t{64} << 20;
 
@@ -36,20 +35,12 @@ Expected<ConvGemmConfig> conv_gemm_config(const LayerDesc& d) {
   c.kh = l.w->dims[2];
   c.kw = l.w->dims[3];
   if (n.attr_int("group", 1) != 1) return unsupported("grouped");
-  if (c.C % kChannelMultiple != 0 || c.K % kChannelMultiple != 0)
-    return unsupported("channels are not a multiple of " + std::to_string(kChannelMultiple));
+  INGOT_RETURN_IF_ERROR(check_simd_conv_channels({c.C, c.K}));
   if (l.x->dims[1] >= 0 && l.x->dims[1] != c.C) return unsupported("X's channels differ from W's");
-  if (n.attr_ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1}) return unsupported("dilated");
-  INGOT_RETURN_IF_ERROR(ops::read_window_attrs(n, 2, {c.kh, c.kw}).status());
   c.act = l.act;
   c.has_bias = l.b != nullptr;
   c.residual = l.z != nullptr;
   return c;
-}
-
-std::string conv_gemm_supports(const LayerDesc& d) {
-  auto c = conv_gemm_config(d);
-  return c.ok() ? "" : c.status().message();
 }
 
 class ConvGemmKernel : public Kernel {
@@ -73,16 +64,11 @@ class ConvGemmKernel : public Kernel {
   Status run(ops::RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
     const int64_t C = c_.C, K = c_.K, bw = k_.width;
-    if (x.dtype() != DType::kF32 || x.rank() != 4 || x.dim(1) != C)
-      return ctx.fail("X must be float32 [N, " + std::to_string(C) + ", H, W], got " +
-                      dims_to_string(x.dims()));
-    INGOT_ASSIGN_OR_RETURN(ops::WindowAttrs a, ops::read_window_attrs(ctx.node(), 2, {c_.kh, c_.kw}));
-    INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> out,
-                           ops::window_output_sizes(a, {x.dim(2), x.dim(3)}, ctx.node()));
-    const int64_t N = x.dim(0), H = x.dim(2), Wd = x.dim(3), OH = out[0], OW = out[1], M = OH * OW;
+    ops::WindowAttrs a;
+    INGOT_ASSIGN_OR_RETURN(const Dims yd, simd_conv_output(ctx, C, K, {c_.kh, c_.kw}, &a));
+    const int64_t N = x.dim(0), H = x.dim(2), Wd = x.dim(3), OH = yd[2], OW = yd[3], M = OH * OW;
     const int64_t rows_k = c_.kh * c_.kw * C;
     if (M * rows_k > kMaxIm2colFloats) return ctx.fail("its im2col matrix is too large for this tactic");
-    const Dims yd = {N, K, OH, OW};
     INGOT_ASSIGN_OR_RETURN(SimdConvRun r,
                            SimdConvRun::begin(ctx, layouts_, bw, yd, c_.has_bias, c_.residual));
     if (N == 0 || M == 0) return Status::Ok();
@@ -130,6 +116,7 @@ Expected<std::unique_ptr<Kernel>> conv_gemm_prepare(const LayerDesc& d, const Si
 
 }  // namespace
 
-INGOT_REGISTER_SIMD_TACTICS(cpu_ingot_conv_gemm, "ingot.conv_gemm", conv_gemm_supports, conv_gemm_prepare);
+INGOT_REGISTER_SIMD_TACTICS(cpu_ingot_conv_gemm, "ingot.conv_gemm",
+                            (supports_from_config<ConvGemmConfig, conv_gemm_config>), conv_gemm_prepare);
 
 }  // namespace ingot::backends::cpu

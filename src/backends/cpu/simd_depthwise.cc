@@ -16,7 +16,6 @@ namespace {
 
 using engine::PlanTensor;
 
-constexpr int64_t kChannelMultiple = 16;  // the widest block, so that support does not depend on the ISA
 constexpr int64_t kMaxKernel = 7;
 
 struct DepthwiseConfig {
@@ -35,22 +34,14 @@ Expected<DepthwiseConfig> depthwise_config(const LayerDesc& d) {
   c.C = wd[0];
   if (wd[1] != 1 || n.attr_int("group", 1) != c.C || (l.x->dims[1] >= 0 && l.x->dims[1] != c.C))
     return unsupported("not depthwise (one input channel per group, one output channel per input channel)");
-  if (c.C % kChannelMultiple != 0)
-    return unsupported("channels are not a multiple of " + std::to_string(kChannelMultiple));
+  INGOT_RETURN_IF_ERROR(check_simd_conv_channels({c.C}));
   c.kh = wd[2];
   c.kw = wd[3];
-  if (c.kh < 1 || c.kw < 1 || c.kh > kMaxKernel || c.kw > kMaxKernel)
+  if (c.kh > kMaxKernel || c.kw > kMaxKernel)
     return unsupported("kernel larger than " + std::to_string(kMaxKernel) + "x" + std::to_string(kMaxKernel));
-  if (n.attr_ints("dilations", {1, 1}) != std::vector<int64_t>{1, 1}) return unsupported("dilated");
-  INGOT_RETURN_IF_ERROR(ops::read_window_attrs(n, 2, {c.kh, c.kw}).status());
   c.act = l.act;
   c.has_bias = l.b != nullptr;
   return c;
-}
-
-std::string depthwise_supports(const LayerDesc& d) {
-  auto c = depthwise_config(d);
-  return c.ok() ? "" : c.status().message();
 }
 
 class DepthwiseKernel : public Kernel {
@@ -72,15 +63,10 @@ class DepthwiseKernel : public Kernel {
   Status run(ops::RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
     const int64_t C = c_.C, bw = k_.width;
-    if (x.dtype() != DType::kF32 || x.rank() != 4 || x.dim(1) != C)
-      return ctx.fail("X must be float32 [N, " + std::to_string(C) + ", H, W], got " +
-                      dims_to_string(x.dims()));
-    INGOT_ASSIGN_OR_RETURN(ops::WindowAttrs a, ops::read_window_attrs(ctx.node(), 2, {c_.kh, c_.kw}));
-    INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> out,
-                           ops::window_output_sizes(a, {x.dim(2), x.dim(3)}, ctx.node()));
-    const int64_t N = x.dim(0), H = x.dim(2), Wd = x.dim(3), OH = out[0], OW = out[1], Cb = C / bw;
-    INGOT_ASSIGN_OR_RETURN(SimdConvRun r,
-                           SimdConvRun::begin(ctx, layouts_, bw, {N, C, OH, OW}, c_.has_bias, false));
+    ops::WindowAttrs a;
+    INGOT_ASSIGN_OR_RETURN(const Dims yd, simd_conv_output(ctx, C, C, {c_.kh, c_.kw}, &a));
+    const int64_t N = x.dim(0), H = x.dim(2), Wd = x.dim(3), OH = yd[2], OW = yd[3], Cb = C / bw;
+    INGOT_ASSIGN_OR_RETURN(SimdConvRun r, SimdConvRun::begin(ctx, layouts_, bw, yd, c_.has_bias, false));
     if (r.y->numel() == 0) return Status::Ok();
     const float* xb = r.xb;
     const float* bias = r.bias ? r.bias : zeros_.data();
@@ -117,6 +103,7 @@ Expected<std::unique_ptr<Kernel>> depthwise_prepare(const LayerDesc& d, const Si
 
 }  // namespace
 
-INGOT_REGISTER_SIMD_TACTICS(cpu_ingot_depthwise, "ingot.depthwise", depthwise_supports, depthwise_prepare);
+INGOT_REGISTER_SIMD_TACTICS(cpu_ingot_depthwise, "ingot.depthwise",
+                            (supports_from_config<DepthwiseConfig, depthwise_config>), depthwise_prepare);
 
 }  // namespace ingot::backends::cpu

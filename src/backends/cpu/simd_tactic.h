@@ -2,11 +2,13 @@
 // ".avx512"), each supporting a layer only on a CPU that runs its ISA, and the kernel table it runs.
 #pragma once
 
+#include <initializer_list>
 #include <memory>
 #include <string>
 
 #include "backends/cpu/simd_kernels.h"
 #include "backends/tactic.h"
+#include "ops/conv_pool_common.h"
 
 namespace ingot::backends::cpu {
 
@@ -46,13 +48,32 @@ Expected<SimdActivation> simd_activation(const ir::Node& node);
 
 // A Conv or ingot.FusedConv layer as the SIMD convolution tactics (Winograd, im2col-gemm, depthwise) read it:
 // X and a constant W, both 4-D float32; B of W's dims[0] values and FusedConv's residual Z, when present,
-// float32; the activation; layout attributes that are known names on a static X. What only one kernel needs
-// (group, kernel size, strides, channel multiples) each tactic checks itself.
+// float32; the activation; dilation 1 and window attributes the op accepts for W's kernel; layout attributes
+// that are known names on a static X. What only one kernel needs (group, kernel size, strides) each tactic
+// checks itself.
 struct SimdConvLayer {
   const engine::PlanTensor *x = nullptr, *w = nullptr, *b = nullptr, *z = nullptr;
   SimdActivation act;
+  ops::WindowAttrs window;  // pads of SAME_* auto_pad resolved only by simd_conv_output
 };
 Expected<SimdConvLayer> simd_conv_layer(const LayerDesc& d, const ir::Node& node);
+
+// The channel counts these tactics take: multiples of the widest block (nChw16c), whatever the ISA, so that
+// support does not depend on the CPU beyond the ISA check. An error saying so otherwise.
+inline constexpr int64_t kSimdConvChannelMultiple = 16;
+Status check_simd_conv_channels(std::initializer_list<int64_t> channels);
+
+// The output [N, K, OH, OW] of a 2-D window of `kernel` over X (the run's input 0, which must be float32
+// [N, C, H, W]); `window` gets its pads.
+Expected<Dims> simd_conv_output(ops::RunContext& ctx, int64_t C, int64_t K,
+                                const std::vector<int64_t>& kernel, ops::WindowAttrs* window);
+
+// SUPPORTS from a tactic's configuration reader: "" when it reads one, else why not.
+template <typename Config, Expected<Config> (*kConfig)(const LayerDesc&)>
+std::string supports_from_config(const LayerDesc& d) {
+  auto c = kConfig(d);
+  return c.ok() ? "" : c.status().message();
+}
 
 // One run of such a layer: B checked, Y [N, K, OH, OW] allocated, and blocked views of X, Z and Y (a plain X
 // and Z reordered into this thread's scratch slots 0 and kExtraScratchSlot; a plain Y written to slot 3 and

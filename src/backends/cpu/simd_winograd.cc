@@ -20,13 +20,9 @@ namespace {
 using engine::PlanTensor;
 
 constexpr int64_t kTiles = 36;  // 6x6 transformed positions per tile
-// Channels must be a multiple of the widest block (nChw16c), whatever the ISA, so that support does not
-// depend on the CPU beyond the ISA check.
-constexpr int64_t kChannelMultiple = 16;
 
 struct WinogradConfig {
   int64_t C = 0, K = 0;
-  int64_t pad_t = 0, pad_l = 0, pad_b = 0, pad_r = 0;
   bool relu = false, has_bias = false, residual = false;
 };
 
@@ -39,43 +35,24 @@ Expected<WinogradConfig> winograd_config(const LayerDesc& d) {
   WinogradConfig c;
   c.K = wd[0];
   c.C = wd[1];
-  if (c.C % kChannelMultiple != 0 || c.K % kChannelMultiple != 0)
-    return unsupported("channels are not a multiple of " + std::to_string(kChannelMultiple));
+  INGOT_RETURN_IF_ERROR(check_simd_conv_channels({c.C, c.K}));
   if (l.x->dims[1] >= 0 && l.x->dims[1] != c.C) return unsupported("X's channels differ from W's");
   if (n.attr_int("group", 1) != 1) return unsupported("grouped");
-  for (const char* a : {"strides", "dilations"}) {
-    const std::vector<int64_t> v = n.attr_ints(a, {1, 1});
-    if (v != std::vector<int64_t>{1, 1}) return unsupported(std::string(a) + " are not 1");
-  }
-  const std::vector<int64_t> ks = n.attr_ints("kernel_shape", {3, 3});
-  if (ks != std::vector<int64_t>{3, 3}) return unsupported("kernel_shape is not 3x3");
-  const std::string auto_pad = n.attr_string("auto_pad", "NOTSET");
-  if (auto_pad == "SAME_UPPER" || auto_pad == "SAME_LOWER") {
-    c.pad_t = c.pad_l = c.pad_b = c.pad_r = 1;
-  } else if (auto_pad == "NOTSET") {
-    const std::vector<int64_t> p = n.attr_ints("pads", {0, 0, 0, 0});
-    if (p.size() != 4) return unsupported("pads are not 4 values");
-    for (int64_t v : p)
-      if (v < 0 || v > 2) return unsupported("pads outside 0..2");
-    c.pad_t = p[0], c.pad_l = p[1], c.pad_b = p[2], c.pad_r = p[3];
-  } else if (auto_pad != "VALID") {
-    return unsupported("auto_pad '" + auto_pad + "'");
-  }
+  if (l.window.strides != std::vector<int64_t>{1, 1}) return unsupported("strides are not 1");
+  if (n.attr_ints("kernel_shape", {3, 3}) != std::vector<int64_t>{3, 3})
+    return unsupported("kernel_shape is not 3x3");
+  for (int64_t v : l.window.pads)
+    if (v > 2) return unsupported("pads outside 0..2");
   if (l.act.act != kActNone && l.act.act != kActRelu)
     return unsupported("activation '" + n.attr_string("activation", "") + "' is not ReLU");
   c.relu = l.act.act == kActRelu;
   c.has_bias = l.b != nullptr;
   c.residual = l.z != nullptr;
-  const PlanTensor* x = l.x;
-  if (x->dims[2] >= 0 && x->dims[3] >= 0 &&
-      (x->dims[2] + c.pad_t + c.pad_b < 3 || x->dims[3] + c.pad_l + c.pad_r < 3))
-    return unsupported("the padded input is smaller than the kernel");
+  if (dims_static(l.x->dims)) {  // the output size, which SAME_* pads need the input for
+    auto out = ops::window_output_sizes(l.window, {l.x->dims[2], l.x->dims[3]}, n);
+    if (!out.ok()) return unsupported(out.status().message());
+  }
   return c;
-}
-
-std::string winograd_supports(const LayerDesc& d) {
-  auto c = winograd_config(d);
-  return c.ok() ? "" : c.status().message();
 }
 
 class WinogradKernel : public Kernel {
@@ -115,13 +92,9 @@ class WinogradKernel : public Kernel {
   Status run(ops::RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
     const int64_t C = c_.C, K = c_.K, bw = k_.width;
-    if (x.dtype() != DType::kF32 || x.rank() != 4 || x.dim(1) != C)
-      return ctx.fail("X must be float32 [N, " + std::to_string(C) + ", H, W], got " +
-                      dims_to_string(x.dims()));
-    const int64_t N = x.dim(0), H = x.dim(2), Wd = x.dim(3);
-    const int64_t OH = H + c_.pad_t + c_.pad_b - 2, OW = Wd + c_.pad_l + c_.pad_r - 2;
-    if (OH < 1 || OW < 1) return ctx.fail("X " + dims_to_string(x.dims()) + " is smaller than the kernel");
-    const Dims yd = {N, K, OH, OW};
+    ops::WindowAttrs a;
+    INGOT_ASSIGN_OR_RETURN(const Dims yd, simd_conv_output(ctx, C, K, {3, 3}, &a));
+    const int64_t N = x.dim(0), H = x.dim(2), Wd = x.dim(3), OH = yd[2], OW = yd[3];
     INGOT_ASSIGN_OR_RETURN(SimdConvRun r,
                            SimdConvRun::begin(ctx, layouts_, bw, yd, c_.has_bias, c_.residual));
     if (N == 0) return Status::Ok();
@@ -136,7 +109,7 @@ class WinogradKernel : public Kernel {
     parallel_for(N * Cb, 1, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
         const int64_t n = i / Cb, cb = i % Cb;
-        k_.wino_input(xb + i * bw * HW, H, Wd, c_.pad_t, c_.pad_l, tiles_w, 0, Ti, v + n * Ti * C + cb * bw,
+        k_.wino_input(xb + i * bw * HW, H, Wd, a.pads[0], a.pads[1], tiles_w, 0, Ti, v + n * Ti * C + cb * bw,
                       T * C, C);
       }
     });
@@ -184,6 +157,7 @@ Expected<std::unique_ptr<Kernel>> winograd_prepare(const LayerDesc& d, const Sim
 
 }  // namespace
 
-INGOT_REGISTER_SIMD_TACTICS(cpu_ingot_winograd, "ingot.winograd", winograd_supports, winograd_prepare);
+INGOT_REGISTER_SIMD_TACTICS(cpu_ingot_winograd, "ingot.winograd",
+                            (supports_from_config<WinogradConfig, winograd_config>), winograd_prepare);
 
 }  // namespace ingot::backends::cpu
