@@ -1,8 +1,17 @@
-// Convolution through cuDNN: Conv and ingot.FusedConv (y = act(conv(x, w) + bias + z)). The candidates
-// are the algorithms cuDNN's heuristic offers, each either fused in cudnnConvolutionBiasActivationForward
-// (ReLU or no activation) or as the convolution followed by ingot's epilogue kernel; the builder times
-// them with CUDA events and the engine keeps the pick (attribute cuda_choice = algo * 2 + fused).
+// Convolution through cuDNN: Conv and ingot.FusedConv (y = act(conv(x, w) + bias + z)). Two kinds of
+// candidates, timed by the builder with CUDA events, the pick kept in the engine (attribute cuda_choice):
+//  - cuDNN's graph API (through NVIDIA's cuDNN frontend): the whole layer as one operation graph,
+//    convolution -> add bias -> add z -> activation, and the execution plans (engine and knobs) that cuDNN's
+//    heuristics offer for it, runtime-fused engines among them (choice = kGraphChoice + plan index);
+//  - the legacy API: the algorithms cudnnGetConvolutionForwardAlgorithm_v7 offers, each either fused in
+//    cudnnConvolutionBiasActivationForward (ReLU or no activation) or as the convolution followed by
+//    ingot's epilogue kernel (choice = algo * 2 + fused).
+// INGOT_CUDNN_GRAPH=0 at build leaves the graph candidates out.
+#include <cudnn_frontend.h>
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
+#include <unordered_map>
 
 #include "backends/cuda/cuda_common.h"
 #include "backends/cuda/kernels.h"
@@ -10,8 +19,46 @@
 namespace ingot::backends::cuda {
 namespace {
 
+namespace fe = cudnn_frontend;
 using kernels::Fn;
 using kernels::FnParams;
+
+constexpr int64_t kGraphChoice = 1000;  // choices from here on are graph-API plans
+constexpr int kMaxGraphPlans = 8;       // plans built and timed per layer
+enum : int64_t { kUidX = 1, kUidW, kUidBias, kUidZ, kUidY };
+
+bool graph_enabled() {
+  const char* e = std::getenv("INGOT_CUDNN_GRAPH");
+  return !(e && std::string(e) == "0");
+}
+
+// The activation as a pointwise node of the graph; false for those the graph does not express exactly.
+bool graph_activation(const FnParams& f, fe::graph::Pointwise_attributes* a) {
+  switch (f.fn) {
+    case Fn::kRelu:
+      a->set_mode(fe::PointwiseMode_t::RELU_FWD);
+      return true;
+    case Fn::kClip:  // ReLU clipped above: exact only when the lower bound is 0 (ReLU6)
+      if (f.alpha != 0.f) return false;
+      a->set_mode(fe::PointwiseMode_t::RELU_FWD).set_relu_upper_clip(f.beta);
+      return true;
+    case Fn::kSigmoid:
+      a->set_mode(fe::PointwiseMode_t::SIGMOID_FWD);
+      return true;
+    case Fn::kSilu:
+      a->set_mode(fe::PointwiseMode_t::SWISH_FWD).set_swish_beta(1.f);
+      return true;
+    default:
+      return false;
+  }
+}
+
+#define INGOT_FE_OK(expr)                                                               \
+  do {                                                                                  \
+    auto ingot_fe_status = (expr);                                                      \
+    if (ingot_fe_status.is_bad())                                                       \
+      return unsupported(std::string("cuDNN graph: ") + ingot_fe_status.get_message()); \
+  } while (0)
 
 class ConvLayer : public CudaLayer {
  public:
@@ -70,6 +117,12 @@ class ConvLayer : public CudaLayer {
     if (pads.empty()) pads = {0, 0, 0, 0};
     if (strides.empty()) strides = {1, 1};
     if (dil.empty()) dil = {1, 1};
+    dims_x_.assign(x.begin(), x.end());
+    dims_w_.assign(w.begin(), w.end());
+    dims_y_.assign(y.begin(), y.end());
+    pads_ = {pads[0], pads[1]};
+    strides_ = strides;
+    dil_ = dil;
     INGOT_CUDNN_OK(cudnnSetConvolution2dDescriptor(conv_, i(pads[0]), i(pads[1]), i(strides[0]),
                                                    i(strides[1]), i(dil[0]), i(dil[1]),
                                                    CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
@@ -89,13 +142,74 @@ class ConvLayer : public CudaLayer {
     return Status::Ok();
   }
 
-  // The candidates: (algo, fused) pairs cuDNN's heuristic offers, in its order.
-  Expected<std::vector<int64_t>> candidates(cudnnHandle_t h) const {
+  // The operation graph conv -> +bias -> +z -> activation, and the plans cuDNN's heuristics (modes A and
+  // fallback) offer for it.
+  Status make_graph(cudnnHandle_t h) {
+    if (graph_) return Status::Ok();
+    fe::graph::Pointwise_attributes act;
+    const bool with_act = fn_.fn != Fn::kNone;
+    if (with_act && !graph_activation(fn_, &act))
+      return unsupported("the activation has no cuDNN pointwise form");
+    auto g = std::make_shared<fe::graph::Graph>();
+    g->set_io_data_type(half_ ? fe::DataType_t::HALF : fe::DataType_t::FLOAT)
+        .set_intermediate_data_type(fe::DataType_t::FLOAT)
+        .set_compute_data_type(fe::DataType_t::FLOAT);
+    // Strides of an NCHW-indexed 4-D tensor in this layer's layout (the filter KCRS or KRSC alike).
+    auto layout = [&](const std::vector<int64_t>& d) {
+      return nhwc_ ? std::vector<int64_t>{d[1] * d[2] * d[3], 1, d[3] * d[1], d[1]}
+                   : std::vector<int64_t>{d[1] * d[2] * d[3], d[2] * d[3], d[3], 1};
+    };
+    auto tensor = [&](const char* name, int64_t uid, const std::vector<int64_t>& d, std::vector<int64_t> st) {
+      return g->tensor(fe::graph::Tensor_attributes().set_name(name).set_uid(uid).set_dim(d).set_stride(st));
+    };
+    auto y = g->conv_fprop(tensor("x", kUidX, dims_x_, layout(dims_x_)),
+                           tensor("w", kUidW, dims_w_, layout(dims_w_)),
+                           fe::graph::Conv_fprop_attributes()
+                               .set_name("conv")
+                               .set_padding(pads_)
+                               .set_stride(strides_)
+                               .set_dilation(dil_));
+    const auto add = [] { return fe::graph::Pointwise_attributes().set_mode(fe::PointwiseMode_t::ADD); };
+    if (has_bias_) {
+      const int64_t k = dims_y_[1];
+      y = g->pointwise(y, tensor("bias", kUidBias, {1, k, 1, 1}, {k, 1, k, k}), add().set_name("bias"));
+    }
+    if (has_z_) y = g->pointwise(y, tensor("z", kUidZ, dims_y_, layout(dims_y_)), add().set_name("residual"));
+    if (with_act) y = g->pointwise(y, act.set_name("activation"));
+    y->set_output(true).set_uid(kUidY).set_dim(dims_y_).set_stride(layout(dims_y_));
+    INGOT_FE_OK(g->validate());
+    INGOT_FE_OK(g->build_operation_graph(h));
+    g->deselect_workspace_greater_than(int64_t{1} << 30);
+    INGOT_FE_OK(g->create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}));
+    graph_ = std::move(g);
+    return Status::Ok();
+  }
+
+  // Builds graph plan `index` once (cuDNN checks that it supports the graph first).
+  Status build_plan(cudnnHandle_t h, int64_t index) {
+    INGOT_RETURN_IF_ERROR(make_graph(h));
+    if (std::find(graph_plans_.begin(), graph_plans_.end(), index) != graph_plans_.end()) return Status::Ok();
+    if (index < 0 || index >= graph_->get_execution_plan_count())
+      return unsupported("cuDNN graph plan " + std::to_string(index) +
+                         " is not offered on this GPU and cuDNN");
+    INGOT_FE_OK(graph_->build_plan_at_index(index));
+    graph_plans_.push_back(index);
+    return Status::Ok();
+  }
+
+  // The candidates: the graph plans that build (up to kMaxGraphPlans, in the heuristics' order), then the
+  // (algo, fused) pairs of the legacy API's heuristic, in its order.
+  Expected<std::vector<int64_t>> candidates(cudnnHandle_t h) {
+    std::vector<int64_t> out;
+    if (graph_enabled() && make_graph(h).ok()) {
+      const int64_t n = graph_->get_execution_plan_count();
+      for (int64_t i = 0; i < n && static_cast<int>(out.size()) < kMaxGraphPlans; ++i)
+        if (build_plan(h, i).ok()) out.push_back(kGraphChoice + i);
+    }
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
     int n = 0;
     INGOT_CUDNN_OK(cudnnGetConvolutionForwardAlgorithm_v7(h, x_, w_, conv_, y_,
                                                           CUDNN_CONVOLUTION_FWD_ALGO_COUNT, &n, perf));
-    std::vector<int64_t> out;
     for (int k = 0; k < n; ++k) {
       if (perf[k].status != CUDNN_STATUS_SUCCESS || perf[k].memory > (size_t(1) << 30)) continue;
       const int64_t algo = perf[k].algo;
@@ -109,6 +223,13 @@ class ConvLayer : public CudaLayer {
 
   Status choose(cudnnHandle_t h, int64_t choice) {
     choice_ = choice;
+    if (graph_choice(choice)) {
+      INGOT_RETURN_IF_ERROR(build_plan(h, choice - kGraphChoice));
+      int64_t ws = 0;
+      INGOT_FE_OK(graph_->get_workspace_size_plan_at_index(choice - kGraphChoice, ws));
+      ws_ = static_cast<size_t>(ws);
+      return Status::Ok();
+    }
     INGOT_CUDNN_OK(cudnnGetConvolutionForwardWorkspaceSize(h, x_, w_, conv_, y_, algo(), &ws_));
     return Status::Ok();
   }
@@ -119,6 +240,14 @@ class ConvLayer : public CudaLayer {
     INGOT_CUDNN_OK(cudnnSetStream(h, l.stream));
     const void* bias = has_bias_ ? l.in[2].ptr : zero_bias_;
     void* y = l.out[0].ptr;
+    if (graph_choice(choice_)) {
+      std::unordered_map<int64_t, void*> pack{
+          {kUidX, l.in[0].ptr}, {kUidW, const_cast<void*>(filter(l))}, {kUidY, y}};
+      if (has_bias_) pack[kUidBias] = l.in[2].ptr;
+      if (has_z_) pack[kUidZ] = l.in[3].ptr;
+      INGOT_FE_OK(graph_->execute_plan_at_index(h, pack, l.workspace, choice_ - kGraphChoice));
+      return Status::Ok();
+    }
     if (choice_ % 2 == 1) {
       const float alpha2 = has_z_ ? 1.f : 0.f;
       const void* z = has_z_ ? l.in[3].ptr : y;
@@ -137,9 +266,24 @@ class ConvLayer : public CudaLayer {
     return Status::Ok();
   }
   size_t workspace_bytes() const override { return ws_; }
+  // A candidate in words, for INGOT_LOG_TUNING.
+  std::string describe(int64_t c) const {
+    if (graph_choice(c)) {
+      std::string name;
+      if (graph_->get_plan_name_at_index(c - kGraphChoice, name).is_bad()) name = "?";
+      return "graph plan " + std::to_string(c - kGraphChoice) + " (" + name + ")";
+    }
+    return "legacy algo " + std::to_string(c / 2) + (c % 2 ? " fused" : " + epilogue");
+  }
   size_t max_workspace(cudnnHandle_t h, const std::vector<int64_t>& cands) const {
     size_t m = 0;
     for (int64_t c : cands) {
+      if (graph_choice(c)) {
+        int64_t ws = 0;
+        if (graph_->get_workspace_size_plan_at_index(c - kGraphChoice, ws).is_good())
+          m = std::max(m, static_cast<size_t>(ws));
+        continue;
+      }
       size_t s = 0;
       if (cudnnGetConvolutionForwardWorkspaceSize(h, x_, w_, conv_, y_,
                                                   static_cast<cudnnConvolutionFwdAlgo_t>(c / 2),
@@ -150,6 +294,7 @@ class ConvLayer : public CudaLayer {
   }
 
  private:
+  bool graph_choice(int64_t c) const { return c >= kGraphChoice; }
   cudnnConvolutionFwdAlgo_t algo() const { return static_cast<cudnnConvolutionFwdAlgo_t>(choice_ / 2); }
   const void* filter(const Launch& l) const { return filter_ ? filter_ : l.in[1].ptr; }
   bool half_ = false, has_bias_ = false, has_z_ = false, fusable_ = false, nhwc_ = false;
@@ -158,6 +303,10 @@ class ConvLayer : public CudaLayer {
   FnParams fn_;
   size_t ws_ = 0;
   void* zero_bias_ = nullptr;
+  // The graph-API form of the layer and its plans (built lazily; graph_plans_ holds the built indices).
+  std::shared_ptr<fe::graph::Graph> graph_;
+  std::vector<int64_t> graph_plans_;
+  std::vector<int64_t> dims_x_, dims_w_, dims_y_, pads_, strides_, dil_;
   cudnnTensorDescriptor_t x_ = nullptr, y_ = nullptr, bias_d_ = nullptr;
   cudnnFilterDescriptor_t w_ = nullptr;
   cudnnConvolutionDescriptor_t conv_ = nullptr;
@@ -190,12 +339,16 @@ Expected<std::unique_ptr<CudaLayer>> conv_prepare(LayerBuild& b) {
       const size_t ws_bytes = c->max_workspace(h, cands);
       INGOT_CUDA_OK(cudaMalloc(&ws, std::max<size_t>(ws_bytes, 1)));
       double best = -1;
+      const char* log_env = std::getenv("INGOT_LOG_TUNING");
+      const bool log = log_env && *log_env && std::string(log_env) != "0";
       for (int64_t cand : cands) {
         if (!c->choose(h, cand).ok()) continue;
         Launch l = *b.tuning;
         l.workspace = ws;
         l.workspace_bytes = ws_bytes;
         const double ms = median_ms(l.stream, 5, [&] { return c->enqueue(l); });
+        if (log)
+          std::fprintf(stderr, "tune %s: %s %.4f ms\n", b.layer.name.c_str(), c->describe(cand).c_str(), ms);
         if (ms >= 0 && (best < 0 || ms < best)) {
           best = ms;
           choice = cand;
