@@ -51,8 +51,9 @@ def init(name, arr):
     return numpy_helper.from_array(np.asarray(arr), name)
 
 
-def run_case(tmp_path, nodes, inputs, out_shapes, inits=(), opset=17, fp16=False, rng=None):
-    """Builds the model, runs it on the GPU and on the CPU reference, returns (gpu, ref) outputs."""
+def run_case(tmp_path, nodes, inputs, out_shapes, inits=(), opset=17, fp16=False, rng=None, gpu_env=None):
+    """Builds the model, runs it on the GPU (with `gpu_env` added to the environment) and on the CPU reference,
+    returns (gpu, ref) outputs."""
     rng = rng or np.random.default_rng(0)
     graph = helper.make_graph(nodes, "g", [vi(n, s) for n, s in inputs], [vi(n, s) for n, s in out_shapes],
                               initializer=list(inits))
@@ -65,7 +66,7 @@ def run_case(tmp_path, nodes, inputs, out_shapes, inits=(), opset=17, fp16=False
         np.save(tmp_path / f"{n}.npy", a)
         args += ["--input", f"{n}={tmp_path / (n + '.npy')}"]
     outs = {}
-    for tag, extra, env in (("gpu", ["--device", "cuda"] + (["--fp16"] if fp16 else []), {}),
+    for tag, extra, env in (("gpu", ["--device", "cuda"] + (["--fp16"] if fp16 else []), gpu_env or {}),
                             ("ref", [], {"INGOT_TACTICS": "reference"})):
         d = tmp_path / tag
         d.mkdir()
@@ -149,6 +150,51 @@ def test_conv_net_channels_last(tmp_path, fp16, batch, size):
              init("w4", u(16, 8, 1, 1)), init("b4", u(16)), init("wf", u(10, 16)), init("bf", u(10))]
     g, r = run_case(tmp_path, nodes, [("x", (batch, 3, size, size))], [("y", (batch, 10))], inits, fp16=fp16,
                     rng=rng)
+    check(g, r, tol_for(fp16, True))
+
+
+# Channels-last, untimed (INGOT_CUDA_NHWC=1), convolutions on ingot's own kernels where they have one.
+OWN_NHWC = {"INGOT_CUDA_NHWC": "1", "INGOT_CUDA_CONV": "ingot"}
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("x,k,stride,act", [((2, 32, 15, 15), 3, 1, "Clip"), ((1, 32, 16, 16), 3, 2, "Relu"),
+                                            ((3, 16, 9, 11), 5, 2, ""), ((2, 6, 8, 8), 3, 1, "Clip"),
+                                            ((1, 24, 7, 7), 7, 1, "Relu")])
+def test_depthwise_channels_last(tmp_path, fp16, x, k, stride, act):
+    """ingot's channels-last depthwise kernel: bias, residual and activation fused; 16-byte vectors where the
+    channels allow (32, 16, 24) and one channel per thread where they do not (6)."""
+    rng = np.random.default_rng(5)
+    c, pad = x[1], k // 2
+    oh, ow = (x[2] + 2 * pad - k) // stride + 1, (x[3] + 2 * pad - k) // stride + 1
+    y = (x[0], c, oh, ow)
+    nodes = [helper.make_node("Conv", ["x", "w", "b"], ["c"], pads=[pad] * 4, strides=[stride] * 2, group=c),
+             helper.make_node("Add", ["c", "z"], ["a" if act else "y"])]
+    inits = [init("w", rng.uniform(-0.5, 0.5, (c, 1, k, k)).astype(np.float32)),
+             init("b", rng.uniform(-0.5, 0.5, (c,)).astype(np.float32))]
+    if act == "Clip":
+        nodes.append(helper.make_node("Clip", ["a", "lo", "hi"], ["y"]))
+        inits += [init("lo", np.float32(0)), init("hi", np.float32(0.6))]
+    elif act:
+        nodes.append(helper.make_node(act, ["a"], ["y"]))
+    g, r = run_case(tmp_path, nodes, [("x", x), ("z", y)], [("y", y)], inits, fp16=fp16, rng=rng, gpu_env=OWN_NHWC)
+    check(g, r, tol_for(fp16, False))
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("c,pool", [(64, "MaxPool"), (40, "AveragePool"), (6, "MaxPool")])
+def test_pool_channels_last(tmp_path, fp16, c, pool):
+    """Channels-last pooling (16-byte vectors where the channels allow) and global average pooling over the
+    channels-last layout (one thread per image and channel for 32 channels and more)."""
+    rng = np.random.default_rng(6)
+    x = (2, 3, 13, 13)
+    nodes = [helper.make_node("Conv", ["x", "w"], ["c"]),
+             helper.make_node(pool, ["c"], ["p"], kernel_shape=[3, 3], strides=[2, 2], pads=[1, 1, 1, 1]),
+             helper.make_node("GlobalAveragePool", ["p"], ["g"]),
+             helper.make_node("Flatten", ["g"], ["y"])]
+    g, r = run_case(tmp_path, nodes, [("x", x)], [("y", (2, c))],
+                    [init("w", rng.uniform(-0.5, 0.5, (c, 3, 1, 1)).astype(np.float32))], fp16=fp16, rng=rng,
+                    gpu_env={"INGOT_CUDA_NHWC": "1"})
     check(g, r, tol_for(fp16, True))
 
 

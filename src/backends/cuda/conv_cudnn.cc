@@ -2,11 +2,15 @@
 // candidates, timed by the builder with CUDA events, the pick kept in the engine (attribute cuda_choice):
 //  - cuDNN's graph API (through NVIDIA's cuDNN frontend): the whole layer as one operation graph,
 //    convolution -> add bias -> add z -> activation, and the execution plans (engine and knobs) that cuDNN's
-//    heuristics offer for it, runtime-fused engines among them (choice = kGraphChoice + plan index);
+//    heuristics offer for it, runtime-fused engines among them (choice = kGraphChoice + plan index; up to
+//    8 plans, all of them at --opt-level 3);
+//  - ingot's channels-last depthwise kernel (kernels::depthwise_nhwc, bias, residual and activation fused),
+//  for
+//    depthwise convolutions kept NHWC (choice = kOwnDepthwise);
 //  - the legacy API: the algorithms cudnnGetConvolutionForwardAlgorithm_v7 offers, each either fused in
 //    cudnnConvolutionBiasActivationForward (ReLU or no activation) or as the convolution followed by
 //    ingot's epilogue kernel (choice = algo * 2 + fused).
-// INGOT_CUDNN_GRAPH=0 at build leaves the graph candidates out.
+// INGOT_CUDA_CONV at build restricts the kinds (kind_enabled).
 #include <cudnn_frontend.h>
 #include <algorithm>
 #include <cstdio>
@@ -23,13 +27,18 @@ namespace fe = cudnn_frontend;
 using kernels::Fn;
 using kernels::FnParams;
 
-constexpr int64_t kGraphChoice = 1000;  // choices from here on are graph-API plans
-constexpr int kMaxGraphPlans = 8;       // plans built and timed per layer
+constexpr int64_t kGraphChoice = 1000;   // choices from here on are graph-API plans
+constexpr int64_t kOwnDepthwise = 5000;  // ingot's channels-last depthwise kernel
+constexpr int kMaxGraphPlans = 8;        // plans built and timed per layer below --opt-level 3
 enum : int64_t { kUidX = 1, kUidW, kUidBias, kUidZ, kUidY };
 
-bool graph_enabled() {
-  const char* e = std::getenv("INGOT_CUDNN_GRAPH");
-  return !(e && std::string(e) == "0");
+// INGOT_CUDA_CONV=KIND[,KIND] (ingot, graph, legacy) keeps only those kinds of candidates, where the layer
+// has any of them: for tests and A/B timings.
+bool kind_enabled(const char* kind) {
+  const char* e = std::getenv("INGOT_CUDA_CONV");
+  if (!e || !*e) return true;
+  const std::string list = std::string(",") + e + ",";
+  return list.find(std::string(",") + kind + ",") != std::string::npos;
 }
 
 // The activation as a pointwise node of the graph; false for those the graph does not express exactly.
@@ -71,6 +80,7 @@ class ConvLayer : public CudaLayer {
     if (act_) cudnnDestroyActivationDescriptor(act_);
     if (zero_bias_) cudaFree(zero_bias_);
     if (filter_) cudaFree(filter_);
+    if (dw_filter_) cudaFree(dw_filter_);
   }
 
   Status init(const LayerBuild& b) {
@@ -110,6 +120,16 @@ class ConvLayer : public CudaLayer {
       for (int d = 0; d < 4; ++d) m.dims[d] = dims[d], m.strides[d] = strides[d];
       kernels::strided_copy(e, filter_, wt.ptr, m, nullptr);
       INGOT_CUDA_LAUNCHED();
+      if (b.attr_int("group", 1) == x[1] && w[0] == x[1] && w[1] == 1) {
+        // Depthwise: the filter again as [kh, kw, c] for ingot's kernel.
+        INGOT_CUDA_OK(cudaMalloc(&dw_filter_, static_cast<size_t>(wt.numel()) * e));
+        kernels::Strided d;
+        d.rank = 3;
+        const int64_t ddims[3] = {w[2], w[3], w[0]}, dstrides[3] = {w[3], 1, w[2] * w[3]};
+        for (int k = 0; k < 3; ++k) d.dims[k] = ddims[k], d.strides[k] = dstrides[k];
+        kernels::strided_copy(e, dw_filter_, wt.ptr, d, nullptr);
+        INGOT_CUDA_LAUNCHED();
+      }
       INGOT_CUDA_OK(cudaStreamSynchronize(nullptr));
     }
     std::vector<int64_t> pads = b.attr_ints("pads"), strides = b.attr_ints("strides"),
@@ -123,6 +143,9 @@ class ConvLayer : public CudaLayer {
     pads_ = {pads[0], pads[1]};
     strides_ = strides;
     dil_ = dil;
+    dw_ = kernels::DepthwiseShape{i(x[0]),    i(x[1]),    i(x[2]),   i(x[3]),       i(y[2]),
+                                  i(y[3]),    i(w[2]),    i(w[3]),   i(strides[0]), i(strides[1]),
+                                  i(pads[0]), i(pads[1]), i(dil[0]), i(dil[1])};
     INGOT_CUDNN_OK(cudnnSetConvolution2dDescriptor(conv_, i(pads[0]), i(pads[1]), i(strides[0]),
                                                    i(strides[1]), i(dil[0]), i(dil[1]),
                                                    CUDNN_CROSS_CORRELATION, CUDNN_DATA_FLOAT));
@@ -199,11 +222,12 @@ class ConvLayer : public CudaLayer {
 
   // The candidates: the graph plans that build (up to kMaxGraphPlans, in the heuristics' order), then the
   // (algo, fused) pairs of the legacy API's heuristic, in its order.
-  Expected<std::vector<int64_t>> candidates(cudnnHandle_t h) {
+  Expected<std::vector<int64_t>> candidates(cudnnHandle_t h, bool exhaustive) {
     std::vector<int64_t> out;
-    if (graph_enabled() && make_graph(h).ok()) {
+    if (dw_filter_) out.push_back(kOwnDepthwise);
+    if (make_graph(h).ok()) {
       const int64_t n = graph_->get_execution_plan_count();
-      for (int64_t i = 0; i < n && static_cast<int>(out.size()) < kMaxGraphPlans; ++i)
+      for (int64_t i = 0; i < n && (exhaustive || static_cast<int>(out.size()) < kMaxGraphPlans); ++i)
         if (build_plan(h, i).ok()) out.push_back(kGraphChoice + i);
     }
     cudnnConvolutionFwdAlgoPerf_t perf[CUDNN_CONVOLUTION_FWD_ALGO_COUNT];
@@ -218,11 +242,21 @@ class ConvLayer : public CudaLayer {
       out.push_back(algo * 2);
     }
     if (out.empty()) return unsupported("cuDNN offers no algorithm for this convolution");
-    return out;
+    std::vector<int64_t> kept;
+    for (int64_t c : out)
+      if (kind_enabled(c == kOwnDepthwise ? "ingot" : graph_choice(c) ? "graph" : "legacy"))
+        kept.push_back(c);
+    return kept.empty() ? out : kept;
   }
 
   Status choose(cudnnHandle_t h, int64_t choice) {
     choice_ = choice;
+    if (choice == kOwnDepthwise) {
+      if (!dw_filter_)
+        return unsupported("ingot's depthwise kernel: not a channels-last depthwise convolution");
+      ws_ = 0;
+      return Status::Ok();
+    }
     if (graph_choice(choice)) {
       INGOT_RETURN_IF_ERROR(build_plan(h, choice - kGraphChoice));
       int64_t ws = 0;
@@ -240,6 +274,12 @@ class ConvLayer : public CudaLayer {
     INGOT_CUDNN_OK(cudnnSetStream(h, l.stream));
     const void* bias = has_bias_ ? l.in[2].ptr : zero_bias_;
     void* y = l.out[0].ptr;
+    if (choice_ == kOwnDepthwise) {
+      kernels::depthwise_nhwc(half_, y, l.in[0].ptr, dw_filter_, has_bias_ ? l.in[2].ptr : nullptr,
+                              has_z_ ? l.in[3].ptr : nullptr, dw_, fn_, l.stream);
+      INGOT_CUDA_LAUNCHED();
+      return Status::Ok();
+    }
     if (graph_choice(choice_)) {
       std::unordered_map<int64_t, void*> pack{
           {kUidX, l.in[0].ptr}, {kUidW, const_cast<void*>(filter(l))}, {kUidY, y}};
@@ -268,6 +308,7 @@ class ConvLayer : public CudaLayer {
   size_t workspace_bytes() const override { return ws_; }
   // A candidate in words, for INGOT_LOG_TUNING.
   std::string describe(int64_t c) const {
+    if (c == kOwnDepthwise) return "ingot depthwise";
     if (graph_choice(c)) {
       std::string name;
       if (graph_->get_plan_name_at_index(c - kGraphChoice, name).is_bad()) name = "?";
@@ -278,6 +319,7 @@ class ConvLayer : public CudaLayer {
   size_t max_workspace(cudnnHandle_t h, const std::vector<int64_t>& cands) const {
     size_t m = 0;
     for (int64_t c : cands) {
+      if (c == kOwnDepthwise) continue;
       if (graph_choice(c)) {
         int64_t ws = 0;
         if (graph_->get_workspace_size_plan_at_index(c - kGraphChoice, ws).is_good())
@@ -294,11 +336,13 @@ class ConvLayer : public CudaLayer {
   }
 
  private:
-  bool graph_choice(int64_t c) const { return c >= kGraphChoice; }
+  static bool graph_choice(int64_t c) { return c >= kGraphChoice && c < kOwnDepthwise; }
   cudnnConvolutionFwdAlgo_t algo() const { return static_cast<cudnnConvolutionFwdAlgo_t>(choice_ / 2); }
   const void* filter(const Launch& l) const { return filter_ ? filter_ : l.in[1].ptr; }
   bool half_ = false, has_bias_ = false, has_z_ = false, fusable_ = false, nhwc_ = false;
   void* filter_ = nullptr;
+  void* dw_filter_ = nullptr;  // depthwise and channels-last: the filter as [kh, kw, c]
+  kernels::DepthwiseShape dw_;
   int64_t channels_ = 1, inner_ = 1, numel_ = 0, choice_ = 0;
   FnParams fn_;
   size_t ws_ = 0;
@@ -332,7 +376,7 @@ Expected<std::unique_ptr<CudaLayer>> conv_prepare(LayerBuild& b) {
   cudnnHandle_t h = b.handles->cudnn;
   int64_t choice = b.choice;
   if (choice < 0) {
-    INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> cands, c->candidates(h));
+    INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> cands, c->candidates(h, b.opt_level >= 3));
     choice = cands.front();  // the heuristic's first
     if (b.tune && b.tuning && cands.size() > 1) {
       void* ws = nullptr;

@@ -655,6 +655,7 @@ Status select(Plan& plan, const BuildConfig& config) {
   // win on large batches of dense convolutions and can lose on small ones and on depthwise convolutions.
   Plan nchw = plan;  // weights are shared, not copied
   assign_layouts(plan);
+  if (env_on("INGOT_CUDA_NHWC")) return select_tactics(plan, config);  // channels-last, untimed (tests)
   bool any_nhwc = false;
   for (const PlanLayer& l : plan.layers) any_nhwc |= l.attrs.count("cuda_nhwc") > 0;
   INGOT_RETURN_IF_ERROR(select_tactics(plan, config));
@@ -763,6 +764,7 @@ Status select_tactics(Plan& plan, const BuildConfig& config) {
       scratch.push_back(std::move(d));
     }
     b.tune = config.opt_level >= 1;
+    b.opt_level = config.opt_level;
     b.tuning = &tl;
     auto k = chosen->prepare(b);
     if (!k.ok()) return k.status().with_context("layer '" + layer.name + "' (" + chosen->id + ")");

@@ -73,6 +73,7 @@ struct LayerBuild {
   // Tactics with candidates time them here and return their pick in `choice`; at load, `choice` holds
   // the pick read back from the engine (attribute "cuda_choice") and no timing happens.
   bool tune = false;
+  int opt_level = 2;  // --opt-level: 3 times every candidate a tactic has, lower levels the likeliest few
   Launch* tuning = nullptr;
   int64_t choice = -1;
 

@@ -1,6 +1,8 @@
 #include <cuda_fp16.h>
 
 #include <cfloat>
+#include <cstdint>
+#include <initializer_list>
 
 #include "backends/cuda/kernels.h"
 
@@ -239,6 +241,116 @@ __global__ void k_pool2d(T* y, const T* x, int64_t nc, int h, int w, int oh, int
   }
 }
 
+// V consecutive elements of a channels-last tensor as one 16-byte (or, for V = 1, one-element) access.
+template <typename T, int V>
+struct Vec {
+  T v[V];
+};
+template <typename T, int V>
+__device__ __forceinline__ void load_vec(const T* p, float (&out)[V]) {
+  const Vec<T, V> r = *reinterpret_cast<const Vec<T, V>*>(p);
+#pragma unroll
+  for (int e = 0; e < V; ++e) out[e] = load(r.v, e);
+}
+template <typename T, int V>
+__device__ __forceinline__ void store_vec(T* p, const float (&in)[V]) {
+  Vec<T, V> r;
+#pragma unroll
+  for (int e = 0; e < V; ++e) store(r.v, e, in[e]);
+  *reinterpret_cast<Vec<T, V>*>(p) = r;
+}
+
+// Channels-last pooling, V channels of one output pixel per thread.
+template <typename T, int V>
+__global__ void __launch_bounds__(256)
+    k_pool2d_nhwc(T* y, const T* x, int images, int c, int h, int w, int oh, int ow, int kh, int kw, int sh,
+                  int sw, int ph, int pw, int dh, int dw, bool max, bool include_pad) {
+  const int cv = c / V;
+  const int64_t n = static_cast<int64_t>(images) * oh * ow * cv;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x) {
+    const int cg = static_cast<int>(i % cv);
+    const int64_t pix = i / cv;
+    const int ox = static_cast<int>(pix % ow), oy = static_cast<int>((pix / ow) % oh);
+    const int64_t img = pix / (static_cast<int64_t>(ow) * oh);
+    const T* xp = x + img * h * w * c + cg * V;
+    float acc[V], v[V];
+#pragma unroll
+    for (int e = 0; e < V; ++e) acc[e] = max ? -FLT_MAX : 0.f;
+    int count = 0;
+    for (int ky = 0; ky < kh; ++ky) {
+      const int iy = oy * sh - ph + ky * dh;
+      for (int kx = 0; kx < kw; ++kx) {
+        const int ix = ox * sw - pw + kx * dw;
+        if (iy >= 0 && iy < h && ix >= 0 && ix < w) {
+          load_vec<T, V>(xp + (static_cast<int64_t>(iy) * w + ix) * c, v);
+#pragma unroll
+          for (int e = 0; e < V; ++e) acc[e] = max ? fmaxf(acc[e], v[e]) : acc[e] + v[e];
+          ++count;
+        } else if (include_pad && iy < h + ph && ix < w + pw) {
+          ++count;
+        }
+      }
+    }
+    if (!max)
+#pragma unroll
+      for (int e = 0; e < V; ++e) acc[e] = count ? acc[e] / count : 0.f;
+    store_vec<T, V>(y + pix * c + cg * V, acc);
+  }
+}
+
+// Channels-last depthwise convolution (one filter per channel), y = act(conv + bias + z), V channels of one
+// output pixel per thread; the filter laid out [kh, kw, c].
+template <typename T, int V>
+__global__ void __launch_bounds__(256)
+    k_depthwise_nhwc(T* y, const T* x, const T* wt, const T* bias, const T* z, int images, int c, int h,
+                     int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
+                     FnParams fn) {
+  const int cv = c / V;
+  const int64_t n = static_cast<int64_t>(images) * oh * ow * cv;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x) {
+    const int cg = static_cast<int>(i % cv);
+    const int64_t pix = i / cv;
+    const int ox = static_cast<int>(pix % ow), oy = static_cast<int>((pix / ow) % oh);
+    const int64_t img = pix / (static_cast<int64_t>(ow) * oh);
+    const T* xp = x + img * h * w * c + cg * V;
+    const T* wp = wt + cg * V;
+    float acc[V], xv[V], wv[V];
+    if (bias) {
+      load_vec<T, V>(bias + cg * V, acc);
+    } else {
+#pragma unroll
+      for (int e = 0; e < V; ++e) acc[e] = 0.f;
+    }
+    for (int ky = 0; ky < kh; ++ky) {
+      const int iy = oy * sh - ph + ky * dh;
+      if (iy < 0 || iy >= h) continue;
+      for (int kx = 0; kx < kw; ++kx) {
+        const int ix = ox * sw - pw + kx * dw;
+        if (ix < 0 || ix >= w) continue;
+        load_vec<T, V>(xp + (static_cast<int64_t>(iy) * w + ix) * c, xv);
+        load_vec<T, V>(wp + (ky * kw + kx) * c, wv);
+#pragma unroll
+        for (int e = 0; e < V; ++e) acc[e] = fmaf(xv[e], wv[e], acc[e]);
+      }
+    }
+    if (z) {
+      load_vec<T, V>(z + pix * c + cg * V, xv);
+#pragma unroll
+      for (int e = 0; e < V; ++e) acc[e] += xv[e];
+    }
+#pragma unroll
+    for (int e = 0; e < V; ++e) acc[e] = apply(fn, acc[e]);
+    store_vec<T, V>(y + pix * c + cg * V, acc);
+  }
+}
+
+// A reduction over the middle axis of [outer, r, inner] with one thread per output (outer, inner): the
+// threads of a warp read neighbouring elements, for inner >= 32 (channels-last global pooling).
+template <typename T>
+__global__ void k_reduce_columns(T* y, const T* x, int64_t outer, int64_t r, int64_t inner, ReduceOp op);
+
 __device__ __forceinline__ float combine(ReduceOp op, float a, float b) {
   return op == ReduceOp::kMax ? fmaxf(a, b) : op == ReduceOp::kMin ? fminf(a, b) : a + b;
 }
@@ -266,6 +378,18 @@ __global__ void k_reduce(T* y, const T* x, int64_t r, int64_t inner, ReduceOp op
   for (int64_t k = threadIdx.x; k < r; k += blockDim.x) acc = combine(op, acc, load(xp, k * inner));
   acc = block_reduce(acc, op, shared);
   if (threadIdx.x == 0) store(y, row, op == ReduceOp::kMean ? acc / static_cast<float>(r) : acc);
+}
+
+template <typename T>
+__global__ void k_reduce_columns(T* y, const T* x, int64_t outer, int64_t r, int64_t inner, ReduceOp op) {
+  const int64_t n = outer * inner;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x) {
+    const T* xp = x + (i / inner) * r * inner + i % inner;
+    float acc = op == ReduceOp::kMax ? -FLT_MAX : op == ReduceOp::kMin ? FLT_MAX : 0.f;
+    for (int64_t k = 0; k < r; ++k) acc = combine(op, acc, load(xp, k * inner));
+    store(y, i, op == ReduceOp::kMean ? acc / static_cast<float>(r) : acc);
+  }
 }
 
 template <typename T>
@@ -309,6 +433,16 @@ __global__ void k_layer_norm(T* y, const T* x, const T* scale, const T* bias, in
 }
 
 int row_threads(int64_t r) { return r >= 1024 ? 512 : r >= 256 ? 256 : r >= 64 ? 64 : 32; }
+
+// The channels a channels-last kernel takes per thread: 16 bytes when the channel count and every pointer
+// allow it, else 1.
+int vector_width(bool half, int channels, std::initializer_list<const void*> ptrs) {
+  const int v = half ? 8 : 4;
+  if (channels % v) return 1;
+  for (const void* p : ptrs)
+    if (reinterpret_cast<uintptr_t>(p) % 16) return 1;
+  return v;
+}
 
 }  // namespace
 
@@ -451,6 +585,20 @@ void pool2d(bool half, bool max, void* y, const void* x, int64_t nc, int h, int 
             int kw, int sh, int sw, int ph, int pw, int dh, int dw, bool include_pad, int64_t c_last,
             cudaStream_t s) {
   const int64_t n = nc * oh * ow;
+  if (c_last > 0 && c_last <= INT32_MAX) {
+    const int c = static_cast<int>(c_last), images = static_cast<int>(nc / c_last);
+    const int v = vector_width(half, c, {x, y});
+    const unsigned blocks = blocks_for(n / v);
+    if (half && v == 8)
+      k_pool2d_nhwc<__half, 8>
+          <<<blocks, kThreads, 0, s>>>(static_cast<__half*>(y), static_cast<const __half*>(x), images, c, h,
+                                       w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, max, include_pad);
+    else if (!half && v == 4)
+      k_pool2d_nhwc<float, 4>
+          <<<blocks, kThreads, 0, s>>>(static_cast<float*>(y), static_cast<const float*>(x), images, c, h, w,
+                                       oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, max, include_pad);
+    if (v > 1) return;
+  }
   if (half)
     k_pool2d<__half><<<blocks_for(n), kThreads, 0, s>>>(static_cast<__half*>(y),
                                                         static_cast<const __half*>(x), nc, h, w, oh, ow, kh,
@@ -461,8 +609,36 @@ void pool2d(bool half, bool max, void* y, const void* x, int64_t nc, int h, int 
                                                        include_pad, c_last);
 }
 
+template <typename T, int V>
+void depthwise_t(void* y, const void* x, const void* w, const void* bias, const void* z,
+                 const DepthwiseShape& d, FnParams fn, cudaStream_t s) {
+  const int64_t n = static_cast<int64_t>(d.images) * d.oh * d.ow * (d.c / V);
+  k_depthwise_nhwc<T, V><<<blocks_for(n), kThreads, 0, s>>>(
+      static_cast<T*>(y), static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(bias),
+      static_cast<const T*>(z), d.images, d.c, d.h, d.w, d.oh, d.ow, d.kh, d.kw, d.sh, d.sw, d.ph, d.pw, d.dh,
+      d.dw, fn);
+}
+
+void depthwise_nhwc(bool half, void* y, const void* x, const void* w, const void* bias, const void* z,
+                    const DepthwiseShape& d, FnParams fn, cudaStream_t s) {
+  const int v = vector_width(half, d.c, {y, x, w, bias, z});
+  if (half && v == 8) return depthwise_t<__half, 8>(y, x, w, bias, z, d, fn, s);
+  if (half) return depthwise_t<__half, 1>(y, x, w, bias, z, d, fn, s);
+  if (v == 4) return depthwise_t<float, 4>(y, x, w, bias, z, d, fn, s);
+  depthwise_t<float, 1>(y, x, w, bias, z, d, fn, s);
+}
+
 void reduce(bool half, ReduceOp op, void* y, const void* x, int64_t outer, int64_t r, int64_t inner,
             cudaStream_t s) {
+  if (inner >= 32) {
+    if (half)
+      k_reduce_columns<__half><<<blocks_for(outer * inner), kThreads, 0, s>>>(
+          static_cast<__half*>(y), static_cast<const __half*>(x), outer, r, inner, op);
+    else
+      k_reduce_columns<float><<<blocks_for(outer * inner), kThreads, 0, s>>>(
+          static_cast<float*>(y), static_cast<const float*>(x), outer, r, inner, op);
+    return;
+  }
   const auto rows = static_cast<unsigned>(outer * inner);
   if (half)
     k_reduce<__half><<<rows, row_threads(r), 0, s>>>(static_cast<__half*>(y), static_cast<const __half*>(x),
