@@ -153,17 +153,15 @@ def test_conv_net_channels_last(tmp_path, fp16, batch, size):
     check(g, r, tol_for(fp16, True))
 
 
-# Channels-last, untimed (INGOT_CUDA_NHWC=1), convolutions on ingot's own kernels where they have one.
-OWN_NHWC = {"INGOT_CUDA_NHWC": "1", "INGOT_CUDA_CONV": "ingot"}
-
-
 @pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("kernel", ["ingot", "ingot4"])
 @pytest.mark.parametrize("x,k,stride,act", [((2, 32, 15, 15), 3, 1, "Clip"), ((1, 32, 16, 16), 3, 2, "Relu"),
                                             ((3, 16, 9, 11), 5, 2, ""), ((2, 6, 8, 8), 3, 1, "Clip"),
                                             ((1, 24, 7, 7), 7, 1, "Relu")])
-def test_depthwise_channels_last(tmp_path, fp16, x, k, stride, act):
-    """ingot's channels-last depthwise kernel: bias, residual and activation fused; 16-byte vectors where the
-    channels allow (32, 16, 24) and one channel per thread where they do not (6)."""
+def test_depthwise_channels_last(tmp_path, fp16, kernel, x, k, stride, act):
+    """ingot's channels-last depthwise kernel (1 or 4 output pixels a thread), channels-last and untimed
+    (INGOT_CUDA_NHWC=1): bias, residual and activation fused; 16-byte vectors where the channels allow (32, 16,
+    24) and one channel per thread where they do not (6)."""
     rng = np.random.default_rng(5)
     c, pad = x[1], k // 2
     oh, ow = (x[2] + 2 * pad - k) // stride + 1, (x[3] + 2 * pad - k) // stride + 1
@@ -177,7 +175,8 @@ def test_depthwise_channels_last(tmp_path, fp16, x, k, stride, act):
         inits += [init("lo", np.float32(0)), init("hi", np.float32(0.6))]
     elif act:
         nodes.append(helper.make_node(act, ["a"], ["y"]))
-    g, r = run_case(tmp_path, nodes, [("x", x), ("z", y)], [("y", y)], inits, fp16=fp16, rng=rng, gpu_env=OWN_NHWC)
+    g, r = run_case(tmp_path, nodes, [("x", x), ("z", y)], [("y", y)], inits, fp16=fp16, rng=rng,
+                    gpu_env={"INGOT_CUDA_NHWC": "1", "INGOT_CUDA_CONV": kernel})
     check(g, r, tol_for(fp16, False))
 
 

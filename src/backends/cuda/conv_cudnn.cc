@@ -6,7 +6,8 @@
 //    8 plans, all of them at --opt-level 3);
 //  - ingot's channels-last depthwise kernel (kernels::depthwise_nhwc, bias, residual and activation fused),
 //  for
-//    depthwise convolutions kept NHWC (choice = kOwnDepthwise);
+//    depthwise convolutions kept NHWC (choice = kOwnDepthwise, or kOwnDepthwise4 with 4 output pixels a
+//    thread);
 //  - the legacy API: the algorithms cudnnGetConvolutionForwardAlgorithm_v7 offers, each either fused in
 //    cudnnConvolutionBiasActivationForward (ReLU or no activation) or as the convolution followed by
 //    ingot's epilogue kernel (choice = algo * 2 + fused).
@@ -27,13 +28,14 @@ namespace fe = cudnn_frontend;
 using kernels::Fn;
 using kernels::FnParams;
 
-constexpr int64_t kGraphChoice = 1000;   // choices from here on are graph-API plans
-constexpr int64_t kOwnDepthwise = 5000;  // ingot's channels-last depthwise kernel
-constexpr int kMaxGraphPlans = 8;        // plans built and timed per layer below --opt-level 3
+constexpr int64_t kGraphChoice = 1000;    // choices from here on are graph-API plans
+constexpr int64_t kOwnDepthwise = 5000;   // ingot's channels-last depthwise kernel, 1 output pixel a thread
+constexpr int64_t kOwnDepthwise4 = 5001;  // the same, 4 pixels of a row a thread
+constexpr int kMaxGraphPlans = 8;         // plans built and timed per layer below --opt-level 3
 enum : int64_t { kUidX = 1, kUidW, kUidBias, kUidZ, kUidY };
 
-// INGOT_CUDA_CONV=KIND[,KIND] (ingot, graph, legacy) keeps only those kinds of candidates, where the layer
-// has any of them: for tests and A/B timings.
+// INGOT_CUDA_CONV=KIND[,KIND] (ingot, ingot4, graph, legacy) keeps only those kinds of candidates, where the
+// layer has any of them: for tests and A/B timings.
 bool kind_enabled(const char* kind) {
   const char* e = std::getenv("INGOT_CUDA_CONV");
   if (!e || !*e) return true;
@@ -85,6 +87,7 @@ class ConvLayer : public CudaLayer {
 
   Status init(const LayerBuild& b) {
     half_ = b.fp16;
+    own_kernels_ = b.own_kernels;
     const cudnnDataType_t dt = half_ ? CUDNN_DATA_HALF : CUDNN_DATA_FLOAT;
     const Dims& x = b.in(0).dims;
     const Dims& w = b.in(1).dims;
@@ -224,7 +227,7 @@ class ConvLayer : public CudaLayer {
   // (algo, fused) pairs of the legacy API's heuristic, in its order.
   Expected<std::vector<int64_t>> candidates(cudnnHandle_t h, bool exhaustive) {
     std::vector<int64_t> out;
-    if (dw_filter_) out.push_back(kOwnDepthwise);
+    if (dw_filter_) out.insert(out.end(), {kOwnDepthwise, kOwnDepthwise4});
     if (make_graph(h).ok()) {
       const int64_t n = graph_->get_execution_plan_count();
       for (int64_t i = 0; i < n && (exhaustive || static_cast<int>(out.size()) < kMaxGraphPlans); ++i)
@@ -244,14 +247,18 @@ class ConvLayer : public CudaLayer {
     if (out.empty()) return unsupported("cuDNN offers no algorithm for this convolution");
     std::vector<int64_t> kept;
     for (int64_t c : out)
-      if (kind_enabled(c == kOwnDepthwise ? "ingot" : graph_choice(c) ? "graph" : "legacy"))
+      if ((own_kernels_ || !own_choice(c)) && kind_enabled(c == kOwnDepthwise4  ? "ingot4"
+                                                           : c == kOwnDepthwise ? "ingot"
+                                                           : graph_choice(c)    ? "graph"
+                                                                                : "legacy"))
         kept.push_back(c);
     return kept.empty() ? out : kept;
   }
 
   Status choose(cudnnHandle_t h, int64_t choice) {
     choice_ = choice;
-    if (choice == kOwnDepthwise) {
+    if (own_choice(choice)) {
+      dw_.pixels = choice == kOwnDepthwise4 ? 4 : 1;
       if (!dw_filter_)
         return unsupported("ingot's depthwise kernel: not a channels-last depthwise convolution");
       ws_ = 0;
@@ -274,7 +281,7 @@ class ConvLayer : public CudaLayer {
     INGOT_CUDNN_OK(cudnnSetStream(h, l.stream));
     const void* bias = has_bias_ ? l.in[2].ptr : zero_bias_;
     void* y = l.out[0].ptr;
-    if (choice_ == kOwnDepthwise) {
+    if (own_choice(choice_)) {
       kernels::depthwise_nhwc(half_, y, l.in[0].ptr, dw_filter_, has_bias_ ? l.in[2].ptr : nullptr,
                               has_z_ ? l.in[3].ptr : nullptr, dw_, fn_, l.stream);
       INGOT_CUDA_LAUNCHED();
@@ -308,7 +315,7 @@ class ConvLayer : public CudaLayer {
   size_t workspace_bytes() const override { return ws_; }
   // A candidate in words, for INGOT_LOG_TUNING.
   std::string describe(int64_t c) const {
-    if (c == kOwnDepthwise) return "ingot depthwise";
+    if (own_choice(c)) return c == kOwnDepthwise4 ? "ingot depthwise, 4 pixels a thread" : "ingot depthwise";
     if (graph_choice(c)) {
       std::string name;
       if (graph_->get_plan_name_at_index(c - kGraphChoice, name).is_bad()) name = "?";
@@ -319,7 +326,7 @@ class ConvLayer : public CudaLayer {
   size_t max_workspace(cudnnHandle_t h, const std::vector<int64_t>& cands) const {
     size_t m = 0;
     for (int64_t c : cands) {
-      if (c == kOwnDepthwise) continue;
+      if (own_choice(c)) continue;
       if (graph_choice(c)) {
         int64_t ws = 0;
         if (graph_->get_workspace_size_plan_at_index(c - kGraphChoice, ws).is_good())
@@ -337,8 +344,10 @@ class ConvLayer : public CudaLayer {
 
  private:
   static bool graph_choice(int64_t c) { return c >= kGraphChoice && c < kOwnDepthwise; }
+  static bool own_choice(int64_t c) { return own_kernel_choice(c); }
   cudnnConvolutionFwdAlgo_t algo() const { return static_cast<cudnnConvolutionFwdAlgo_t>(choice_ / 2); }
   const void* filter(const Launch& l) const { return filter_ ? filter_ : l.in[1].ptr; }
+  bool own_kernels_ = true;  // LayerBuild::own_kernels
   bool half_ = false, has_bias_ = false, has_z_ = false, fusable_ = false, nhwc_ = false;
   void* filter_ = nullptr;
   void* dw_filter_ = nullptr;  // depthwise and channels-last: the filter as [kh, kw, c]
@@ -405,6 +414,12 @@ Expected<std::unique_ptr<CudaLayer>> conv_prepare(LayerBuild& b) {
   INGOT_RETURN_IF_ERROR(c->choose(h, choice));
   return std::unique_ptr<CudaLayer>(std::move(c));
 }
+
+}  // namespace
+
+bool own_kernel_choice(int64_t choice) { return choice == kOwnDepthwise || choice == kOwnDepthwise4; }
+
+namespace {
 
 INGOT_REGISTER_CUDA_TACTIC(cudnn_conv, "cuda.cudnn.conv", conv_supports, conv_prepare);
 

@@ -626,7 +626,7 @@ Status CudaContext::run_compute_only() {
 
 // ---- build: a tactic per layer, tuned on the GPU ----
 
-Status select_tactics(Plan& plan, const BuildConfig& config);
+Status select_tactics(Plan& plan, const BuildConfig& config, bool own_kernels = true);
 Expected<double> time_plan(const Plan& plan);
 
 Status select(Plan& plan, const BuildConfig& config) {
@@ -658,14 +658,32 @@ Status select(Plan& plan, const BuildConfig& config) {
   if (env_on("INGOT_CUDA_NHWC")) return select_tactics(plan, config);  // channels-last, untimed (tests)
   bool any_nhwc = false;
   for (const PlanLayer& l : plan.layers) any_nhwc |= l.attrs.count("cuda_nhwc") > 0;
+  Plan nhwc_cudnn = plan;
   INGOT_RETURN_IF_ERROR(select_tactics(plan, config));
   if (!any_nhwc || config.opt_level < 1) return Status::Ok();
   INGOT_RETURN_IF_ERROR(select_tactics(nchw, config));
   INGOT_ASSIGN_OR_RETURN(double t_nhwc, time_plan(plan));
   INGOT_ASSIGN_OR_RETURN(double t_nchw, time_plan(nchw));
+  // Layers timed one by one can mislead where a kernel's neighbours share the L2 cache with it: ingot's own
+  // channels-last kernels win a layer alone and can lose in the whole network (mobilenet_v2's depthwise
+  // layers at batch 32). So the network is also timed with cuDNN alone, and the fastest of the three kept.
+  bool any_own = false;
+  for (const PlanLayer& l : plan.layers) {
+    auto c = l.attrs.find("cuda_choice");
+    any_own |= c != l.attrs.end() && own_kernel_choice(c->second.i);
+  }
+  double t_cudnn = -1;
+  if (any_own) {
+    INGOT_RETURN_IF_ERROR(select_tactics(nhwc_cudnn, config, /*own_kernels=*/false));
+    INGOT_ASSIGN_OR_RETURN(t_cudnn, time_plan(nhwc_cudnn));
+  }
   if (env_on("INGOT_LOG_TUNING"))
-    std::fprintf(stderr, "tune layout: NHWC %.4f ms, NCHW %.4f ms\n", t_nhwc, t_nchw);
-  if (t_nchw < t_nhwc) plan = std::move(nchw);
+    std::fprintf(stderr, "tune layout: NHWC %.4f ms, NCHW %.4f ms, NHWC without ingot's kernels %.4f ms\n",
+                 t_nhwc, t_nchw, t_cudnn);
+  if (t_cudnn >= 0 && t_cudnn < t_nhwc && t_cudnn < t_nchw)
+    plan = std::move(nhwc_cudnn);
+  else if (t_nchw < t_nhwc)
+    plan = std::move(nchw);
   return Status::Ok();
 }
 
@@ -694,7 +712,7 @@ Expected<double> time_plan(const Plan& plan) {
 }
 
 // A tactic for every layer, tuned on the GPU.
-Status select_tactics(Plan& plan, const BuildConfig& config) {
+Status select_tactics(Plan& plan, const BuildConfig& config, bool own_kernels) {
   const bool fp16 = uses_fp16(config);
   std::map<std::string, std::vector<std::string>> missing;  // op -> layers
 
@@ -765,6 +783,7 @@ Status select_tactics(Plan& plan, const BuildConfig& config) {
     }
     b.tune = config.opt_level >= 1;
     b.opt_level = config.opt_level;
+    b.own_kernels = own_kernels;
     b.tuning = &tl;
     auto k = chosen->prepare(b);
     if (!k.ok()) return k.status().with_context("layer '" + layer.name + "' (" + chosen->id + ")");

@@ -74,6 +74,8 @@ struct LayerBuild {
   // the pick read back from the engine (attribute "cuda_choice") and no timing happens.
   bool tune = false;
   int opt_level = 2;  // --opt-level: 3 times every candidate a tactic has, lower levels the likeliest few
+  bool own_kernels =
+      true;  // false: tactics leave ingot's own kernels out of their candidates where they have others
   Launch* tuning = nullptr;
   int64_t choice = -1;
 
@@ -93,6 +95,9 @@ struct LayerBuild {
 // The epilogue activation of an ingot.FusedConv / FusedMatMul layer (attributes activation,
 // activation_alpha, activation_beta), or an error naming one ingot's kernels do not have.
 Expected<kernels::FnParams> fused_activation(const LayerBuild& b);
+
+// Whether a convolution layer's cuda_choice is one of ingot's own kernels (conv_cudnn.cc).
+bool own_kernel_choice(int64_t choice);
 
 // Marks the plan's channels-last tensors (attribute cuda_nhwc of the layers touching them).
 void assign_layouts(engine::Plan& plan);

@@ -260,6 +260,22 @@ __device__ __forceinline__ void store_vec(T* p, const float (&in)[V]) {
   *reinterpret_cast<Vec<T, V>*>(p) = r;
 }
 
+// Where thread-item i of a channels-last kernel works: channel group cg (of cv), output row oy, first output
+// column ox (of `cols` column groups of `per_col` pixels each) and image, with the groups fastest.
+struct NhwcPos {
+  int cg, ox, oy;
+  int64_t img;
+};
+__device__ __forceinline__ NhwcPos nhwc_pos(int64_t i, int cv, int cols, int per_col, int oh) {
+  NhwcPos p;
+  p.cg = static_cast<int>(i % cv);
+  const int64_t pix = i / cv;
+  p.ox = static_cast<int>(pix % cols) * per_col;
+  p.oy = static_cast<int>((pix / cols) % oh);
+  p.img = pix / (static_cast<int64_t>(cols) * oh);
+  return p;
+}
+
 // Channels-last pooling, V channels of one output pixel per thread.
 template <typename T, int V>
 __global__ void __launch_bounds__(256)
@@ -269,10 +285,7 @@ __global__ void __launch_bounds__(256)
   const int64_t n = static_cast<int64_t>(images) * oh * ow * cv;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
        i += (int64_t)gridDim.x * blockDim.x) {
-    const int cg = static_cast<int>(i % cv);
-    const int64_t pix = i / cv;
-    const int ox = static_cast<int>(pix % ow), oy = static_cast<int>((pix / ow) % oh);
-    const int64_t img = pix / (static_cast<int64_t>(ow) * oh);
+    const auto [cg, ox, oy, img] = nhwc_pos(i, cv, ow, 1, oh);
     const T* xp = x + img * h * w * c + cg * V;
     float acc[V], v[V];
 #pragma unroll
@@ -295,54 +308,62 @@ __global__ void __launch_bounds__(256)
     if (!max)
 #pragma unroll
       for (int e = 0; e < V; ++e) acc[e] = count ? acc[e] / count : 0.f;
-    store_vec<T, V>(y + pix * c + cg * V, acc);
+    store_vec<T, V>(y + ((img * oh + oy) * ow + ox) * c + cg * V, acc);
   }
 }
 
-// Channels-last depthwise convolution (one filter per channel), y = act(conv + bias + z), V channels of one
-// output pixel per thread; the filter laid out [kh, kw, c].
-template <typename T, int V>
+// Channels-last depthwise convolution (one filter per channel), y = act(conv + bias + z), V channels of P
+// neighbouring output pixels of a row per thread (each filter tap loaded once for the P pixels); the filter
+// laid out [kh, kw, c].
+template <typename T, int V, int P>
 __global__ void __launch_bounds__(256)
     k_depthwise_nhwc(T* y, const T* x, const T* wt, const T* bias, const T* z, int images, int c, int h,
                      int w, int oh, int ow, int kh, int kw, int sh, int sw, int ph, int pw, int dh, int dw,
                      FnParams fn) {
-  const int cv = c / V;
-  const int64_t n = static_cast<int64_t>(images) * oh * ow * cv;
+  const int cv = c / V, cols = (ow + P - 1) / P;
+  const int64_t n = static_cast<int64_t>(images) * oh * cols * cv;
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
        i += (int64_t)gridDim.x * blockDim.x) {
-    const int cg = static_cast<int>(i % cv);
-    const int64_t pix = i / cv;
-    const int ox = static_cast<int>(pix % ow), oy = static_cast<int>((pix / ow) % oh);
-    const int64_t img = pix / (static_cast<int64_t>(ow) * oh);
+    const auto [cg, ox0, oy, img] = nhwc_pos(i, cv, cols, P, oh);
+    const int np = min(P, ow - ox0);
     const T* xp = x + img * h * w * c + cg * V;
-    const T* wp = wt + cg * V;
-    float acc[V], xv[V], wv[V];
-    if (bias) {
-      load_vec<T, V>(bias + cg * V, acc);
-    } else {
+    float acc[P][V], xv[V], wv[V];
+    if (bias) load_vec<T, V>(bias + cg * V, acc[0]);
 #pragma unroll
-      for (int e = 0; e < V; ++e) acc[e] = 0.f;
+    for (int e = 0; e < V; ++e) {
+      if (!bias) acc[0][e] = 0.f;
+#pragma unroll
+      for (int p = 1; p < P; ++p) acc[p][e] = acc[0][e];
     }
     for (int ky = 0; ky < kh; ++ky) {
       const int iy = oy * sh - ph + ky * dh;
       if (iy < 0 || iy >= h) continue;
+      const T* row = xp + static_cast<int64_t>(iy) * w * c;
       for (int kx = 0; kx < kw; ++kx) {
-        const int ix = ox * sw - pw + kx * dw;
-        if (ix < 0 || ix >= w) continue;
-        load_vec<T, V>(xp + (static_cast<int64_t>(iy) * w + ix) * c, xv);
-        load_vec<T, V>(wp + (ky * kw + kx) * c, wv);
+        load_vec<T, V>(wt + (ky * kw + kx) * c + cg * V, wv);
 #pragma unroll
-        for (int e = 0; e < V; ++e) acc[e] = fmaf(xv[e], wv[e], acc[e]);
+        for (int p = 0; p < P; ++p) {
+          const int ix = (ox0 + p) * sw - pw + kx * dw;
+          if (p >= np || ix < 0 || ix >= w) continue;
+          load_vec<T, V>(row + static_cast<int64_t>(ix) * c, xv);
+#pragma unroll
+          for (int e = 0; e < V; ++e) acc[p][e] = fmaf(xv[e], wv[e], acc[p][e]);
+        }
       }
     }
-    if (z) {
-      load_vec<T, V>(z + pix * c + cg * V, xv);
 #pragma unroll
-      for (int e = 0; e < V; ++e) acc[e] += xv[e];
+    for (int p = 0; p < P; ++p) {
+      if (p >= np) break;
+      const int64_t at = ((img * oh + oy) * ow + ox0 + p) * c + cg * V;
+      if (z) {
+        load_vec<T, V>(z + at, xv);
+#pragma unroll
+        for (int e = 0; e < V; ++e) acc[p][e] += xv[e];
+      }
+#pragma unroll
+      for (int e = 0; e < V; ++e) acc[p][e] = apply(fn, acc[p][e]);
+      store_vec<T, V>(y + at, acc[p]);
     }
-#pragma unroll
-    for (int e = 0; e < V; ++e) acc[e] = apply(fn, acc[e]);
-    store_vec<T, V>(y + pix * c + cg * V, acc);
   }
 }
 
@@ -609,23 +630,30 @@ void pool2d(bool half, bool max, void* y, const void* x, int64_t nc, int h, int 
                                                        include_pad, c_last);
 }
 
-template <typename T, int V>
+template <typename T, int V, int P>
 void depthwise_t(void* y, const void* x, const void* w, const void* bias, const void* z,
                  const DepthwiseShape& d, FnParams fn, cudaStream_t s) {
-  const int64_t n = static_cast<int64_t>(d.images) * d.oh * d.ow * (d.c / V);
-  k_depthwise_nhwc<T, V><<<blocks_for(n), kThreads, 0, s>>>(
+  const int64_t n = static_cast<int64_t>(d.images) * d.oh * ((d.ow + P - 1) / P) * (d.c / V);
+  k_depthwise_nhwc<T, V, P><<<blocks_for(n), kThreads, 0, s>>>(
       static_cast<T*>(y), static_cast<const T*>(x), static_cast<const T*>(w), static_cast<const T*>(bias),
       static_cast<const T*>(z), d.images, d.c, d.h, d.w, d.oh, d.ow, d.kh, d.kw, d.sh, d.sw, d.ph, d.pw, d.dh,
       d.dw, fn);
 }
 
+template <typename T, int V>
+void depthwise_p(void* y, const void* x, const void* w, const void* bias, const void* z,
+                 const DepthwiseShape& d, FnParams fn, cudaStream_t s) {
+  if (d.pixels == 4) return depthwise_t<T, V, 4>(y, x, w, bias, z, d, fn, s);
+  depthwise_t<T, V, 1>(y, x, w, bias, z, d, fn, s);
+}
+
 void depthwise_nhwc(bool half, void* y, const void* x, const void* w, const void* bias, const void* z,
                     const DepthwiseShape& d, FnParams fn, cudaStream_t s) {
   const int v = vector_width(half, d.c, {y, x, w, bias, z});
-  if (half && v == 8) return depthwise_t<__half, 8>(y, x, w, bias, z, d, fn, s);
-  if (half) return depthwise_t<__half, 1>(y, x, w, bias, z, d, fn, s);
-  if (v == 4) return depthwise_t<float, 4>(y, x, w, bias, z, d, fn, s);
-  depthwise_t<float, 1>(y, x, w, bias, z, d, fn, s);
+  if (half && v == 8) return depthwise_p<__half, 8>(y, x, w, bias, z, d, fn, s);
+  if (half) return depthwise_p<__half, 1>(y, x, w, bias, z, d, fn, s);
+  if (v == 4) return depthwise_p<float, 4>(y, x, w, bias, z, d, fn, s);
+  depthwise_p<float, 1>(y, x, w, bias, z, d, fn, s);
 }
 
 void reduce(bool half, ReduceOp op, void* y, const void* x, int64_t outer, int64_t r, int64_t inner,

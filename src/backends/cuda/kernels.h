@@ -59,10 +59,11 @@ void binary(bool half, BinOp op, void* y, const void* a, const Strided& a_map, c
             const Strided& b_map, cudaStream_t s);
 // y[i] = x[map(i)] for any element size: transposes, slices, broadcasts, copies.
 // Channels-last depthwise convolution: y = act(conv(x, w) + bias + z) with x [images, h, w, c], the filter
-// w laid out [kh, kw, c], bias [c] and z like y (each may be null), y [images, oh, ow, c].
+// w laid out [kh, kw, c], bias [c] and z like y (each may be null), y [images, oh, ow, c]; each thread
+// computes `pixels` (1 or 4) neighbouring outputs of a row.
 struct DepthwiseShape {
   int images = 1, c = 1, h = 1, w = 1, oh = 1, ow = 1, kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1,
-      dw = 1;
+      dw = 1, pixels = 1;
 };
 void depthwise_nhwc(bool half, void* y, const void* x, const void* w, const void* bias, const void* z,
                     const DepthwiseShape& d, FnParams fn, cudaStream_t s);
