@@ -371,6 +371,37 @@ def test_attention(tmp_path, rank, k_form, scale_op, mask):
     assert fused_from(a)[-2:] == ["Softmax:softmax", "MatMul:pv"]
 
 
+@pytest.mark.parametrize("k_scale_op", ["Mul", "Div"])
+def test_attention_scales_on_q_and_k(tmp_path, k_scale_op):
+    # torch's nn.MultiheadAttention (torch 2.x export): Mul(q, sqrt(c)) and Mul(Transpose(k), sqrt(c)).
+    m = Model(16)
+    q = m.node("Mul", [m.input("q", [2, 3, 5, 8]), m.scalar("cq", 0.7)], name="q_scale")
+    kt = m.node("Transpose", [m.input("k", [2, 3, 6, 8])], name="kt", perm=[0, 1, 3, 2])
+    kt = m.node(k_scale_op, [kt, m.scalar("ck", 1.6)], name="k_scale")
+    s = m.node("Div", [m.node("MatMul", [q, kt], name="qk"), m.scalar("sqrt_d", 2.0)], name="scale")
+    p = m.node("Softmax", [s], name="softmax", axis=-1)
+    m.output(m.node("MatMul", [p, m.input("v", [2, 3, 6, 7])], "y", name="pv"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"ingot.Attention": 1}, ops
+    n, a = only(fused, "ingot.Attention")
+    assert a["k_transposed"] == 0
+    ck = 1.6 if k_scale_op == "Mul" else 1 / 1.6
+    assert a["scale"] == pytest.approx(0.7 * ck / 2.0, rel=1e-6)
+    assert list(n.input) == ["q", "k", "v"]
+
+
+def test_attention_scale_read_elsewhere_stays(tmp_path):
+    m = Model(17)
+    q = m.node("Mul", [m.input("q", [2, 5, 8]), m.scalar("cq", 0.5)], name="q_scale")
+    p = m.node("Softmax", [m.node("MatMul", [q, m.input("kt", [2, 8, 6])], name="qk")], name="softmax", axis=-1)
+    m.output(m.node("MatMul", [p, m.input("v", [2, 6, 7])], "y", name="pv"))
+    m.output(q)
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"ingot.Attention": 1, "Mul": 1}, ops
+    n, a = only(fused, "ingot.Attention")
+    assert a["scale"] == pytest.approx(1.0) and n.input[0] == q
+
+
 def test_softmax_over_another_axis_is_not_attention(tmp_path):
     m = Model(14)
     q, kt, v = m.input("q", [2, 5, 8]), m.input("kt", [2, 8, 5]), m.input("v", [2, 5, 7])
