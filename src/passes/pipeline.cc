@@ -56,6 +56,13 @@ const std::vector<Pass>& fusion_passes() {
        false, fuse_layer_norm},
       {"fuse_attention", "MatMul(Q, K^T), scale, mask Add, Softmax, MatMul(., V) into ingot.Attention", false,
        fuse_attention},
+      // Right after fuse_attention: it reads the layers it made (k_transposed = 0, the scales gone) and the
+      // head split / merge around them, before the epilogue fusion takes the Add of the packed QKV
+      // projection (harmless: the chains start at that Add's output, which stays).
+      {"fold_attention_views",
+       "Reshape / Transpose / Squeeze / Unsqueeze / Gather chains around ingot.Attention into its strided "
+       "views",
+       false, fold_attention_views},
       // After BN folding and the Gelu / HardSwish collapse: bias Add, residual Add and activation join
       // the Conv / MatMul as ingot.FusedConv / ingot.FusedMatMul.
       {"fuse_epilogue",

@@ -13,6 +13,10 @@ from onnx import TensorProto, helper, numpy_helper
 from op_harness import INGOT
 
 EXACT = dict(rtol=1e-5, atol=1e-5)
+# `ingot run` on an ONNX file builds it with the fusion passes: the original runs without them, so that the
+# comparison is between the unfused graph and the fused one.
+FUSION_PASSES = ["fold_qdq", "fuse_conv_batchnorm", "fuse_gelu", "fuse_hardswish", "fuse_layer_norm", "fuse_attention",
+                 "fold_attention_views", "fuse_epilogue", "fuse_horizontal"]
 CLOSE = dict(rtol=1e-4, atol=1e-4)
 
 
@@ -73,7 +77,8 @@ def fuse(model, tmp_path, opset=17, tol=EXACT):
         args += ["--input", "%s=%s" % (name, tmp_path / (name + ".npy"))]
     outs = {}
     for tag, path in (("ref", src), ("fused", dst)):
-        proc = subprocess.run([INGOT, "run", str(path), *args, "--output-dir", str(tmp_path / tag)],
+        unfused = ["--disable-pass", *FUSION_PASSES] if tag == "ref" else []
+        proc = subprocess.run([INGOT, "run", str(path), *args, *unfused, "--output-dir", str(tmp_path / tag)],
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         outs[tag] = {o.name: np.load(tmp_path / tag / (o.name + ".npy")) for o in model.outputs}
@@ -400,6 +405,109 @@ def test_attention_scale_read_elsewhere_stays(tmp_path):
     assert ops == {"ingot.Attention": 1, "Mul": 1}, ops
     n, a = only(fused, "ingot.Attention")
     assert a["scale"] == pytest.approx(1.0) and n.input[0] == q
+
+
+def mha_torch2(m, B=2, S=5, E=16, H=2):
+    """nn.MultiheadAttention(batch_first=True) as torch 2.x's exporter writes it (opset 17, dynamo=False):
+    packed QKV projection, Reshape / Unsqueeze / Transpose / Squeeze, Gather q / k / v, head split, scales on
+    q and k^T, head merge, out projection. Returns (output, P: the packed projection (S, B, 3E))."""
+    hd = E // H
+    c = m.scalar("sqrt_c", math.sqrt(1 / math.sqrt(hd)))
+    x = m.node("Transpose", [m.input("x", [B, S, E])], name="in_t", perm=[1, 0, 2])
+    p = m.node("Add", [m.node("MatMul", [x, m.rand("w_in", [E, 3 * E])], name="in_proj"), m.rand("b_in", [3 * E])],
+               name="in_bias")
+    t = m.node("Reshape", [p, m.const("s_3e", np.array([S, B, 3, E], np.int64))], name="r_3e")
+    t = m.node("Unsqueeze", [t, m.const("ax0", np.array([0], np.int64))], name="unsq")
+    t = m.node("Transpose", [t], name="t_qkv", perm=[3, 1, 2, 0, 4])
+    t = m.node("Squeeze", [t, m.const("ax_2", np.array([-2], np.int64))], name="sq")
+    heads = []
+    for i, name in enumerate("qkv"):
+        h = m.node("Gather", [t, m.const("i" + name, np.array(i, np.int64))], name="g" + name, axis=0)
+        h = m.node("Reshape", [h, m.const("s1" + name, np.array([S, B * H, hd], np.int64))], name="r1" + name)
+        h = m.node("Transpose", [h], name="t" + name, perm=[1, 0, 2])
+        heads.append(m.node("Reshape", [h, m.const("s2" + name, np.array([B, H, S, hd], np.int64))], name="r2" + name))
+    q, k, v = heads
+    q = m.node("Mul", [q, c], name="q_scale")
+    k = m.node("Mul", [m.node("Transpose", [k], name="kt", perm=[0, 1, 3, 2]), c], name="k_scale")
+    a = m.node("Softmax", [m.node("MatMul", [q, k], name="qk")], name="softmax", axis=-1)
+    o = m.node("Transpose", [m.node("MatMul", [a, v], name="pv")], name="t_out", perm=[2, 0, 1, 3])
+    o = m.node("Reshape", [o, m.const("s_o", np.array([S * B, E], np.int64))], name="r_out")
+    o = m.node("Gemm", [o, m.rand("w_out", [E, E]), m.rand("b_out", [E])], name="out_proj", transB=1)
+    o = m.node("Reshape", [o, m.const("s_sbe", np.array([S, B, E], np.int64))], name="r_sbe")
+    return m.node("Transpose", [o], name="out_t", perm=[1, 0, 2]), p
+
+
+def test_attention_views_fold_torch2_mha(tmp_path):
+    B, S, E, H = 2, 5, 16, 2
+    m = Model(18)
+    y, p = mha_torch2(m, B, S, E, H)
+    m.output(m.node("Identity", [y], "y"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"Transpose": 2, "ingot.FusedMatMul": 1, "ingot.Attention": 1, "Gemm": 1, "Reshape": 1}, ops
+    n, a = only(fused, "ingot.Attention")
+    assert list(n.input) == [p, p, p] and a["k_transposed"] == 0
+    assert a["scale"] == pytest.approx(1 / math.sqrt(E // H), rel=1e-6)
+    # P is (S, B, 3E): q / k / v element (b, h, s, d) at P[s, b, i * E + h * hd + d].
+    hd = E // H
+    for i, name in enumerate(["q_view", "k_view", "v_view"]):
+        assert a[name] == [B, H, S, hd, i * E, 3 * E, hd, B * 3 * E], name
+    # The output (S * B, E): element (b, h, s, d) at ((s * B + b) * E + h * hd + d).
+    assert a["y_view"] == [B, H, S, hd, 0, E, hd, B * E] and a["y_shape"] == [S * B, E]
+    assert [s.split(":")[1] for s in fused_from(a)] == [
+        "r_3e", "unsq", "t_qkv", "sq", "gq", "r1q", "tq", "r2q", "gk", "r1k", "tk", "r2k", "gv", "r1v", "tv", "r2v",
+        "kt", "k_scale", "q_scale", "qk", "softmax", "pv", "t_out", "r_out"]
+
+
+def fuse_mha_read_elsewhere(tmp_path, seed, extra_output, B, S, E, H):
+    """The torch 2.x attention block fused, with one of its intermediate values also a graph output."""
+    m = Model(seed)
+    y, _ = mha_torch2(m, B, S, E, H)
+    m.output(m.node("Identity", [y], "y"))
+    m.output(extra_output)
+    return fuse(m, tmp_path, tol=CLOSE)
+
+
+def test_attention_views_stop_at_a_shared_value(tmp_path):
+    # The (3, S, B, E) stack is also a graph output: the Gathers fold, the nodes before them stay.
+    B, S, E, H = 2, 3, 8, 2
+    fused, ops = fuse_mha_read_elsewhere(tmp_path, 19, "sq_out", B, S, E, H)
+    assert "Gather" not in ops and ops["Squeeze"] == 1 and ops["Transpose"] == 3, ops
+    n, a = only(fused, "ingot.Attention")
+    assert list(n.input) == ["sq_out"] * 3
+    assert [a[v][4] for v in ("q_view", "k_view", "v_view")] == [0, S * B * E, 2 * S * B * E]
+
+
+def test_attention_views_one_operand_read_elsewhere(tmp_path):
+    # k (B, H, S, hd) has a second reader: K stays as it is, so its Gather stays, so the shared Squeeze
+    # stays: Q and V fold only up to their Gathers.
+    B, S, E, H = 2, 4, 8, 2
+    fused, ops = fuse_mha_read_elsewhere(tmp_path, 20, "r2k_out", B, S, E, H)
+    assert ops["Gather"] == 1 and ops["Squeeze"] == 1, ops
+    n, a = only(fused, "ingot.Attention")
+    assert list(n.input) == ["sq_out", "r2k_out", "sq_out"]
+    assert "k_view" not in a and a["q_view"][4] == 0 and a["v_view"][4] == 2 * S * B * E
+
+
+def test_attention_views_reshape_needing_a_copy_stays(tmp_path):
+    # (B, S, H * hd) -> (B, S, H, hd) -> Transpose -> (B * H, S, hd): merging B and H of the transposed
+    # tensor is no strided view; only the last Reshape folds (over the Transpose's contiguous output).
+    B, S, H, hd = 2, 3, 2, 4
+    m = Model(21)
+    def heads(name, s):
+        x = m.node("Reshape", [m.input(name, [B, s, H * hd]), m.const("s4" + name, np.array([B, s, H, hd], np.int64))],
+                   name="r4" + name)
+        x = m.node("Transpose", [x], name="t" + name, perm=[0, 2, 1, 3])
+        return m.node("Reshape", [x, m.const("s3" + name, np.array([B * H, s, hd], np.int64))], name="r3" + name)
+    q, k, v = heads("q", S), heads("k", 5), heads("v", 5)
+    kt = m.node("Transpose", [k], name="kt", perm=[0, 2, 1])
+    p = m.node("Softmax", [m.node("MatMul", [q, kt], name="qk")], name="softmax", axis=-1)
+    m.output(m.node("MatMul", [p, v], "y", name="pv"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"Reshape": 3, "Transpose": 3, "ingot.Attention": 1}, ops
+    n, a = only(fused, "ingot.Attention")
+    assert list(n.input) == ["tq_out", "tk_out", "tv_out"]
+    assert a["q_view"] == [B * H, S, hd, 0, S * hd, hd] and a["k_view"] == [B * H, 5, hd, 0, 5 * hd, hd]
+    assert "y_view" not in a
 
 
 def test_softmax_over_another_axis_is_not_attention(tmp_path):

@@ -295,6 +295,8 @@ class AttentionLayer : public CudaLayer {
 std::string attention_supports(const LayerBuild& b) {
   if (b.layer.domain != "ingot" || b.layer.op_type != "Attention") return "-";
   if (b.has_in(3)) return "a mask";
+  for (const char* v : {"q_view", "k_view", "v_view", "y_view"})
+    if (b.layer.attrs.count(v)) return "strided views (not yet)";
   for (size_t i = 0; i < 3; ++i)
     if (!b.has_in(i) || b.in(i).dtype != DType::kF32) return "not float32";
   const Dims &q = b.in(0).dims, &k = b.in(1).dims, &v = b.in(2).dims;

@@ -1,0 +1,358 @@
+// The data movement around ingot.Attention folded into the layer as strided views.
+//
+// Exporters write the head split and merge of multi-head attention as chains of Reshape / Transpose /
+// Squeeze / Unsqueeze / Gather (torch 2.x's nn.MultiheadAttention: packed QKV (S, B, 3E) -> Reshape ->
+// Unsqueeze -> Transpose -> Squeeze -> Gather q/k/v -> Reshape -> Transpose -> Reshape (B, H, S, hd); the
+// output Transpose [2, 0, 1, 3] -> Reshape (S * B, E)). Each of those nodes is a copy. The layer can read
+// its operands in place instead: walking back from Q, K and V through such nodes composes an affine
+// strided view (offset + per-axis strides, in elements) of the tensor the chain starts from, which the
+// layer reads directly (attributes q_view / k_view / v_view: the logical dims, then the offset and the
+// strides of every axis but the last, which must have stride 1). In between, an axis may stand for several
+// strided factors (see Layout). After the layer, one Transpose keeping
+// the last axis and the Reshapes after it fold into y_view (where each logical output element goes) and
+// y_shape (the shape of the tensor the layer now writes).
+//
+// A chain node folds only when every reader of its output is folded too (into this or another layer's
+// view: the three Gathers of q, k, v share their input), every shape on the way is static, and a Reshape
+// is expressible by strides (merging axes needs stride[i] == stride[i + 1] * size[i + 1]) by the end of the
+// chain. K must be
+// given as [.., Sk, D] (k_transposed = 0).
+#include <algorithm>
+#include <map>
+
+#include <set>
+
+#include "passes/fusion.h"
+#include "passes/pass.h"
+#include "passes/pass_util.h"
+
+namespace ingot::passes {
+namespace {
+
+using namespace fusion;  // NOLINT(google-build-using-namespace)
+
+struct View {
+  std::vector<int64_t> dims, strides;
+  int64_t offset = 0;
+};
+
+std::optional<std::vector<int64_t>> static_dims(const ir::Value* v) {
+  if (!v || !v->type.has_shape) return std::nullopt;
+  std::vector<int64_t> d;
+  for (const ir::Dim& x : v->type.shape) {
+    if (!x.is_static()) return std::nullopt;
+    d.push_back(x.value);
+  }
+  return d;
+}
+
+View contiguous(const std::vector<int64_t>& dims) {
+  View v{dims, std::vector<int64_t>(dims.size(), 1), 0};
+  for (size_t i = dims.size(); i-- > 1;) v.strides[i - 1] = v.strides[i] * dims[i];
+  return v;
+}
+
+// The walk's intermediate form: each axis a list of (size, stride) factors, outermost first. A Reshape
+// that merges axes which strides cannot merge (torch's (S, B, E) -> (S, B * H, hd) over the packed QKV) is
+// still exact here; the head split after it takes the factors apart again. Only the operand at the end
+// must have one stride per axis.
+struct Factor {
+  int64_t size, stride;
+};
+struct Layout {
+  std::vector<std::vector<Factor>> axes;
+  int64_t offset = 0;
+};
+
+Layout layout_of(const View& v) {
+  Layout l{{}, v.offset};
+  for (size_t i = 0; i < v.dims.size(); ++i) l.axes.push_back({{v.dims[i], v.strides[i]}});
+  return l;
+}
+
+// Size-1 factors dropped, neighbours that one stride covers merged.
+std::vector<Factor> merged(const std::vector<Factor>& in) {
+  std::vector<Factor> out;
+  for (const Factor& f : in) {
+    if (f.size == 1) continue;
+    if (!out.empty() && out.back().stride == f.stride * f.size) {
+      out.back() = {out.back().size * f.size, f.stride};
+    } else {
+      out.push_back(f);
+    }
+  }
+  return out;
+}
+
+// The same elements in row-major order regrouped into the axes `to`; factors split where an axis ends
+// inside one (when its size divides the factor's).
+std::optional<Layout> reshape(const Layout& l, const std::vector<int64_t>& to) {
+  std::vector<Factor> all;
+  for (const auto& ax : l.axes) all.insert(all.end(), ax.begin(), ax.end());
+  all = merged(all);
+  Layout out{{}, l.offset};
+  size_t next = 0;
+  for (int64_t d : to) {
+    if (d <= 0) return std::nullopt;
+    std::vector<Factor> ax;
+    for (int64_t need = d; need > 1;) {
+      if (next == all.size()) return std::nullopt;
+      Factor& f = all[next];
+      if (f.size <= need) {
+        if (need % f.size) return std::nullopt;
+        ax.push_back(f);
+        need /= f.size;
+        ++next;
+      } else {
+        if (f.size % need) return std::nullopt;
+        ax.push_back({need, f.stride * (f.size / need)});
+        f.size /= need;
+        need = 1;
+      }
+    }
+    out.axes.push_back(std::move(ax));
+  }
+  if (next != all.size()) return std::nullopt;
+  return out;
+}
+
+// One stride per axis, when every axis's factors merge into one.
+std::optional<View> view_of(const Layout& l) {
+  View v{{}, {}, l.offset};
+  for (const auto& ax : l.axes) {
+    std::vector<Factor> f = merged(ax);
+    if (f.size() > 1) return std::nullopt;
+    v.dims.push_back(f.empty() ? 1 : f[0].size);
+    v.strides.push_back(f.empty() ? 0 : f[0].stride);
+  }
+  return v;
+}
+
+// A node that only moves data, with static shapes: its data input.
+ir::Value* movement_input(const ir::Node* n) {
+  if (!n || !n->has_input(0) || n->outputs.size() != 1 || !n->outputs[0]) return nullptr;
+  static const char* const kOps[] = {"Reshape",  "Transpose", "Squeeze", "Unsqueeze",
+                                     "Identity", "Flatten",   "Gather"};
+  if (std::none_of(std::begin(kOps), std::end(kOps), [&](const char* op) { return is_op(n, op); }))
+    return nullptr;
+  if (!static_dims(n->inputs[0]) || !static_dims(n->outputs[0])) return nullptr;
+  if (is_op(n, "Gather")) {
+    const Tensor* idx = n->inputs.size() == 2 ? const_of(n->inputs[1]) : nullptr;
+    if (!idx || idx->rank() != 0 || (idx->dtype() != DType::kI64 && idx->dtype() != DType::kI32))
+      return nullptr;
+  }
+  return n->inputs[0];
+}
+
+// The layout of n's output, given its input's. Reshape-like nodes (Reshape, Squeeze, Unsqueeze, Flatten)
+// are read from their static output shape.
+std::optional<Layout> apply(const ir::Node* n, const Layout& in) {
+  const int64_t r = static_cast<int64_t>(in.axes.size());
+  if (is_op(n, "Identity")) return in;
+  if (is_op(n, "Transpose")) {
+    std::vector<int64_t> perm = n->attr_ints("perm");
+    if (perm.empty())
+      for (int64_t i = r - 1; i >= 0; --i) perm.push_back(i);
+    if (static_cast<int64_t>(perm.size()) != r) return std::nullopt;
+    Layout l{{}, in.offset};
+    for (int64_t p : perm) {
+      if (p < 0 || p >= r) return std::nullopt;
+      l.axes.push_back(in.axes[p]);
+    }
+    return l;
+  }
+  if (is_op(n, "Gather")) {
+    int64_t axis = n->attr_int("axis", 0);
+    if (axis < 0) axis += r;
+    if (axis < 0 || axis >= r) return std::nullopt;
+    int64_t size = 1;
+    for (const Factor& f : in.axes[axis]) size *= f.size;
+    int64_t i = const_of(n->inputs[1])->get_i64(0);
+    if (i < 0) i += size;
+    if (i < 0 || i >= size) return std::nullopt;
+    Layout l = in;
+    // The index's digits over the axis's factors, innermost first.
+    for (auto f = in.axes[axis].rbegin(); f != in.axes[axis].rend(); ++f) {
+      l.offset += (i % f->size) * f->stride;
+      i /= f->size;
+    }
+    l.axes.erase(l.axes.begin() + axis);
+    return l;
+  }
+  return reshape(in, *static_dims(n->outputs[0]));
+}
+
+// One operand of one layer: the movement nodes behind it, nearest first, and how many of them fold.
+struct Chain {
+  ir::Node* att = nullptr;
+  size_t slot = 0;
+  std::vector<ir::Node*> nodes;
+  size_t len = 0;
+  View view;
+};
+
+// The view of the operand through the first `len` nodes of the chain, when it ends at stride 1.
+std::optional<View> chain_view(const Chain& c, size_t len) {
+  const ir::Value* src = len ? c.nodes[len - 1]->inputs[0] : c.att->inputs[c.slot];
+  Layout l = layout_of(contiguous(*static_dims(src)));
+  for (size_t i = len; i-- > 0;) {
+    auto next = apply(c.nodes[i], l);
+    if (!next) return std::nullopt;
+    l = std::move(*next);
+  }
+  auto v = view_of(l);
+  if (!v || v->dims.empty() || (v->strides.back() != 1 && v->dims.back() != 1)) return std::nullopt;
+  v->strides.back() = 1;
+  return v;
+}
+
+// The longest prefix of at most `len` nodes that gives a view.
+void fit(Chain& c, size_t len) {
+  for (c.len = len;; --c.len) {
+    if (auto v = chain_view(c, c.len)) {
+      c.view = std::move(*v);
+      return;
+    }
+  }
+}
+
+std::vector<int64_t> view_attr(const View& v) {
+  std::vector<int64_t> a = v.dims;
+  a.push_back(v.offset);
+  a.insert(a.end(), v.strides.begin(), v.strides.end() - 1);
+  return a;
+}
+
+void set_ints(ir::Node& n, const char* name, std::vector<int64_t> v) {
+  ir::Attribute a;
+  a.kind = ir::Attribute::Kind::kInts;
+  a.ints = std::move(v);
+  n.attrs[name] = std::move(a);
+}
+
+bool candidate(const ir::Node* n) {
+  if (!is_ingot_op(n, "Attention") || n->inputs.size() < 3 || n->attr_int("k_transposed", 1) != 0)
+    return false;
+  if (n->has_attr("q_view") || n->has_attr("y_view")) return false;  // folded before
+  for (size_t i = 0; i < 3; ++i)
+    if (!n->has_input(i) || !static_dims(n->inputs[i])) return false;
+  return static_dims(n->outputs[0]).has_value();
+}
+
+}  // namespace
+
+Expected<bool> fold_attention_views(ir::Graph& graph, const PassOptions&) {
+  std::vector<Chain> chains;
+  for (ir::Node* n : snapshot(graph)) {
+    if (!candidate(n)) continue;
+    for (size_t slot = 0; slot < 3; ++slot) {
+      Chain c{n, slot};
+      for (ir::Value* x = n->inputs[slot]; ir::Value* in = movement_input(x->producer); x = in)
+        c.nodes.push_back(x->producer);
+      fit(c, c.nodes.size());
+      chains.push_back(std::move(c));
+    }
+  }
+  // Shorten the chains until every folded node's output is read only by folded nodes or, as the operand
+  // itself, by a layer whose chain for it folds at least one node.
+  for (bool again = true; again;) {
+    again = false;
+    std::set<const ir::Node*> folded;
+    std::map<std::pair<const ir::Node*, size_t>, size_t> operand_len;
+    std::set<const ir::Value*> sources;  // what the layers will read
+    for (const Chain& c : chains) {
+      operand_len[{c.att, c.slot}] = c.len;
+      for (size_t i = 0; i < c.len; ++i) folded.insert(c.nodes[i]);
+      if (c.len) sources.insert(c.nodes[c.len - 1]->inputs[0]);
+    }
+    for (Chain& c : chains) {
+      for (size_t i = 0; i < c.len; ++i) {
+        const ir::Value* out = c.nodes[i]->outputs[0];
+        bool ok = !is_graph_output(graph, out) && !sources.count(out);
+        for (const ir::Node* r : out->consumers) {
+          if (!ok) break;
+          if (folded.count(r)) continue;
+          ok = is_ingot_op(r, "Attention");
+          for (size_t s = 0; ok && s < r->inputs.size(); ++s) {
+            if (r->inputs[s] != out) continue;
+            auto it = operand_len.find({r, s});
+            ok = it != operand_len.end() && it->second > 0;
+          }
+        }
+        if (!ok) {
+          fit(c, i);
+          again = true;
+          break;
+        }
+      }
+    }
+  }
+  bool changed = false;
+  std::vector<ir::Node*> dead;
+  std::map<ir::Node*, std::vector<const Chain*>> by_layer;
+  for (const Chain& c : chains) by_layer[c.att].push_back(&c);
+  Rewrite rw(graph);
+  for (auto& [att, cs] : by_layer) {
+    // The output: one Transpose keeping the last axis, then Reshapes, each the only reader of the last.
+    std::vector<ir::Node*> after;
+    ir::Value* y = att->outputs[0];
+    ir::Node* tr = sole_consumer(graph, y);
+    std::optional<View> y_view;
+    if (is_op(tr, "Transpose") && static_dims(tr->outputs[0])) {
+      std::vector<int64_t> perm = tr->attr_ints("perm");
+      const std::vector<int64_t> dims = *static_dims(y);
+      if (perm.size() == dims.size() && perm.back() == static_cast<int64_t>(dims.size()) - 1) {
+        // Y's axis perm[i] is the transposed tensor's axis i.
+        const View t = contiguous(*static_dims(tr->outputs[0]));
+        View v{dims, std::vector<int64_t>(dims.size()), 0};
+        for (size_t i = 0; i < perm.size(); ++i) v.strides[static_cast<size_t>(perm[i])] = t.strides[i];
+        y_view = v;
+        after.push_back(tr);
+        y = tr->outputs[0];
+        for (ir::Node* r = sole_consumer(graph, y);
+             (is_op(r, "Reshape") || is_op(r, "Flatten")) && r->inputs[0] == y && static_dims(r->outputs[0]);
+             r = sole_consumer(graph, y)) {
+          after.push_back(r);
+          y = r->outputs[0];
+        }
+      }
+    }
+    bool any = y_view.has_value();
+    for (const Chain* c : cs) any = any || c->len > 0;
+    if (!any) continue;
+    std::vector<ir::Value*> inputs = att->inputs;
+    for (const Chain* c : cs) {
+      if (!c->len) continue;
+      inputs[c->slot] = c->nodes[c->len - 1]->inputs[0];
+    }
+    ir::Node* n = rw.add_node("Attention", kDomain, att->name, inputs, {y}, kDomainVersion);
+    n->attrs = att->attrs;
+    static const char* const kNames[] = {"q_view", "k_view", "v_view"};
+    for (const Chain* c : cs)
+      if (c->len) set_ints(*n, kNames[c->slot], view_attr(c->view));
+    if (y_view) {
+      set_ints(*n, "y_view", view_attr(*y_view));
+      set_ints(*n, "y_shape", *static_dims(y));
+    }
+    // fused_from in graph order: the operands' chains, the layer, the output's nodes.
+    std::vector<std::reference_wrapper<const ir::Node>> parts;
+    std::set<const ir::Node*> listed;  // the operands' chains share nodes (the Squeeze before q / k / v)
+    for (const Chain* c : cs)
+      for (size_t i = c->len; i-- > 0;)
+        if (listed.insert(c->nodes[i]).second) parts.emplace_back(*c->nodes[i]);
+    parts.emplace_back(*att);
+    for (const ir::Node* a : after) parts.emplace_back(*a);
+    set_fused_from(*n, parts);
+    dead.push_back(att);
+    dead.insert(dead.end(), after.begin(), after.end());
+    for (const Chain* c : cs) dead.insert(dead.end(), c->nodes.begin(), c->nodes.begin() + c->len);
+    changed = true;
+  }
+  // Chains of different layers share nodes (the Squeeze before the q / k / v Gathers).
+  std::sort(dead.begin(), dead.end());
+  dead.erase(std::unique(dead.begin(), dead.end()), dead.end());
+  rw.remove(dead, nullptr);
+  return finish(graph, changed);
+}
+
+}  // namespace ingot::passes
