@@ -1,25 +1,23 @@
 // The data movement around ingot.Attention folded into the layer as strided views.
 //
 // Exporters write the head split and merge of multi-head attention as chains of Reshape / Transpose /
-// Squeeze / Unsqueeze / Gather (torch 2.x's nn.MultiheadAttention: packed QKV (S, B, 3E) -> Reshape ->
-// Unsqueeze -> Transpose -> Squeeze -> Gather q/k/v -> Reshape -> Transpose -> Reshape (B, H, S, hd); the
+// Squeeze / Unsqueeze / Gather / Split (torch 2.x's nn.MultiheadAttention: packed QKV (S, B, 3E) -> Reshape
+// -> Unsqueeze -> Transpose -> Squeeze -> Gather q/k/v -> Reshape -> Transpose -> Reshape (B, H, S, hd); the
 // output Transpose [2, 0, 1, 3] -> Reshape (S * B, E)). Each of those nodes is a copy. The layer can read
 // its operands in place instead: walking back from Q, K and V through such nodes composes an affine
 // strided view (offset + per-axis strides, in elements) of the tensor the chain starts from, which the
 // layer reads directly (attributes q_view / k_view / v_view: the logical dims, then the offset and the
-// strides of every axis but the last, which must have stride 1). In between, an axis may stand for several
-// strided factors (see Layout). After the layer, one Transpose keeping
-// the last axis and the Reshapes after it fold into y_view (where each logical output element goes) and
-// y_shape (the shape of the tensor the layer now writes).
+// strides of every axis but the last, which must have stride 1; K given transposed becomes K's view and
+// the layer's k_transposed 0). In between, an axis may stand for several strided factors (see Layout).
+// After the layer, one Transpose keeping the last axis and the Reshapes after it fold into y_view (where
+// each logical output element goes) and y_shape (the shape of the tensor the layer now writes).
 //
 // A chain node folds only when every reader of its output is folded too (into this or another layer's
 // view: the three Gathers of q, k, v share their input), every shape on the way is static, and a Reshape
-// is expressible by strides (merging axes needs stride[i] == stride[i + 1] * size[i + 1]) by the end of the
-// chain. K must be
-// given as [.., Sk, D] (k_transposed = 0).
+// is expressible by strides (merging axes needs stride[i] == stride[i + 1] * size[i + 1]) by the end of
+// the chain.
 #include <algorithm>
 #include <map>
-
 #include <set>
 
 #include "passes/fusion.h"
@@ -128,14 +126,18 @@ std::optional<View> view_of(const Layout& l) {
   return v;
 }
 
-// A node that only moves data, with static shapes: its data input.
+// A node that only moves data, with static shapes: its data input. Split (the QKV split fuse_horizontal
+// makes) has several outputs, the others only one.
 ir::Value* movement_input(const ir::Node* n) {
-  if (!n || !n->has_input(0) || n->outputs.size() != 1 || !n->outputs[0]) return nullptr;
+  if (!n || !n->has_input(0) || n->outputs.empty() || (n->outputs.size() != 1 && !is_op(n, "Split")))
+    return nullptr;
   static const char* const kOps[] = {"Reshape",  "Transpose", "Squeeze", "Unsqueeze",
-                                     "Identity", "Flatten",   "Gather"};
+                                     "Identity", "Flatten",   "Gather",  "Split"};
   if (std::none_of(std::begin(kOps), std::end(kOps), [&](const char* op) { return is_op(n, op); }))
     return nullptr;
-  if (!static_dims(n->inputs[0]) || !static_dims(n->outputs[0])) return nullptr;
+  if (!static_dims(n->inputs[0])) return nullptr;
+  for (const ir::Value* o : n->outputs)
+    if (!static_dims(o)) return nullptr;
   if (is_op(n, "Gather")) {
     const Tensor* idx = n->inputs.size() == 2 ? const_of(n->inputs[1]) : nullptr;
     if (!idx || idx->rank() != 0 || (idx->dtype() != DType::kI64 && idx->dtype() != DType::kI32))
@@ -144,11 +146,30 @@ ir::Value* movement_input(const ir::Node* n) {
   return n->inputs[0];
 }
 
-// The layout of n's output, given its input's. Reshape-like nodes (Reshape, Squeeze, Unsqueeze, Flatten)
-// are read from their static output shape.
-std::optional<Layout> apply(const ir::Node* n, const Layout& in) {
+// The layout of n's output `out`, given its input's. Reshape-like nodes (Reshape, Squeeze, Unsqueeze,
+// Flatten) and Split are read from their static output shapes.
+std::optional<Layout> apply(const ir::Node* n, const ir::Value* out, const Layout& in) {
   const int64_t r = static_cast<int64_t>(in.axes.size());
   if (is_op(n, "Identity")) return in;
+  if (is_op(n, "Split")) {
+    // Output k is the slice [start, start + size) of the axis, the sizes those of the outputs.
+    int64_t axis = n->attr_int("axis", 0);
+    if (axis < 0) axis += r;
+    if (axis < 0 || axis >= r) return std::nullopt;
+    int64_t start = 0;
+    size_t k = 0;
+    for (; k < n->outputs.size() && n->outputs[k] != out; ++k) start += (*static_dims(n->outputs[k]))[axis];
+    if (k == n->outputs.size()) return std::nullopt;
+    // A slice of one strided factor (an axis of several only when the slice takes whole inner ones: not
+    // needed so far).
+    const std::vector<Factor> f = merged(in.axes[axis]);
+    const int64_t size = (*static_dims(out))[axis];
+    if (f.size() > 1 || (f.empty() && size != 1)) return std::nullopt;
+    Layout l = in;
+    l.axes[axis] = {{size, f.empty() ? 0 : f[0].stride}};
+    if (!f.empty()) l.offset += start * f[0].stride;
+    return l;
+  }
   if (is_op(n, "Transpose")) {
     std::vector<int64_t> perm = n->attr_ints("perm");
     if (perm.empty())
@@ -179,7 +200,7 @@ std::optional<Layout> apply(const ir::Node* n, const Layout& in) {
     l.axes.erase(l.axes.begin() + axis);
     return l;
   }
-  return reshape(in, *static_dims(n->outputs[0]));
+  return reshape(in, *static_dims(out));
 }
 
 // One operand of one layer: the movement nodes behind it, nearest first, and how many of them fold.
@@ -187,8 +208,13 @@ struct Chain {
   ir::Node* att = nullptr;
   size_t slot = 0;
   std::vector<ir::Node*> nodes;
+  std::vector<ir::Value*> values;  // the output of each node on the way (a Split has others)
   size_t len = 0;
   View view;
+  // K given as K^T (k_transposed = 1): its view, with the last two axes swapped, must be K's, with D at
+  // stride 1 (BERT-style exports write K^T as Transpose(Reshape(k), [0, 2, 3, 1])). When no prefix of the
+  // chain gives one, the layer keeps all its operands as they are (`blocked`).
+  bool swap = false, blocked = false;
 };
 
 // The view of the operand through the first `len` nodes of the chain, when it ends at stride 1.
@@ -196,12 +222,17 @@ std::optional<View> chain_view(const Chain& c, size_t len) {
   const ir::Value* src = len ? c.nodes[len - 1]->inputs[0] : c.att->inputs[c.slot];
   Layout l = layout_of(contiguous(*static_dims(src)));
   for (size_t i = len; i-- > 0;) {
-    auto next = apply(c.nodes[i], l);
+    auto next = apply(c.nodes[i], c.values[i], l);
     if (!next) return std::nullopt;
     l = std::move(*next);
   }
   auto v = view_of(l);
-  if (!v || v->dims.empty() || (v->strides.back() != 1 && v->dims.back() != 1)) return std::nullopt;
+  if (!v || v->dims.size() < 2) return std::nullopt;
+  if (c.swap) {
+    std::swap(v->dims[v->dims.size() - 1], v->dims[v->dims.size() - 2]);
+    std::swap(v->strides[v->dims.size() - 1], v->strides[v->dims.size() - 2]);
+  }
+  if (v->strides.back() != 1 && v->dims.back() != 1) return std::nullopt;
   v->strides.back() = 1;
   return v;
 }
@@ -211,6 +242,11 @@ void fit(Chain& c, size_t len) {
   for (c.len = len;; --c.len) {
     if (auto v = chain_view(c, c.len)) {
       c.view = std::move(*v);
+      c.blocked = false;
+      return;
+    }
+    if (c.len == 0) {
+      c.blocked = true;
       return;
     }
   }
@@ -231,8 +267,7 @@ void set_ints(ir::Node& n, const char* name, std::vector<int64_t> v) {
 }
 
 bool candidate(const ir::Node* n) {
-  if (!is_ingot_op(n, "Attention") || n->inputs.size() < 3 || n->attr_int("k_transposed", 1) != 0)
-    return false;
+  if (!is_ingot_op(n, "Attention") || n->inputs.size() < 3) return false;
   if (n->has_attr("q_view") || n->has_attr("y_view")) return false;  // folded before
   for (size_t i = 0; i < 3; ++i)
     if (!n->has_input(i) || !static_dims(n->inputs[i])) return false;
@@ -247,8 +282,11 @@ Expected<bool> fold_attention_views(ir::Graph& graph, const PassOptions&) {
     if (!candidate(n)) continue;
     for (size_t slot = 0; slot < 3; ++slot) {
       Chain c{n, slot};
-      for (ir::Value* x = n->inputs[slot]; ir::Value* in = movement_input(x->producer); x = in)
+      c.swap = slot == 1 && n->attr_int("k_transposed", 1) != 0;
+      for (ir::Value* x = n->inputs[slot]; ir::Value* in = movement_input(x->producer); x = in) {
         c.nodes.push_back(x->producer);
+        c.values.push_back(x);
+      }
       fit(c, c.nodes.size());
       chains.push_back(std::move(c));
     }
@@ -257,6 +295,16 @@ Expected<bool> fold_attention_views(ir::Graph& graph, const PassOptions&) {
   // itself, by a layer whose chain for it folds at least one node.
   for (bool again = true; again;) {
     again = false;
+    // A layer whose K^T no view reads keeps all its operands as they are.
+    std::set<const ir::Node*> blocked;
+    for (const Chain& c : chains)
+      if (c.blocked) blocked.insert(c.att);
+    for (Chain& c : chains) {
+      if (blocked.count(c.att) && c.len) {
+        c.len = 0;
+        again = true;
+      }
+    }
     std::set<const ir::Node*> folded;
     std::map<std::pair<const ir::Node*, size_t>, size_t> operand_len;
     std::set<const ir::Value*> sources;  // what the layers will read
@@ -267,16 +315,18 @@ Expected<bool> fold_attention_views(ir::Graph& graph, const PassOptions&) {
     }
     for (Chain& c : chains) {
       for (size_t i = 0; i < c.len; ++i) {
-        const ir::Value* out = c.nodes[i]->outputs[0];
-        bool ok = !is_graph_output(graph, out) && !sources.count(out);
-        for (const ir::Node* r : out->consumers) {
-          if (!ok) break;
-          if (folded.count(r)) continue;
-          ok = is_ingot_op(r, "Attention");
-          for (size_t s = 0; ok && s < r->inputs.size(); ++s) {
-            if (r->inputs[s] != out) continue;
-            auto it = operand_len.find({r, s});
-            ok = it != operand_len.end() && it->second > 0;
+        bool ok = true;
+        for (const ir::Value* out : c.nodes[i]->outputs) {
+          ok = ok && out && !is_graph_output(graph, out) && !sources.count(out);
+          for (const ir::Node* r : ok ? out->consumers : std::vector<ir::Node*>{}) {
+            if (!ok) break;
+            if (folded.count(r)) continue;
+            ok = is_ingot_op(r, "Attention");
+            for (size_t s = 0; ok && s < r->inputs.size(); ++s) {
+              if (r->inputs[s] != out) continue;
+              auto it = operand_len.find({r, s});
+              ok = it != operand_len.end() && it->second > 0;
+            }
           }
         }
         if (!ok) {
@@ -293,6 +343,7 @@ Expected<bool> fold_attention_views(ir::Graph& graph, const PassOptions&) {
   for (const Chain& c : chains) by_layer[c.att].push_back(&c);
   Rewrite rw(graph);
   for (auto& [att, cs] : by_layer) {
+    if (std::any_of(cs.begin(), cs.end(), [](const Chain* c) { return c->blocked; })) continue;
     // The output: one Transpose keeping the last axis, then Reshapes, each the only reader of the last.
     std::vector<ir::Node*> after;
     ir::Value* y = att->outputs[0];
@@ -318,7 +369,7 @@ Expected<bool> fold_attention_views(ir::Graph& graph, const PassOptions&) {
       }
     }
     bool any = y_view.has_value();
-    for (const Chain* c : cs) any = any || c->len > 0;
+    for (const Chain* c : cs) any = any || c->len > 0 || c->swap;
     if (!any) continue;
     std::vector<ir::Value*> inputs = att->inputs;
     for (const Chain* c : cs) {
@@ -328,8 +379,10 @@ Expected<bool> fold_attention_views(ir::Graph& graph, const PassOptions&) {
     ir::Node* n = rw.add_node("Attention", kDomain, att->name, inputs, {y}, kDomainVersion);
     n->attrs = att->attrs;
     static const char* const kNames[] = {"q_view", "k_view", "v_view"};
-    for (const Chain* c : cs)
-      if (c->len) set_ints(*n, kNames[c->slot], view_attr(c->view));
+    for (const Chain* c : cs) {
+      if (c->len || c->swap) set_ints(*n, kNames[c->slot], view_attr(c->view));
+      if (c->swap) n->attrs["k_transposed"].i = 0;
+    }
     if (y_view) {
       set_ints(*n, "y_view", view_attr(*y_view));
       set_ints(*n, "y_shape", *static_dims(y));

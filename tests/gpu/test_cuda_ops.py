@@ -290,10 +290,12 @@ def test_attention_views_torch2_mha(tmp_path, fp16, b, s, e, h):
 
 
 @pytest.mark.parametrize("fp16", PRECISIONS)
-@pytest.mark.parametrize("b,sq,sk,e,h", [(2, 7, 13, 32, 4), (3, 64, 65, 128, 2), (1, 130, 3, 48, 3)])
-def test_attention_views_cross(tmp_path, fp16, b, sq, sk, e, h):
+@pytest.mark.parametrize("b,sq,sk,e,h,mask", [(2, 7, 13, 32, 4, False), (3, 64, 65, 128, 2, False),
+                                              (1, 130, 3, 48, 3, False), (2, 7, 13, 32, 4, True)])
+def test_attention_views_cross(tmp_path, fp16, b, sq, sk, e, h, mask):
     # BERT-style head split of a query tensor and of a packed key / value tensor with another length:
-    # Reshape + Transpose, Reshape + Gather + Transpose, the head merge after.
+    # Reshape + Transpose, Reshape + Gather + Transpose, the head merge after. With a mask: the cuBLASLt path
+    # with views (gathered operands, scattered output) in FP16 too.
     hd = e // h
     i64 = lambda *v: np.array(v, np.int64)
     n = helper.make_node
@@ -304,14 +306,15 @@ def test_attention_views_cross(tmp_path, fp16, b, sq, sk, e, h):
              n("Gather", ["kv5", "i0"], ["k4"], axis=2), n("Transpose", ["k4"], ["kh"], perm=[0, 2, 1, 3]),
              n("Gather", ["kv5", "i1"], ["v4"], axis=2), n("Transpose", ["v4"], ["vh"], perm=[0, 2, 1, 3]),
              n("Transpose", ["kh"], ["kt"], perm=[0, 1, 3, 2]), n("MatMul", ["qh", "kt"], ["sc"]),
-             n("Div", ["sc", "scale"], ["ss"]), n("Softmax", ["ss"], ["p"], axis=-1), n("MatMul", ["p", "vh"], ["o"]),
+             n("Div", ["sc", "scale"], ["ss0"]), n("Add", ["ss0", "mask"], ["ss"]) if mask else n("Identity", ["ss0"], ["ss"]),
+             n("Softmax", ["ss"], ["p"], axis=-1), n("MatMul", ["p", "vh"], ["o"]),
              n("Transpose", ["o"], ["ot"], perm=[0, 2, 1, 3]), n("Reshape", ["ot", "s_y"], ["y"])]
-    g, r = run_case(tmp_path, nodes, [("q", (b, sq, e)), ("kv", (b, sk, 2 * e))], [("y", (b, sq, e))], inits,
-                    fp16=fp16)
+    inputs = [("q", (b, sq, e)), ("kv", (b, sk, 2 * e))] + ([("mask", (b, 1, 1, sk))] if mask else [])
+    g, r = run_case(tmp_path, nodes, inputs, [("y", (b, sq, e))], inits, fp16=fp16)
     check(g, r, tol_for(fp16, True))
     att, ops = attention_layers(tmp_path, tmp_path / "m.onnx", fp16)
     assert ops == ["ingot.Attention"], ops
-    assert att[0]["tactic"] == expected_attention_tactic(fp16, hd)
+    assert att[0]["tactic"] == ("cuda.ingot.attention" if mask else expected_attention_tactic(fp16, hd))
 
 
 VIT_TINY = ROOT / "tests" / "models" / "data" / "vit_tiny_torch211.onnx"

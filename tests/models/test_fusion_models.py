@@ -100,6 +100,10 @@ def attrs(node):
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
+def fused_from_of(node):
+    return [a for a in node.attribute if a.name == "fused_from"][0].strings
+
+
 def fused_layers(model, op):
     return [attrs(n) | {"inputs": list(n.input)} for n in model.graph.node if n.domain == "ingot" and n.op_type == op]
 
@@ -166,8 +170,16 @@ def test_bert_tiny(exported, tmp_path, opset):
     assert sum(d["activation"] == b"Gelu" for d in dense) == layers
     assert sum(len(d["inputs"]) == 4 for d in dense) == 2 * layers
     qkv = [d for d in dense if len(d["fused_from"]) == 6]
-    assert len(qkv) == layers and ops["Split"] == layers
+    assert len(qkv) == layers
     assert "MatMul" not in ops, ops
+    # Each Attention reads Q, K and V in place from the merged projection's output (fold_attention_views:
+    # the Split, the head split Reshape / Transpose and the head merge after it are gone).
+    for op in ("Split", "Transpose", "Reshape"):
+        assert op not in ops, ops
+    outputs = {o for n in fused.graph.node if n.op_type == "FusedMatMul" and len(fused_from_of(n)) == 6 for o in n.output}
+    for a in fused_layers(fused, "Attention"):
+        assert len(set(a["inputs"][:3])) == 1 and a["inputs"][0] in outputs, a["inputs"]
+        assert a["k_transposed"] == 0 and {"q_view", "k_view", "v_view", "y_view"} <= set(a), sorted(a)
 
 
 VIT_TINY = HERE / "data" / "vit_tiny_torch211.onnx"

@@ -510,6 +510,58 @@ def test_attention_views_reshape_needing_a_copy_stays(tmp_path):
     assert "y_view" not in a
 
 
+def bert_attention(m, B, S, E, H, k_given=False):
+    """BERT-style self-attention (tests/models/export_models.py's): separate Q, K, V projections, heads split
+    by Reshape + Transpose, K^T as Transpose [0, 2, 3, 1] (or a graph input when k_given), an additive mask,
+    the heads merged by Transpose + Reshape."""
+    hd = E // H
+    x = m.input("x", [B, S, E])
+    heads = {}
+    for name in "qkv":
+        if name == "k" and k_given:
+            heads[name] = m.input("kt_in", [B, H, hd, S])
+            continue
+        p = m.node("Add", [m.node("MatMul", [x, m.rand("w" + name, [E, E], 0.3)], name=name), m.rand("b" + name, [E])],
+                   name=name + "_bias")
+        p = m.node("Reshape", [p, m.const("s" + name, np.array([B, S, H, hd], np.int64))], name="r" + name)
+        heads[name] = m.node("Transpose", [p], name="t" + name, perm=[0, 2, 3, 1] if name == "k" else [0, 2, 1, 3])
+    s = m.node("Div", [m.node("MatMul", [heads["q"], heads["k"]], name="qk"), m.scalar("sqrt_d", math.sqrt(hd))],
+               name="scale")
+    mk = m.input("mask", [B, 1, 1, S])
+    m.feeds["mask"] = np.where(m.rng.random(m.feeds["mask"].shape) < 0.3, -10000.0, 0.0).astype(np.float32)
+    p = m.node("Softmax", [m.node("Add", [s, mk], name="mask_add")], name="softmax", axis=-1)
+    o = m.node("Transpose", [m.node("MatMul", [p, heads["v"]], name="pv")], name="t_out", perm=[0, 2, 1, 3])
+    return m.node("Reshape", [o, m.const("s_out", np.array([B, S, E], np.int64))], "y", name="r_out")
+
+
+def test_attention_views_through_qkv_split_and_k_transposed(tmp_path):
+    # After fuse_horizontal merges the projections into one plus a Split, Q, K (given as K^T) and V are read
+    # in place from the merged projection's (B, S, 3E) output.
+    B, S, E, H = 2, 6, 16, 4
+    hd = E // H
+    m = Model(22)
+    m.output(bert_attention(m, B, S, E, H))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"ingot.FusedMatMul": 1, "ingot.Attention": 1}, ops
+    n, a = only(fused, "ingot.Attention")
+    mm, _ = only(fused, "ingot.FusedMatMul")
+    assert list(n.input) == [mm.output[0]] * 3 + ["mask"] and a["k_transposed"] == 0
+    for i, name in enumerate(["q_view", "k_view", "v_view"]):
+        assert a[name] == [B, H, S, hd, i * E, S * 3 * E, hd, 3 * E], name
+    assert a["y_view"] == [B, H, S, hd, 0, S * E, hd, E] and a["y_shape"] == [B, S, E]
+
+
+def test_attention_views_need_a_view_of_k_given_transposed(tmp_path):
+    # K^T is a graph input: no view of K with D at stride 1 reads it, so the layer keeps every operand.
+    m = Model(23)
+    m.output(bert_attention(m, 2, 5, 8, 2, k_given=True))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops["Transpose"] == 3 and ops["Reshape"] == 3, ops
+    n, a = only(fused, "ingot.Attention")
+    assert a["k_transposed"] == 1 and not {"q_view", "k_view", "v_view", "y_view"} & set(a), sorted(a)
+    assert n.input[1] == "kt_in"
+
+
 def test_softmax_over_another_axis_is_not_attention(tmp_path):
     m = Model(14)
     q, kt, v = m.input("q", [2, 5, 8]), m.input("kt", [2, 8, 5]), m.input("v", [2, 5, 7])
