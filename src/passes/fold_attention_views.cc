@@ -12,6 +12,11 @@
 // After the layer, one Transpose keeping the last axis and the Reshapes after it fold into y_view (where
 // each logical output element goes) and y_shape (the shape of the tensor the layer now writes).
 //
+// Around the block, torch's x (B, S, E) -> Transpose [1, 0, 2] -> in-projection and out-projection ->
+// Reshape (S, B, E) -> Transpose [1, 0, 2] lose their Transposes too: a projection's rows are independent,
+// so the in-projection reads x as it is (the views read its output through the permutation) and the layer
+// writes the out-projection's input rows in (B, S) order (one Reshape to (B, S, E) after it).
+//
 // A chain node folds only when every reader of its output is folded too (into this or another layer's
 // view: the three Gathers of q, k, v share their input), every shape on the way is static, and a Reshape
 // is expressible by strides (merging axes needs stride[i] == stride[i + 1] * size[i + 1]) by the end of
@@ -148,6 +153,25 @@ ir::Value* movement_input(const ir::Node* n) {
 
 // The layout of n's output `out`, given its input's. Reshape-like nodes (Reshape, Squeeze, Unsqueeze,
 // Flatten) and Split are read from their static output shapes.
+// Axis i of the result is axis perm[i] of `in`.
+std::optional<Layout> permute(const Layout& in, const std::vector<int64_t>& perm) {
+  const int64_t r = static_cast<int64_t>(in.axes.size());
+  if (static_cast<int64_t>(perm.size()) != r) return std::nullopt;
+  Layout l{{}, in.offset};
+  for (int64_t p : perm) {
+    if (p < 0 || p >= r) return std::nullopt;
+    l.axes.push_back(in.axes[p]);
+  }
+  return l;
+}
+
+std::vector<int64_t> perm_of(const ir::Node* transpose, size_t rank) {
+  std::vector<int64_t> perm = transpose->attr_ints("perm");
+  if (perm.empty())
+    for (size_t i = rank; i-- > 0;) perm.push_back(static_cast<int64_t>(i));
+  return perm;
+}
+
 std::optional<Layout> apply(const ir::Node* n, const ir::Value* out, const Layout& in) {
   const int64_t r = static_cast<int64_t>(in.axes.size());
   if (is_op(n, "Identity")) return in;
@@ -170,18 +194,7 @@ std::optional<Layout> apply(const ir::Node* n, const ir::Value* out, const Layou
     if (!f.empty()) l.offset += start * f[0].stride;
     return l;
   }
-  if (is_op(n, "Transpose")) {
-    std::vector<int64_t> perm = n->attr_ints("perm");
-    if (perm.empty())
-      for (int64_t i = r - 1; i >= 0; --i) perm.push_back(i);
-    if (static_cast<int64_t>(perm.size()) != r) return std::nullopt;
-    Layout l{{}, in.offset};
-    for (int64_t p : perm) {
-      if (p < 0 || p >= r) return std::nullopt;
-      l.axes.push_back(in.axes[p]);
-    }
-    return l;
-  }
+  if (is_op(n, "Transpose")) return permute(in, perm_of(n, in.axes.size()));
   if (is_op(n, "Gather")) {
     int64_t axis = n->attr_int("axis", 0);
     if (axis < 0) axis += r;
@@ -217,10 +230,11 @@ struct Chain {
   bool swap = false, blocked = false;
 };
 
-// The view of the operand through the first `len` nodes of the chain, when it ends at stride 1.
-std::optional<View> chain_view(const Chain& c, size_t len) {
+// The view of the operand through the first `len` nodes of the chain, when it ends at stride 1; the
+// chain's source laid out as `start` (contiguous when null).
+std::optional<View> chain_view(const Chain& c, size_t len, const Layout* start = nullptr) {
   const ir::Value* src = len ? c.nodes[len - 1]->inputs[0] : c.att->inputs[c.slot];
-  Layout l = layout_of(contiguous(*static_dims(src)));
+  Layout l = start ? *start : layout_of(contiguous(*static_dims(src)));
   for (size_t i = len; i-- > 0;) {
     auto next = apply(c.nodes[i], c.values[i], l);
     if (!next) return std::nullopt;
@@ -266,6 +280,22 @@ void set_ints(ir::Node& n, const char* name, std::vector<int64_t> v) {
   n.attrs[name] = std::move(a);
 }
 
+// A layer whose rows are independent: y[..., :] = f(x[..., :]) for MatMul / FusedMatMul (no residual) by a
+// constant 2-D weight, or a Gemm as as_dense reads it (no transA, a per-column C).
+bool row_wise(const ir::Node* n) {
+  if (!n || !n->has_input(0) || n->outputs.size() != 1) return false;
+  if (is_op(n, "Gemm")) return as_dense(*n).has_value();
+  if (!(is_op(n, "MatMul") || (is_ingot_op(n, "FusedMatMul") && !n->has_input(3)))) return false;
+  const Tensor* w = n->inputs.size() > 1 ? const_of(n->inputs[1]) : nullptr;
+  return w && w->rank() == 2;
+}
+
+Tensor shape_tensor(const std::vector<int64_t>& dims) {
+  Tensor t = Tensor::create(DType::kI64, {static_cast<int64_t>(dims.size())}).value();
+  std::copy(dims.begin(), dims.end(), t.data<int64_t>());
+  return t;
+}
+
 bool candidate(const ir::Node* n) {
   if (!is_ingot_op(n, "Attention") || n->inputs.size() < 3) return false;
   if (n->has_attr("q_view") || n->has_attr("y_view")) return false;  // folded before
@@ -274,25 +304,9 @@ bool candidate(const ir::Node* n) {
   return static_dims(n->outputs[0]).has_value();
 }
 
-}  // namespace
-
-Expected<bool> fold_attention_views(ir::Graph& graph, const PassOptions&) {
-  std::vector<Chain> chains;
-  for (ir::Node* n : snapshot(graph)) {
-    if (!candidate(n)) continue;
-    for (size_t slot = 0; slot < 3; ++slot) {
-      Chain c{n, slot};
-      c.swap = slot == 1 && n->attr_int("k_transposed", 1) != 0;
-      for (ir::Value* x = n->inputs[slot]; ir::Value* in = movement_input(x->producer); x = in) {
-        c.nodes.push_back(x->producer);
-        c.values.push_back(x);
-      }
-      fit(c, c.nodes.size());
-      chains.push_back(std::move(c));
-    }
-  }
-  // Shorten the chains until every folded node's output is read only by folded nodes or, as the operand
-  // itself, by a layer whose chain for it folds at least one node.
+// Shortens the chains until every folded node's output is read only by folded nodes or, as the operand
+// itself, by a layer whose chain for it folds at least one node.
+void shorten_chains(const ir::Graph& graph, std::vector<Chain>& chains) {
   for (bool again = true; again;) {
     again = false;
     // A layer whose K^T no view reads keeps all its operands as they are.
@@ -337,11 +351,115 @@ Expected<bool> fold_attention_views(ir::Graph& graph, const PassOptions&) {
       }
     }
   }
-  bool changed = false;
+}
+
+// Before the chains, torch's x (B, S, E) -> Transpose [1, 0, 2] -> in-projection -> (S, B, 3E): the
+// projection's rows are independent, so it can read x as it is and the views read its output through the
+// permutation instead (when nothing else reads that output). Returns the chains' sources whose producer
+// now reads x, each with the Transpose that goes.
+std::map<const ir::Value*, ir::Node*> hoist_projection_transposes(const ir::Graph& graph,
+                                                                  std::vector<Chain>& chains) {
+  std::set<const ir::Node*> folded_nodes;
+  std::map<ir::Value*, std::vector<Chain*>> by_source;
+  for (Chain& c : chains) {
+    if (!c.len || c.blocked) continue;
+    folded_nodes.insert(c.nodes.begin(), c.nodes.begin() + c.len);
+    by_source[c.nodes[c.len - 1]->inputs[0]].push_back(&c);
+  }
+  std::map<const ir::Value*, ir::Node*> hoisted;
+  for (auto& [p, cs] : by_source) {
+    ir::Node* dense = p->producer;
+    if (!row_wise(dense) || dense->outputs[0] != p || is_graph_output(graph, p)) continue;
+    if (!std::all_of(p->consumers.begin(), p->consumers.end(),
+                     [&](const ir::Node* r) { return folded_nodes.count(r) > 0; }))
+      continue;
+    ir::Node* t = dense->inputs[0]->producer;
+    if (!is_op(t, "Transpose") || sole_consumer(graph, dense->inputs[0]) != dense ||
+        !static_dims(t->inputs[0]))
+      continue;
+    std::vector<int64_t> dims = *static_dims(t->inputs[0]);
+    const std::vector<int64_t> perm = perm_of(t, dims.size());
+    if (dims.size() < 2 || perm.size() != dims.size() || perm.back() != static_cast<int64_t>(dims.size()) - 1)
+      continue;
+    dims.back() = static_dims(p)->back();
+    auto start = permute(layout_of(contiguous(dims)), perm);
+    std::vector<View> views;
+    for (const Chain* c : cs) {
+      auto v = start ? chain_view(*c, c->len, &*start) : std::nullopt;
+      if (!v) break;
+      views.push_back(std::move(*v));
+    }
+    if (views.size() != cs.size() ||
+        std::any_of(cs.begin(), cs.end(), [](const Chain* c) { return c->swap; }))
+      continue;
+    for (size_t i = 0; i < cs.size(); ++i) cs[i]->view = views[i];
+    dense->inputs[0] = t->inputs[0];  // the uses are rebuilt when the folded nodes go
+    p->type.shape = ir::SymShape(dims.begin(), dims.end());
+    hoisted[p] = t;
+  }
+  return hoisted;
+}
+
+// After the layer (its output through Transpose `tr` and Reshapes to `y`, rows x E), torch's
+// out-projection of those rows -> Reshape (S, B, E) -> Transpose [1, 0, 2]: the layer writes the rows in
+// (B, S) order instead (*y_view), the projection keeps their order, one Reshape to (B, S, E) replaces the
+// two (added by `rw`, the two appended to `dead`).
+void rows_in_batch_order(const ir::Graph& graph, Rewrite& rw, const ir::Node* tr, const ir::Value* y,
+                         View* y_view, std::vector<ir::Node*>& dead) {
+  ir::Node* dense = sole_consumer(graph, y);
+  if (!row_wise(dense) || dense->inputs[0] != y || static_dims(y)->size() != 2) return;
+  ir::Node* r1 = sole_consumer(graph, dense->outputs[0]);
+  if (!is_op(r1, "Reshape")) return;
+  ir::Node* t2 = sole_consumer(graph, r1->outputs[0]);
+  const auto rd = static_dims(r1->outputs[0]);
+  const std::vector<int64_t> zd = *static_dims(y);
+  if (!is_op(t2, "Transpose") || !rd || rd->size() != 3 || perm_of(t2, 3) != std::vector<int64_t>{1, 0, 2} ||
+      (*rd)[0] * (*rd)[1] != zd[0] || !static_dims(t2->outputs[0]))
+    return;
+  // Y through the transposed tensor (tr's output), over the rows now in (d1, d0) order.
+  auto l = permute(layout_of(contiguous({(*rd)[1], (*rd)[0], zd[1]})), {1, 0, 2});
+  if (l) l = reshape(*l, *static_dims(tr->outputs[0]));
+  if (!l) return;
+  const std::vector<int64_t> perm = perm_of(tr, y_view->dims.size());
+  Layout ly{std::vector<std::vector<Factor>>(perm.size()), l->offset};
+  for (size_t i = 0; i < perm.size(); ++i) ly.axes[static_cast<size_t>(perm[i])] = l->axes[i];
+  auto v = view_of(ly);
+  if (!v || v->strides.back() != 1) return;
+  *y_view = *v;
+  ir::Node* r =
+      rw.add_node("Reshape", "", r1->name,
+                  {dense->outputs[0], rw.add_constant("shape", shape_tensor({(*rd)[1], (*rd)[0], (*rd)[2]}))},
+                  {t2->outputs[0]}, r1->opset);
+  set_fused_from(*r, {*r1, *t2});
+  dead.push_back(r1);
+  dead.push_back(t2);
+}
+
+}  // namespace
+
+Expected<bool> fold_attention_views(ir::Graph& graph, const PassOptions&) {
+  std::vector<Chain> chains;
+  for (ir::Node* n : snapshot(graph)) {
+    if (!candidate(n)) continue;
+    for (size_t slot = 0; slot < 3; ++slot) {
+      Chain c{n, slot};
+      c.swap = slot == 1 && n->attr_int("k_transposed", 1) != 0;
+      for (ir::Value* x = n->inputs[slot]; ir::Value* in = movement_input(x->producer); x = in) {
+        c.nodes.push_back(x->producer);
+        c.values.push_back(x);
+      }
+      fit(c, c.nodes.size());
+      chains.push_back(std::move(c));
+    }
+  }
+  shorten_chains(graph, chains);
   std::vector<ir::Node*> dead;
+  Rewrite rw(graph);
+  const std::map<const ir::Value*, ir::Node*> hoisted = hoist_projection_transposes(graph, chains);
+  for (const auto& [p, t] : hoisted) dead.push_back(t);
+  bool changed = !hoisted.empty();
   std::map<ir::Node*, std::vector<const Chain*>> by_layer;
   for (const Chain& c : chains) by_layer[c.att].push_back(&c);
-  Rewrite rw(graph);
   for (auto& [att, cs] : by_layer) {
     if (std::any_of(cs.begin(), cs.end(), [](const Chain* c) { return c->blocked; })) continue;
     // The output: one Transpose keeping the last axis, then Reshapes, each the only reader of the last.
@@ -368,6 +486,7 @@ Expected<bool> fold_attention_views(ir::Graph& graph, const PassOptions&) {
         }
       }
     }
+    if (y_view) rows_in_batch_order(graph, rw, tr, y, &*y_view, dead);
     bool any = y_view.has_value();
     for (const Chain* c : cs) any = any || c->len > 0 || c->swap;
     if (!any) continue;
@@ -390,6 +509,11 @@ Expected<bool> fold_attention_views(ir::Graph& graph, const PassOptions&) {
     // fused_from in graph order: the operands' chains, the layer, the output's nodes.
     std::vector<std::reference_wrapper<const ir::Node>> parts;
     std::set<const ir::Node*> listed;  // the operands' chains share nodes (the Squeeze before q / k / v)
+    for (const Chain* c : cs) {
+      if (!c->len) continue;
+      auto h = hoisted.find(c->nodes[c->len - 1]->inputs[0]);
+      if (h != hoisted.end() && listed.insert(h->second).second) parts.emplace_back(*h->second);
+    }
     for (const Chain* c : cs)
       for (size_t i = c->len; i-- > 0;)
         if (listed.insert(c->nodes[i]).second) parts.emplace_back(*c->nodes[i]);

@@ -189,8 +189,9 @@ VIT_TINY = HERE / "data" / "vit_tiny_torch211.onnx"
 def test_vit_tiny_torch211(tmp_path, threads):
     """torch 2.11's nn.MultiheadAttention (tests/models/data/README.md): `ingot build` leaves each attention
     block as the packed QKV projection, one Attention layer reading it through views and writing the
-    out projection's input, and the out projection; no Transpose, Gather or Mul in between, none of the
-    scale's Mul anywhere; outputs agree with onnxruntime."""
+    out projection's input, and the out projection; no Transpose, Gather or Mul in between (nor the
+    Transposes before the in-projection and after the out-projection), none of the scale's Mul anywhere;
+    outputs agree with onnxruntime."""
     import onnxruntime as ort
 
     engine = tmp_path / "vit.ingot"
@@ -202,6 +203,7 @@ def test_vit_tiny_torch211(tmp_path, threads):
     layers = json.loads(proc.stdout)["layers"]
     ops = collections.Counter(l["op"] for l in layers)
     assert ops["ingot.Attention"] == 2 and "Mul" not in ops and ops["Gather"] == 1, ops  # the class token's Gather
+    assert ops["Transpose"] == 1, ops  # the patch embedding's; none left around the attention blocks
     for i in range(2):
         block = "/encoder/layers/encoder_layer_%d/self_attention/" % i
         names = [l["name"] for l in layers]
@@ -214,7 +216,9 @@ def test_vit_tiny_torch211(tmp_path, threads):
         assert att["inputs"] == [packed] * 3, att["inputs"]
         assert att["outputs"][0].split(":")[0] == layers[out_proj]["inputs"][0].split(":")[0]
         kinds = collections.Counter(f.split(":")[0] for f in att["fused"])
-        assert kinds["Gather"] == 3 and kinds["Mul"] == 2 and kinds["Transpose"] == 6, kinds
+        # The head split / merge, the scales, and the in-projection's input Transpose (the projection reads its
+        # input as it is, the views its output through the permutation).
+        assert kinds["Gather"] == 3 and kinds["Mul"] == 2 and kinds["Transpose"] == 7, kinds
     x = np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float32)
     np.save(tmp_path / "x.npy", x)
     proc = subprocess.run([INGOT, "run", str(engine), "--input", "input=%s" % (tmp_path / "x.npy"), "--threads",

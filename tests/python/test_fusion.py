@@ -443,19 +443,32 @@ def test_attention_views_fold_torch2_mha(tmp_path):
     y, p = mha_torch2(m, B, S, E, H)
     m.output(m.node("Identity", [y], "y"))
     fused, ops = fuse(m, tmp_path, tol=CLOSE)
-    assert ops == {"Transpose": 2, "ingot.FusedMatMul": 1, "ingot.Attention": 1, "Gemm": 1, "Reshape": 1}, ops
+    # The in-projection reads x (B, S, E) as it is; the out-projection's rows come in (B, S) order, so one
+    # Reshape to (B, S, E) replaces its Reshape + Transpose.
+    assert ops == {"ingot.FusedMatMul": 1, "ingot.Attention": 1, "Gemm": 1, "Reshape": 1}, ops
     n, a = only(fused, "ingot.Attention")
     assert list(n.input) == [p, p, p] and a["k_transposed"] == 0
     assert a["scale"] == pytest.approx(1 / math.sqrt(E // H), rel=1e-6)
-    # P is (S, B, 3E): q / k / v element (b, h, s, d) at P[s, b, i * E + h * hd + d].
+    # P is now (B, S, 3E): q / k / v element (b, h, s, d) at P[b, s, i * E + h * hd + d].
     hd = E // H
     for i, name in enumerate(["q_view", "k_view", "v_view"]):
-        assert a[name] == [B, H, S, hd, i * E, 3 * E, hd, B * 3 * E], name
-    # The output (S * B, E): element (b, h, s, d) at ((s * B + b) * E + h * hd + d).
-    assert a["y_view"] == [B, H, S, hd, 0, E, hd, B * E] and a["y_shape"] == [S * B, E]
+        assert a[name] == [B, H, S, hd, i * E, S * 3 * E, hd, 3 * E], name
+    # The output (S * B, E), its rows in (b, s) order: element (b, h, s, d) at ((b * S + s) * E + h * hd + d).
+    assert a["y_view"] == [B, H, S, hd, 0, S * E, hd, E] and a["y_shape"] == [S * B, E]
     assert [s.split(":")[1] for s in fused_from(a)] == [
-        "r_3e", "unsq", "t_qkv", "sq", "gq", "r1q", "tq", "r2q", "gk", "r1k", "tk", "r2k", "gv", "r1v", "tv", "r2v",
-        "kt", "k_scale", "q_scale", "qk", "softmax", "pv", "t_out", "r_out"]
+        "in_t", "r_3e", "unsq", "t_qkv", "sq", "gq", "r1q", "tq", "r2q", "gk", "r1k", "tk", "r2k", "gv", "r1v", "tv",
+        "r2v", "kt", "k_scale", "q_scale", "qk", "softmax", "pv", "t_out", "r_out"]
+    r, ra = only(fused, "Reshape")
+    assert [s.split(":")[1] for s in fused_from(ra)] == ["r_sbe", "out_t"] and r.output[0] == "y"
+
+
+def test_attention_views_keep_the_input_transpose_of_a_projection_read_elsewhere(tmp_path):
+    # The packed projection is also a graph output: its layout stays, so its input Transpose stays.
+    B, S, E, H = 2, 3, 8, 2
+    fused, ops = fuse_mha_read_elsewhere(tmp_path, 24, "in_bias_out", B, S, E, H)
+    assert ops == {"Transpose": 1, "ingot.FusedMatMul": 1, "ingot.Attention": 1, "Gemm": 1, "Reshape": 1}, ops
+    n, a = only(fused, "ingot.Attention")
+    assert list(n.input) == ["in_bias_out"] * 3 and a["q_view"] == [B, H, S, E // H, 0, 3 * E, E // H, B * 3 * E]
 
 
 def fuse_mha_read_elsewhere(tmp_path, seed, extra_output, B, S, E, H):
@@ -468,10 +481,11 @@ def fuse_mha_read_elsewhere(tmp_path, seed, extra_output, B, S, E, H):
 
 
 def test_attention_views_stop_at_a_shared_value(tmp_path):
-    # The (3, S, B, E) stack is also a graph output: the Gathers fold, the nodes before them stay.
+    # The (3, S, B, E) stack is also a graph output: the Gathers fold, the nodes before them stay (the
+    # in-projection's input Transpose too; the one after the out-projection goes).
     B, S, E, H = 2, 3, 8, 2
     fused, ops = fuse_mha_read_elsewhere(tmp_path, 19, "sq_out", B, S, E, H)
-    assert "Gather" not in ops and ops["Squeeze"] == 1 and ops["Transpose"] == 3, ops
+    assert "Gather" not in ops and ops["Squeeze"] == 1 and ops["Transpose"] == 2, ops
     n, a = only(fused, "ingot.Attention")
     assert list(n.input) == ["sq_out"] * 3
     assert [a[v][4] for v in ("q_view", "k_view", "v_view")] == [0, S * B * E, 2 * S * B * E]
