@@ -159,6 +159,26 @@ Status run_fused_matmul(RunContext& ctx) {
 // ---------------------------------------------------------------------------------------------
 // Attention: Q [..., Sq, D], K [..., Sk, D] (or [..., D, Sk] when k_transposed), V [..., Sk, Dv],
 // rank 3 or 4 with equal leading dims; the additive mask broadcasts to the scores [..., Sq, Sk].
+// With views (fold_attention_views), Q, K and V are read from their inputs through q_view / k_view /
+// v_view and the output [..., Sq, Dv] is written through y_view into a tensor of shape y_shape (see
+// ref::attention_view for the attributes' form). An operand without its attribute is its input as is.
+
+constexpr const auto& kViewAttrs = ref::kAttentionViewAttrs;
+
+bool has_views(const ir::Node& n) {
+  for (const char* a : kViewAttrs)
+    if (n.has_attr(a)) return true;
+  return false;
+}
+
+// The logical shape of operand i (0..2) from its view attribute, else its input's shape.
+std::optional<ir::SymShape> operand_shape(InferContext& ctx, size_t i) {
+  const std::vector<int64_t> view = ctx.node().attr_ints(kViewAttrs[i]);
+  if (!view.empty())
+    return ir::SymShape(view.begin(), view.begin() + static_cast<std::ptrdiff_t>(view.size() / 2));
+  if (!ctx.input_has_shape(i)) return std::nullopt;
+  return ctx.input_shape(i);
+}
 
 Status infer_attention(InferContext& ctx) {
   if (ctx.num_inputs() < 3 || !ctx.has_input(0) || !ctx.has_input(1) || !ctx.has_input(2))
@@ -169,48 +189,51 @@ Status infer_attention(InferContext& ctx) {
   for (size_t i = 1; i < ctx.num_inputs(); ++i)
     if (ctx.has_input(i) && ctx.input_dtype(i) != dt) return ctx.fail("inputs differ in type");
   if (ctx.node().attr_float("scale", 1.0f) <= 0) return ctx.fail("scale must be positive");
-  if (!ctx.input_has_shape(0) || !ctx.input_has_shape(2)) {
+  if (has_views(ctx.node()) && ctx.node().attr_int("k_transposed", 0) != 0)
+    return ctx.fail("views need K as [..., Sk, D] (k_transposed = 0)");
+  for (size_t i = 0; i < 4; ++i) {
+    const size_t n = ctx.node().attr_ints(kViewAttrs[i]).size();
+    if (n && n != 6 && n != 8) return ctx.fail(std::string(kViewAttrs[i]) + " must hold 6 or 8 values");
+  }
+  if (ctx.node().has_attr("y_shape")) {
+    const std::vector<int64_t> ys = ctx.node().attr_ints("y_shape");
+    ctx.set_output(0, dt, ir::SymShape(ys.begin(), ys.end()));
+    return Status::Ok();
+  }
+  const auto q = operand_shape(ctx, 0), v = operand_shape(ctx, 2);
+  if (!q || !v) {
     ctx.set_output_rank_unknown(0, dt);
     return Status::Ok();
   }
-  const ir::SymShape& q = ctx.input_shape(0);
-  const ir::SymShape& v = ctx.input_shape(2);
-  if ((q.size() != 3 && q.size() != 4) || v.size() != q.size())
-    return ctx.fail("Q and V must have the same rank, 3 or 4: " + ir::shape_to_string(q) + ", " +
-                    ir::shape_to_string(v));
-  ir::SymShape out(q.begin(), q.end() - 1);
-  out.push_back(v.back());
+  if ((q->size() != 3 && q->size() != 4) || v->size() != q->size())
+    return ctx.fail("Q and V must have the same rank, 3 or 4: " + ir::shape_to_string(*q) + ", " +
+                    ir::shape_to_string(*v));
+  ir::SymShape out(q->begin(), q->end() - 1);
+  out.push_back(v->back());
   ctx.set_output(0, dt, std::move(out));
   return Status::Ok();
 }
 
+// softmax(scale * q k^T + mask) v over contiguous [B, H, S, D] buffers (k [B, H, D, Sk] when kt); the
+// mask is right-aligned to the scores of rank r.
 template <typename A>
-Status run_attention_typed(RunContext& ctx, Tensor* y) {
-  const Tensor& q = ctx.input(0);
-  const Tensor& k_in = ctx.input(1);
-  const Tensor& v = ctx.input(2);
-  const bool kt = ctx.node().attr_int("k_transposed", 0) != 0;
-  const int64_t r = q.rank();
-  const int64_t sq = q.dim(-2), d = q.dim(-1), sk = v.dim(-2), dv = v.dim(-1);
-  const int64_t ks = kt ? k_in.dim(-1) : k_in.dim(-2), kd = kt ? k_in.dim(-2) : k_in.dim(-1);
-  if (ks != sk || kd != d) {
-    return ctx.fail("K " + dims_to_string(k_in.dims()) + " does not fit Q " + dims_to_string(q.dims()) +
-                    " and V " + dims_to_string(v.dims()));
-  }
+Status attend(RunContext& ctx, int64_t r, const ref::AttentionView& shape, int64_t sk, int64_t dv, const A* q,
+              const A* k_in, bool kt, const A* v, A* y) {
   ref::AttentionParams p;
-  p.batch = q.dim(0);
-  p.q_heads = p.kv_heads = r == 4 ? q.dim(1) : 1;
-  p.q_len = sq;
+  p.batch = shape.dims[0];
+  p.q_heads = p.kv_heads = shape.dims[1];
+  p.q_len = shape.dims[2];
   p.total_len = p.mask_len = sk;
-  p.head_size = d;
+  p.head_size = shape.dims[3];
   p.v_head_size = dv;
   p.scale = ctx.node().attr_float("scale", 1.0f);
+  const int64_t sq = p.q_len, d = p.head_size;
   // K as [..., Sk, D].
   std::vector<A> k_buf;
-  const A* k = k_in.data<A>();
+  const A* k = k_in;
   if (kt) {
     const int64_t heads = p.batch * p.q_heads;
-    k_buf.resize(static_cast<size_t>(k_in.numel()));
+    k_buf.resize(static_cast<size_t>(heads * sk * d));
     for (int64_t h = 0; h < heads; ++h)
       for (int64_t i = 0; i < d; ++i)
         for (int64_t j = 0; j < sk; ++j) k_buf[(h * sk + j) * d + i] = k[(h * d + i) * sk + j];
@@ -238,7 +261,69 @@ Status run_attention_typed(RunContext& ctx, Tensor* y) {
     for (int64_t i = 0; i < m.numel(); ++i) mask[i] = static_cast<float>(m.data<A>()[i]);
     p.mask = mask.data();
   }
-  ref::attention<A>(p, q.data<A>(), k, v.data<A>(), y->data<A>(), nullptr);
+  ref::attention<A>(p, q, k, v, y, nullptr);
+  return Status::Ok();
+}
+
+template <typename A>
+Status run_attention_typed(RunContext& ctx, Tensor* y) {
+  const Tensor& q = ctx.input(0);
+  const Tensor& k_in = ctx.input(1);
+  const Tensor& v = ctx.input(2);
+  const bool kt = ctx.node().attr_int("k_transposed", 0) != 0;
+  const int64_t r = q.rank();
+  const int64_t d = q.dim(-1), sk = v.dim(-2), dv = v.dim(-1);
+  const int64_t ks = kt ? k_in.dim(-1) : k_in.dim(-2), kd = kt ? k_in.dim(-2) : k_in.dim(-1);
+  if (ks != sk || kd != d) {
+    return ctx.fail("K " + dims_to_string(k_in.dims()) + " does not fit Q " + dims_to_string(q.dims()) +
+                    " and V " + dims_to_string(v.dims()));
+  }
+  ref::AttentionView shape;
+  if (std::string why = ref::attention_view({}, q.dims(), q.numel(), &shape); !why.empty())
+    return ctx.fail(why);
+  return attend<A>(ctx, r, shape, sk, dv, q.data<A>(), k_in.data<A>(), kt, v.data<A>(), y->data<A>());
+}
+
+// The view form: Q, K and V gathered into contiguous buffers, the output scattered through y_view.
+template <typename A>
+Status run_attention_views(RunContext& ctx) {
+  const ir::Node& n = ctx.node();
+  if (n.attr_int("k_transposed", 0) != 0) return ctx.fail("views need K as [..., Sk, D] (k_transposed = 0)");
+  ref::AttentionView view[4];
+  size_t rank = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    const Tensor& t = ctx.input(i);
+    const std::vector<int64_t> a = n.attr_ints(kViewAttrs[i]);
+    if (std::string why = ref::attention_view(a, t.dims(), t.numel(), &view[i]); !why.empty())
+      return ctx.fail(std::string(kViewAttrs[i]) + ": " + why);
+    const size_t ri = a.empty() ? t.dims().size() : a.size() / 2;
+    if (i && ri != rank) return ctx.fail("Q, K and V must have the same rank, 3 or 4");
+    rank = ri;
+  }
+  const ref::AttentionView &q = view[0], &k = view[1], &v = view[2];
+  if (k.dims[0] != q.dims[0] || v.dims[0] != q.dims[0] || k.dims[1] != q.dims[1] || v.dims[1] != q.dims[1] ||
+      k.dims[2] != v.dims[2] || k.dims[3] != q.dims[3])
+    return ctx.fail("the views of Q, K and V do not fit each other");
+  const int64_t sk = k.dims[2], dv = v.dims[3];
+  // The logical output [..., Sq, Dv] and the tensor it is written into.
+  Dims logical{q.dims[0], q.dims[1], q.dims[2], dv};
+  if (rank == 3) logical.erase(logical.begin() + 1);
+  Dims out = logical;
+  if (n.has_attr("y_shape")) out = n.attr_ints("y_shape");
+  INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, ctx.input(0).dtype(), out));
+  const std::vector<int64_t> ya = n.attr_ints("y_view");
+  if (std::string why = ref::attention_view(ya, logical, y->numel(), &view[3]); !why.empty())
+    return ctx.fail(std::string("y_view: ") + why);
+  if (!ya.empty() && Dims(ya.begin(), ya.begin() + static_cast<std::ptrdiff_t>(ya.size() / 2)) != logical)
+    return ctx.fail("y_view's dims are not the output's " + dims_to_string(logical));
+  std::vector<A> buf[4];
+  for (size_t i = 0; i < 4; ++i) {
+    buf[i].resize(static_cast<size_t>(view[i].dims[0] * view[i].dims[1] * view[i].dims[2] * view[i].dims[3]));
+    if (i < 3) ref::gather_view(view[i], ctx.input(i).data<A>(), buf[i].data());
+  }
+  INGOT_RETURN_IF_ERROR(attend<A>(ctx, static_cast<int64_t>(rank), q, sk, dv, buf[0].data(), buf[1].data(),
+                                  false, buf[2].data(), buf[3].data()));
+  ref::scatter_view(view[3], buf[3].data(), y->data<A>());
   return Status::Ok();
 }
 
@@ -251,6 +336,9 @@ Status run_attention(RunContext& ctx) {
       (ctx.has_input(3) && ctx.input(3).dtype() != dt)) {
     return ctx.fail("Q, K, V and mask must all be float or all double");
   }
+  if (ctx.node().attr_float("scale", 1.0f) <= 0) return ctx.fail("scale must be positive");
+  if (has_views(ctx.node()))
+    return dt == DType::kF32 ? run_attention_views<float>(ctx) : run_attention_views<double>(ctx);
   const int64_t r = q.rank();
   if ((r != 3 && r != 4) || k.rank() != r || v.rank() != r)
     return ctx.fail("Q, K and V must have the same rank, 3 or 4");
@@ -260,7 +348,6 @@ Status run_attention(RunContext& ctx) {
                       dims_to_string(v.dims()) + " differ in their leading dims");
     }
   }
-  if (ctx.node().attr_float("scale", 1.0f) <= 0) return ctx.fail("scale must be positive");
   Dims out(q.dims().begin(), q.dims().end() - 1);
   out.push_back(v.dim(-1));
   INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, dt, out));

@@ -1,8 +1,11 @@
 // Scaled dot-product attention into one ingot.Attention layer:
-//   s = MatMul(Q, Kt) [-> Mul c | Div c] [-> Add mask] -> Softmax(last axis) -> MatMul(., V)
-// Kt written as Transpose(K) swapping the last two axes is read through (k_transposed = 0); any other
-// Kt is passed as is (k_transposed = 1). Q, Kt and V must have rank 3 or 4 and equal leading dims
-// (the layer does not broadcast them), the mask must broadcast to the scores.
+//   s = MatMul([Mul|Div c1](Q), [Mul|Div c2](Kt)) [-> Mul c | Div c] [-> Add mask] -> Softmax(last axis)
+//       -> MatMul(., V)
+// Scales by constant scalars on Q and Kt (torch's nn.MultiheadAttention scales both by sqrt(1/sqrt(d)))
+// fold into `scale` with the one after the product. Kt written as Transpose(K) swapping the last two axes
+// is read through (k_transposed = 0); any other Kt is passed as is (k_transposed = 1). Q, Kt and V must have
+// rank 3 or 4 and equal leading dims (the layer does not broadcast them), the mask must broadcast to the
+// scores.
 #include "passes/fusion.h"
 #include "passes/pass.h"
 
@@ -12,6 +15,20 @@ namespace {
 using namespace fusion;  // NOLINT(google-build-using-namespace)
 
 bool dims_match(const ir::Dim& a, const ir::Dim& b) { return (a.is_static() || !a.symbol.empty()) && a == b; }
+
+// `*x` = Mul(x', c) / Mul(c, x') / Div(x', c) with a constant scalar c and `reader` its only reader: steps
+// *x back to x', multiplies *scale by c (1 / c for Div) and appends the node.
+void absorb_scalar(const ir::Graph& g, ir::Value** x, const ir::Node* reader, std::vector<ir::Node*>& nodes,
+                   double* scale) {
+  ir::Node* p = (*x)->producer;
+  if (!(is_op(p, "Mul") || is_op(p, "Div")) || sole_consumer(g, *x) != reader) return;
+  ir::Value* src = nullptr;
+  auto c = scalar_operand(p, &src);
+  if (!c || *c == 0 || (p->op_type == "Div" && p->inputs[0] != src)) return;
+  *scale *= p->op_type == "Div" ? 1.0 / *c : *c;
+  nodes.push_back(p);
+  *x = src;
+}
 
 // The scaled scores feeding Softmax: appends the nodes, sets q / kt / scale. False when `v` is not one.
 bool match_scores(const ir::Graph& g, ir::Value* v, const ir::Node* reader, std::vector<ir::Node*>& nodes,
@@ -32,6 +49,9 @@ bool match_scores(const ir::Graph& g, ir::Value* v, const ir::Node* reader, std:
   nodes.push_back(p);
   *q = p->inputs[0];
   *kt = p->inputs[1];
+  if (!*q || !*kt || *q == *kt) return false;
+  absorb_scalar(g, q, p, nodes, scale);
+  absorb_scalar(g, kt, p, nodes, scale);
   return true;
 }
 

@@ -57,6 +57,7 @@ Expected<bool> fuse_gelu(ir::Graph& graph, const PassOptions& options);
 Expected<bool> fuse_hardswish(ir::Graph& graph, const PassOptions& options);
 Expected<bool> fuse_layer_norm(ir::Graph& graph, const PassOptions& options);
 Expected<bool> fuse_attention(ir::Graph& graph, const PassOptions& options);
+Expected<bool> fold_attention_views(ir::Graph& graph, const PassOptions& options);
 Expected<bool> fuse_epilogue(ir::Graph& graph, const PassOptions& options);
 Expected<bool> fuse_horizontal(ir::Graph& graph, const PassOptions& options);
 

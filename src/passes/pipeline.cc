@@ -65,6 +65,14 @@ const std::vector<Pass>& fusion_passes() {
       // different epilogues (activation, residual) are not merged.
       {"fuse_horizontal", "sibling MatMul / Gemm / 1x1 Conv layers on one input into one wider layer + Split",
        false, fuse_horizontal},
+      // After fuse_attention (it reads the layers that pass made, their scales absorbed) and after
+      // fuse_horizontal: the Split of a merged QKV projection is then one more copy the views read through
+      // (BERT's Q, K, V read in place from the packed projection). The epilogue fusion between leaves the
+      // chains alone: they start at the projection's output, which its bias Add hands to the fused layer.
+      {"fold_attention_views",
+       "Reshape / Transpose / Squeeze / Unsqueeze / Gather / Split chains around ingot.Attention into its "
+       "strided views",
+       false, fold_attention_views},
   };
   return kPasses;
 }

@@ -260,6 +260,132 @@ def test_attention(tmp_path, fp16, b, h, s, d):
 
 
 @pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("b,h,sq,sk,d", [(2, 3, 10, 12, 8), (1, 4, 197, 197, 64)])
+def test_attention_masked(tmp_path, fp16, b, h, sq, sk, d):
+    # An additive mask per batch: the cuBLASLt path adds it to the scores (the flash kernel takes no mask).
+    nodes = [helper.make_node("Transpose", ["k"], ["kt"], perm=[0, 1, 3, 2]),
+             helper.make_node("MatMul", ["q", "kt"], ["qk"]),
+             helper.make_node("Mul", ["qk", "scale"], ["sc"]),
+             helper.make_node("Add", ["sc", "mask"], ["sm"]),
+             helper.make_node("Softmax", ["sm"], ["p"], axis=-1),
+             helper.make_node("MatMul", ["p", "v"], ["y"])]
+    g, r = run_case(tmp_path, nodes, [("q", (b, h, sq, d)), ("k", (b, h, sk, d)), ("v", (b, h, sk, d)),
+                                      ("mask", (b, 1, 1, sk))], [("y", (b, h, sq, d))],
+                    [init("scale", np.float32(d ** -0.5))], fp16=fp16)
+    check(g, r, tol_for(fp16, True))
+
+
+def attention_layers(tmp_path, model, fp16):
+    """The (op, tactic, fused-from kinds) of the layers of `model` built for the GPU, and its layer ops."""
+    import json
+
+    engine = tmp_path / "m.ingot"
+    r = subprocess.run([CLI, "build", str(model), "-o", str(engine), "--device", "cuda"] + (["--fp16"] if fp16 else []),
+                       capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    r = subprocess.run([CLI, "inspect", str(engine), "--json", "-"], capture_output=True, text=True)
+    assert r.returncode == 0, r.stderr
+    layers = json.loads(r.stdout)["layers"]
+    return [l for l in layers if l["op"] == "ingot.Attention"], [l["op"] for l in layers]
+
+
+def expected_attention_tactic(fp16, d):
+    return "cuda.ingot.flash_attention.f16" if fp16 and d % 8 == 0 and d <= 128 else "cuda.ingot.attention"
+
+
+def mha_torch2(b, s, e, h, rng):
+    """nn.MultiheadAttention(batch_first=True) as torch 2.x exports it (opset 17, dynamo=False; the same graph as
+    tests/python/test_fusion.py's mha_torch2): x (B, S, E) -> y (B, S, E). Returns (nodes, initializers)."""
+    hd = e // h
+    w = lambda *shape: rng.uniform(-1, 1, size=shape).astype(np.float32) / np.sqrt(shape[0])
+    i64 = lambda *v: np.array(v, np.int64)
+    inits = [init("w_in", w(e, 3 * e)), init("b_in", w(3 * e)), init("w_out", w(e, e)), init("b_out", w(e)),
+             init("c", np.float32(hd ** -0.25)), init("s_3e", i64(s, b, 3, e)), init("ax0", i64(0)),
+             init("ax_2", i64(-2)), init("s1", i64(s, b * h, hd)), init("s2", i64(b, h, s, hd)),
+             init("s_o", i64(s * b, e)), init("s_sbe", i64(s, b, e))]
+    n = helper.make_node
+    nodes = [n("Transpose", ["x"], ["xt"], perm=[1, 0, 2]), n("MatMul", ["xt", "w_in"], ["pm"]),
+             n("Add", ["pm", "b_in"], ["p"]), n("Reshape", ["p", "s_3e"], ["p4"]), n("Unsqueeze", ["p4", "ax0"], ["p5"]),
+             n("Transpose", ["p5"], ["p5t"], perm=[3, 1, 2, 0, 4]), n("Squeeze", ["p5t", "ax_2"], ["qkv"])]
+    for i, name in enumerate("qkv"):
+        inits.append(init("i" + name, np.array(i, np.int64)))
+        nodes += [n("Gather", ["qkv", "i" + name], [name + "0"], axis=0), n("Reshape", [name + "0", "s1"], [name + "1"]),
+                  n("Transpose", [name + "1"], [name + "2"], perm=[1, 0, 2]), n("Reshape", [name + "2", "s2"], [name + "3"])]
+    nodes += [n("Mul", ["q3", "c"], ["qs"]), n("Transpose", ["k3"], ["kt"], perm=[0, 1, 3, 2]), n("Mul", ["kt", "c"], ["ks"]),
+              n("MatMul", ["qs", "ks"], ["sc"]), n("Softmax", ["sc"], ["pr"], axis=-1), n("MatMul", ["pr", "v3"], ["o"]),
+              n("Transpose", ["o"], ["ot"], perm=[2, 0, 1, 3]), n("Reshape", ["ot", "s_o"], ["o2"]),
+              n("Gemm", ["o2", "w_out", "b_out"], ["o3"]), n("Reshape", ["o3", "s_sbe"], ["o4"]),
+              n("Transpose", ["o4"], ["y"], perm=[1, 0, 2])]
+    return nodes, inits
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+# Head dims 8, 16, 64 (ViT-B), 96, 8 with 70 keys (two key tiles); 12 and 160: the flash kernel refuses them
+# (not a multiple of 8, past 128) and the cuBLASLt path gathers and scatters around its products.
+@pytest.mark.parametrize("b,s,e,h", [(2, 5, 16, 2), (3, 17, 64, 4), (2, 197, 768, 12), (1, 33, 96, 1), (2, 70, 40, 5),
+                                     (2, 9, 36, 3), (1, 10, 320, 2)])
+def test_attention_views_torch2_mha(tmp_path, fp16, b, s, e, h):
+    rng = np.random.default_rng(2)
+    nodes, inits = mha_torch2(b, s, e, h, rng)
+    g, r = run_case(tmp_path, nodes, [("x", (b, s, e))], [("y", (b, s, e))], inits, fp16=fp16, rng=rng)
+    check(g, r, tol_for(fp16, True))
+    att, ops = attention_layers(tmp_path, tmp_path / "m.onnx", fp16)
+    # The head split / merge, the scales and the Transposes around the projections are all gone.
+    assert ops == ["ingot.FusedMatMul", "ingot.Attention", "Gemm", "Reshape"], ops
+    assert att[0]["tactic"] == expected_attention_tactic(fp16, e // h)
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+@pytest.mark.parametrize("b,sq,sk,e,h,mask", [(2, 7, 13, 32, 4, False), (3, 64, 65, 128, 2, False),
+                                              (1, 130, 3, 48, 3, False), (2, 7, 13, 32, 4, True)])
+def test_attention_views_cross(tmp_path, fp16, b, sq, sk, e, h, mask):
+    # BERT-style head split of a query tensor and of a packed key / value tensor with another length:
+    # Reshape + Transpose, Reshape + Gather + Transpose, the head merge after. With a mask: the cuBLASLt path
+    # with views (gathered operands, scattered output) in FP16 too.
+    hd = e // h
+    i64 = lambda *v: np.array(v, np.int64)
+    n = helper.make_node
+    inits = [init("s_q", i64(b, sq, h, hd)), init("s_kv", i64(b, sk, 2, h, hd)), init("i0", i64(0).reshape(())),
+             init("i1", i64(1).reshape(())), init("scale", np.float32(hd ** -0.5)), init("s_y", i64(b, sq, e))]
+    nodes = [n("Reshape", ["q", "s_q"], ["q4"]), n("Transpose", ["q4"], ["qh"], perm=[0, 2, 1, 3]),
+             n("Reshape", ["kv", "s_kv"], ["kv5"]),
+             n("Gather", ["kv5", "i0"], ["k4"], axis=2), n("Transpose", ["k4"], ["kh"], perm=[0, 2, 1, 3]),
+             n("Gather", ["kv5", "i1"], ["v4"], axis=2), n("Transpose", ["v4"], ["vh"], perm=[0, 2, 1, 3]),
+             n("Transpose", ["kh"], ["kt"], perm=[0, 1, 3, 2]), n("MatMul", ["qh", "kt"], ["sc"]),
+             n("Div", ["sc", "scale"], ["ss0"]), n("Add", ["ss0", "mask"], ["ss"]) if mask else n("Identity", ["ss0"], ["ss"]),
+             n("Softmax", ["ss"], ["p"], axis=-1), n("MatMul", ["p", "vh"], ["o"]),
+             n("Transpose", ["o"], ["ot"], perm=[0, 2, 1, 3]), n("Reshape", ["ot", "s_y"], ["y"])]
+    inputs = [("q", (b, sq, e)), ("kv", (b, sk, 2 * e))] + ([("mask", (b, 1, 1, sk))] if mask else [])
+    g, r = run_case(tmp_path, nodes, inputs, [("y", (b, sq, e))], inits, fp16=fp16)
+    check(g, r, tol_for(fp16, True))
+    att, ops = attention_layers(tmp_path, tmp_path / "m.onnx", fp16)
+    assert ops == ["ingot.Attention"], ops
+    assert att[0]["tactic"] == ("cuda.ingot.attention" if mask else expected_attention_tactic(fp16, hd))
+
+
+VIT_TINY = ROOT / "tests" / "models" / "data" / "vit_tiny_torch211.onnx"
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
+def test_vit_tiny_torch211(tmp_path, fp16):
+    # torch 2.11's ViT (tests/models/data/README.md): both attention blocks as one Attention layer each.
+    x = np.random.default_rng(3).standard_normal((1, 3, 32, 32)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    outs = {}
+    for tag, extra, env in (("gpu", ["--device", "cuda"] + (["--fp16"] if fp16 else []), {}),
+                            ("ref", [], {"INGOT_TACTICS": "reference"})):
+        r = subprocess.run([CLI, "run", str(VIT_TINY), "--input", f"input={tmp_path / 'x.npy'}", "--output-dir",
+                            str(tmp_path / tag)] + extra, capture_output=True, text=True, env={**os.environ, **env})
+        assert r.returncode == 0, r.stderr
+        outs[tag] = {"output": np.load(tmp_path / tag / "output.npy")}
+    assert np.abs(outs["ref"]["output"]).max() > 1e-3
+    check(outs["gpu"], outs["ref"], tol_for(fp16, True))
+    att, ops = attention_layers(tmp_path, VIT_TINY, fp16)
+    assert len(att) == 2 and "Gather" not in ops[:-2] and "Mul" not in ops, ops
+    assert all(a["tactic"] == expected_attention_tactic(fp16, 16) for a in att), att
+
+
+@pytest.mark.parametrize("fp16", PRECISIONS)
 @pytest.mark.parametrize("x", [(2, 7, 32), (4, 768), (1, 3, 5, 1000)])
 def test_layer_norm(tmp_path, fp16, x):
     rng = np.random.default_rng(5)

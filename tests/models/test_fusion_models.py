@@ -9,6 +9,7 @@ with TrainingMode.PRESERVE (still eval mode): TrainingMode.EVAL makes torch fold
 convs itself, which would leave ingot's folding nothing to do.
 """
 import collections
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -99,6 +100,10 @@ def attrs(node):
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 
+def fused_from_of(node):
+    return [a for a in node.attribute if a.name == "fused_from"][0].strings
+
+
 def fused_layers(model, op):
     return [attrs(n) | {"inputs": list(n.input)} for n in model.graph.node if n.domain == "ingot" and n.op_type == op]
 
@@ -165,5 +170,64 @@ def test_bert_tiny(exported, tmp_path, opset):
     assert sum(d["activation"] == b"Gelu" for d in dense) == layers
     assert sum(len(d["inputs"]) == 4 for d in dense) == 2 * layers
     qkv = [d for d in dense if len(d["fused_from"]) == 6]
-    assert len(qkv) == layers and ops["Split"] == layers
+    assert len(qkv) == layers
     assert "MatMul" not in ops, ops
+    # Each Attention reads Q, K and V in place from the merged projection's output (fold_attention_views:
+    # the Split, the head split Reshape / Transpose and the head merge after it are gone).
+    for op in ("Split", "Transpose", "Reshape"):
+        assert op not in ops, ops
+    outputs = {o for n in fused.graph.node if n.op_type == "FusedMatMul" and len(fused_from_of(n)) == 6 for o in n.output}
+    for a in fused_layers(fused, "Attention"):
+        assert len(set(a["inputs"][:3])) == 1 and a["inputs"][0] in outputs, a["inputs"]
+        assert a["k_transposed"] == 0 and {"q_view", "k_view", "v_view", "y_view"} <= set(a), sorted(a)
+
+
+VIT_TINY = HERE / "data" / "vit_tiny_torch211.onnx"
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_vit_tiny_torch211(tmp_path, threads):
+    """torch 2.11's nn.MultiheadAttention (tests/models/data/README.md): `ingot build` leaves each attention
+    block as the packed QKV projection, one Attention layer reading it through views and writing the
+    out projection's input, and the out projection; no Transpose, Gather or Mul in between (nor the
+    Transposes before the in-projection and after the out-projection), none of the scale's Mul anywhere;
+    outputs agree with onnxruntime."""
+    import onnxruntime as ort
+
+    engine = tmp_path / "vit.ingot"
+    proc = subprocess.run([INGOT, "build", str(VIT_TINY), "-o", str(engine), "--threads", str(threads)],
+                          capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    proc = subprocess.run([INGOT, "inspect", str(engine), "--json", "-"], capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    layers = json.loads(proc.stdout)["layers"]
+    ops = collections.Counter(l["op"] for l in layers)
+    assert ops["ingot.Attention"] == 2 and "Mul" not in ops and ops["Gather"] == 1, ops  # the class token's Gather
+    assert ops["Transpose"] == 1, ops  # the patch embedding's; none left around the attention blocks
+    for i in range(2):
+        block = "/encoder/layers/encoder_layer_%d/self_attention/" % i
+        names = [l["name"] for l in layers]
+        qkv = names.index(block + "MatMul")
+        out_proj = names.index(block + "Gemm")
+        inside = [l["op"] for l in layers[qkv:out_proj + 1]]
+        assert inside == ["ingot.FusedMatMul", "ingot.Attention", "Gemm"], inside
+        att = layers[qkv + 1]
+        packed = layers[qkv]["outputs"][0]
+        assert att["inputs"] == [packed] * 3, att["inputs"]
+        assert att["outputs"][0].split(":")[0] == layers[out_proj]["inputs"][0].split(":")[0]
+        kinds = collections.Counter(f.split(":")[0] for f in att["fused"])
+        # The head split / merge, the scales, and the in-projection's input Transpose (the projection reads its
+        # input as it is, the views its output through the permutation).
+        assert kinds["Gather"] == 3 and kinds["Mul"] == 2 and kinds["Transpose"] == 7, kinds
+    x = np.random.default_rng(0).standard_normal((1, 3, 32, 32)).astype(np.float32)
+    np.save(tmp_path / "x.npy", x)
+    proc = subprocess.run([INGOT, "run", str(engine), "--input", "input=%s" % (tmp_path / "x.npy"), "--threads",
+                           str(threads), "--output-dir", str(tmp_path / "out")], capture_output=True, text=True,
+                          timeout=600)
+    assert proc.returncode == 0, proc.stderr
+    want = ort.InferenceSession(str(VIT_TINY), providers=["CPUExecutionProvider"]).run(None, {"input": x})[0]
+    got = np.load(tmp_path / "out" / "output.npy")
+    assert got.shape == want.shape == (1, 10)
+    assert np.abs(want).max() > 1e-3
+    err = float(np.max(np.abs(got.astype(np.float64) - want)) / np.max(np.abs(want)))
+    assert err <= RTOL, "relative error %.3e > %.0e" % (err, RTOL)

@@ -365,3 +365,31 @@ def test_cuda_without_gpu_says_so(good, tmp_path):
         pytest.skip("this machine has a CUDA GPU")
     assert_error(proc, "cuda")
     assert "no CUDA GPU" in proc.stderr or "built without that backend" in proc.stderr
+
+
+@pytest.mark.parametrize("attr,value,message", [
+    (None, None, None),  # the good views run
+    ("q_view", [1, 2, 3, 4, 60, 24, 4, 8], "q_view: the view reaches past its source"),
+    ("k_view", [1, 2, 3, 4, 0, 24, 4], "k_view must hold 6 or 8 values"),
+    ("y_view", [1, 2, 3, 4, 0, 24, 4, -8], "y_view: a stride of the view is out of range"),
+])
+def test_attention_bad_views(tmp_path, attr, value, message):
+    # ingot.Attention reading (1, 3, 24) through views (fold_attention_views' form) whose attribute is bad.
+    views = {"q_view": [1, 2, 3, 4, 0, 24, 4, 24], "k_view": [1, 2, 3, 4, 8, 24, 4, 24],
+             "v_view": [1, 2, 3, 4, 16, 24, 4, 24], "y_view": [1, 2, 3, 4, 0, 24, 4, 8]}
+    if attr:
+        views[attr] = value
+    node = helper.make_node("Attention", ["p", "p", "p"], ["y"], name="att", domain="ingot", scale=0.5, k_transposed=0,
+                            y_shape=[1, 3, 8], **views)
+    g = helper.make_graph([node], "g", [helper.make_tensor_value_info("p", TensorProto.FLOAT, [1, 3, 24])],
+                          [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)])
+    m = helper.make_model(g, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("ingot", 1)])
+    m.ir_version = 8
+    onnx.save(m, tmp_path / "m.onnx")
+    proc = run("run", tmp_path / "m.onnx", "--output-dir", tmp_path / "out")
+    if not attr:
+        assert proc.returncode == 0, proc.stderr
+        assert np.load(tmp_path / "out" / "y.npy").shape == (1, 3, 8)
+        return
+    assert_error(proc, "att", message)
+    assert not (tmp_path / "out" / "y.npy").exists()

@@ -13,6 +13,10 @@ from onnx import TensorProto, helper, numpy_helper
 from op_harness import INGOT
 
 EXACT = dict(rtol=1e-5, atol=1e-5)
+# `ingot run` on an ONNX file builds it with the fusion passes: the original runs without them, so that the
+# comparison is between the unfused graph and the fused one.
+FUSION_PASSES = ["fold_qdq", "fuse_conv_batchnorm", "fuse_gelu", "fuse_hardswish", "fuse_layer_norm", "fuse_attention",
+                 "fold_attention_views", "fuse_epilogue", "fuse_horizontal"]
 CLOSE = dict(rtol=1e-4, atol=1e-4)
 
 
@@ -73,7 +77,8 @@ def fuse(model, tmp_path, opset=17, tol=EXACT):
         args += ["--input", "%s=%s" % (name, tmp_path / (name + ".npy"))]
     outs = {}
     for tag, path in (("ref", src), ("fused", dst)):
-        proc = subprocess.run([INGOT, "run", str(path), *args, "--output-dir", str(tmp_path / tag)],
+        unfused = ["--disable-pass", *FUSION_PASSES] if tag == "ref" else []
+        proc = subprocess.run([INGOT, "run", str(path), *args, *unfused, "--output-dir", str(tmp_path / tag)],
                               capture_output=True, text=True, timeout=120)
         assert proc.returncode == 0, proc.stderr
         outs[tag] = {o.name: np.load(tmp_path / tag / (o.name + ".npy")) for o in model.outputs}
@@ -369,6 +374,206 @@ def test_attention(tmp_path, rank, k_form, scale_op, mask):
     assert a["scale"] == pytest.approx(1 / math.sqrt(8) if scale_op else 1.0, rel=1e-6)
     assert len(n.input) == (4 if mask else 3)
     assert fused_from(a)[-2:] == ["Softmax:softmax", "MatMul:pv"]
+
+
+@pytest.mark.parametrize("k_scale_op", ["Mul", "Div"])
+def test_attention_scales_on_q_and_k(tmp_path, k_scale_op):
+    # torch's nn.MultiheadAttention (torch 2.x export): Mul(q, sqrt(c)) and Mul(Transpose(k), sqrt(c)).
+    m = Model(16)
+    q = m.node("Mul", [m.input("q", [2, 3, 5, 8]), m.scalar("cq", 0.7)], name="q_scale")
+    kt = m.node("Transpose", [m.input("k", [2, 3, 6, 8])], name="kt", perm=[0, 1, 3, 2])
+    kt = m.node(k_scale_op, [kt, m.scalar("ck", 1.6)], name="k_scale")
+    s = m.node("Div", [m.node("MatMul", [q, kt], name="qk"), m.scalar("sqrt_d", 2.0)], name="scale")
+    p = m.node("Softmax", [s], name="softmax", axis=-1)
+    m.output(m.node("MatMul", [p, m.input("v", [2, 3, 6, 7])], "y", name="pv"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"ingot.Attention": 1}, ops
+    n, a = only(fused, "ingot.Attention")
+    assert a["k_transposed"] == 0
+    ck = 1.6 if k_scale_op == "Mul" else 1 / 1.6
+    assert a["scale"] == pytest.approx(0.7 * ck / 2.0, rel=1e-6)
+    assert list(n.input) == ["q", "k", "v"]
+
+
+def test_attention_scale_read_elsewhere_stays(tmp_path):
+    m = Model(17)
+    q = m.node("Mul", [m.input("q", [2, 5, 8]), m.scalar("cq", 0.5)], name="q_scale")
+    p = m.node("Softmax", [m.node("MatMul", [q, m.input("kt", [2, 8, 6])], name="qk")], name="softmax", axis=-1)
+    m.output(m.node("MatMul", [p, m.input("v", [2, 6, 7])], "y", name="pv"))
+    m.output(q)
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"ingot.Attention": 1, "Mul": 1}, ops
+    n, a = only(fused, "ingot.Attention")
+    assert a["scale"] == pytest.approx(1.0) and n.input[0] == q
+
+
+def mha_torch2(m, B=2, S=5, E=16, H=2):
+    """nn.MultiheadAttention(batch_first=True) as torch 2.x's exporter writes it (opset 17, dynamo=False):
+    packed QKV projection, Reshape / Unsqueeze / Transpose / Squeeze, Gather q / k / v, head split, scales on
+    q and k^T, head merge, out projection. Returns (output, P: the packed projection (S, B, 3E))."""
+    hd = E // H
+    c = m.scalar("sqrt_c", math.sqrt(1 / math.sqrt(hd)))
+    x = m.node("Transpose", [m.input("x", [B, S, E])], name="in_t", perm=[1, 0, 2])
+    p = m.node("Add", [m.node("MatMul", [x, m.rand("w_in", [E, 3 * E])], name="in_proj"), m.rand("b_in", [3 * E])],
+               name="in_bias")
+    t = m.node("Reshape", [p, m.const("s_3e", np.array([S, B, 3, E], np.int64))], name="r_3e")
+    t = m.node("Unsqueeze", [t, m.const("ax0", np.array([0], np.int64))], name="unsq")
+    t = m.node("Transpose", [t], name="t_qkv", perm=[3, 1, 2, 0, 4])
+    t = m.node("Squeeze", [t, m.const("ax_2", np.array([-2], np.int64))], name="sq")
+    heads = []
+    for i, name in enumerate("qkv"):
+        h = m.node("Gather", [t, m.const("i" + name, np.array(i, np.int64))], name="g" + name, axis=0)
+        h = m.node("Reshape", [h, m.const("s1" + name, np.array([S, B * H, hd], np.int64))], name="r1" + name)
+        h = m.node("Transpose", [h], name="t" + name, perm=[1, 0, 2])
+        heads.append(m.node("Reshape", [h, m.const("s2" + name, np.array([B, H, S, hd], np.int64))], name="r2" + name))
+    q, k, v = heads
+    q = m.node("Mul", [q, c], name="q_scale")
+    k = m.node("Mul", [m.node("Transpose", [k], name="kt", perm=[0, 1, 3, 2]), c], name="k_scale")
+    a = m.node("Softmax", [m.node("MatMul", [q, k], name="qk")], name="softmax", axis=-1)
+    o = m.node("Transpose", [m.node("MatMul", [a, v], name="pv")], name="t_out", perm=[2, 0, 1, 3])
+    o = m.node("Reshape", [o, m.const("s_o", np.array([S * B, E], np.int64))], name="r_out")
+    o = m.node("Gemm", [o, m.rand("w_out", [E, E]), m.rand("b_out", [E])], name="out_proj", transB=1)
+    o = m.node("Reshape", [o, m.const("s_sbe", np.array([S, B, E], np.int64))], name="r_sbe")
+    return m.node("Transpose", [o], name="out_t", perm=[1, 0, 2]), p
+
+
+def test_attention_views_fold_torch2_mha(tmp_path):
+    B, S, E, H = 2, 5, 16, 2
+    m = Model(18)
+    y, p = mha_torch2(m, B, S, E, H)
+    m.output(m.node("Identity", [y], "y"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    # The in-projection reads x (B, S, E) as it is; the out-projection's rows come in (B, S) order, so one
+    # Reshape to (B, S, E) replaces its Reshape + Transpose.
+    assert ops == {"ingot.FusedMatMul": 1, "ingot.Attention": 1, "Gemm": 1, "Reshape": 1}, ops
+    n, a = only(fused, "ingot.Attention")
+    assert list(n.input) == [p, p, p] and a["k_transposed"] == 0
+    assert a["scale"] == pytest.approx(1 / math.sqrt(E // H), rel=1e-6)
+    # P is now (B, S, 3E): q / k / v element (b, h, s, d) at P[b, s, i * E + h * hd + d].
+    hd = E // H
+    for i, name in enumerate(["q_view", "k_view", "v_view"]):
+        assert a[name] == [B, H, S, hd, i * E, S * 3 * E, hd, 3 * E], name
+    # The output (S * B, E), its rows in (b, s) order: element (b, h, s, d) at ((b * S + s) * E + h * hd + d).
+    assert a["y_view"] == [B, H, S, hd, 0, S * E, hd, E] and a["y_shape"] == [S * B, E]
+    assert [s.split(":")[1] for s in fused_from(a)] == [
+        "in_t", "r_3e", "unsq", "t_qkv", "sq", "gq", "r1q", "tq", "r2q", "gk", "r1k", "tk", "r2k", "gv", "r1v", "tv",
+        "r2v", "kt", "k_scale", "q_scale", "qk", "softmax", "pv", "t_out", "r_out"]
+    r, ra = only(fused, "Reshape")
+    assert [s.split(":")[1] for s in fused_from(ra)] == ["r_sbe", "out_t"] and r.output[0] == "y"
+
+
+def test_attention_views_keep_the_input_transpose_of_a_projection_read_elsewhere(tmp_path):
+    # The packed projection is also a graph output: its layout stays, so its input Transpose stays.
+    B, S, E, H = 2, 3, 8, 2
+    fused, ops = fuse_mha_read_elsewhere(tmp_path, 24, "in_bias_out", B, S, E, H)
+    assert ops == {"Transpose": 1, "ingot.FusedMatMul": 1, "ingot.Attention": 1, "Gemm": 1, "Reshape": 1}, ops
+    n, a = only(fused, "ingot.Attention")
+    assert list(n.input) == ["in_bias_out"] * 3 and a["q_view"] == [B, H, S, E // H, 0, 3 * E, E // H, B * 3 * E]
+
+
+def fuse_mha_read_elsewhere(tmp_path, seed, extra_output, B, S, E, H):
+    """The torch 2.x attention block fused, with one of its intermediate values also a graph output."""
+    m = Model(seed)
+    y, _ = mha_torch2(m, B, S, E, H)
+    m.output(m.node("Identity", [y], "y"))
+    m.output(extra_output)
+    return fuse(m, tmp_path, tol=CLOSE)
+
+
+def test_attention_views_stop_at_a_shared_value(tmp_path):
+    # The (3, S, B, E) stack is also a graph output: the Gathers fold, the nodes before them stay (the
+    # in-projection's input Transpose too; the one after the out-projection goes).
+    B, S, E, H = 2, 3, 8, 2
+    fused, ops = fuse_mha_read_elsewhere(tmp_path, 19, "sq_out", B, S, E, H)
+    assert "Gather" not in ops and ops["Squeeze"] == 1 and ops["Transpose"] == 2, ops
+    n, a = only(fused, "ingot.Attention")
+    assert list(n.input) == ["sq_out"] * 3
+    assert [a[v][4] for v in ("q_view", "k_view", "v_view")] == [0, S * B * E, 2 * S * B * E]
+
+
+def test_attention_views_one_operand_read_elsewhere(tmp_path):
+    # k (B, H, S, hd) has a second reader: K stays as it is, so its Gather stays, so the shared Squeeze
+    # stays: Q and V fold only up to their Gathers.
+    B, S, E, H = 2, 4, 8, 2
+    fused, ops = fuse_mha_read_elsewhere(tmp_path, 20, "r2k_out", B, S, E, H)
+    assert ops["Gather"] == 1 and ops["Squeeze"] == 1, ops
+    n, a = only(fused, "ingot.Attention")
+    assert list(n.input) == ["sq_out", "r2k_out", "sq_out"]
+    assert "k_view" not in a and a["q_view"][4] == 0 and a["v_view"][4] == 2 * S * B * E
+
+
+def test_attention_views_reshape_needing_a_copy_stays(tmp_path):
+    # (B, S, H * hd) -> (B, S, H, hd) -> Transpose -> (B * H, S, hd): merging B and H of the transposed
+    # tensor is no strided view; only the last Reshape folds (over the Transpose's contiguous output).
+    B, S, H, hd = 2, 3, 2, 4
+    m = Model(21)
+    def heads(name, s):
+        x = m.node("Reshape", [m.input(name, [B, s, H * hd]), m.const("s4" + name, np.array([B, s, H, hd], np.int64))],
+                   name="r4" + name)
+        x = m.node("Transpose", [x], name="t" + name, perm=[0, 2, 1, 3])
+        return m.node("Reshape", [x, m.const("s3" + name, np.array([B * H, s, hd], np.int64))], name="r3" + name)
+    q, k, v = heads("q", S), heads("k", 5), heads("v", 5)
+    kt = m.node("Transpose", [k], name="kt", perm=[0, 2, 1])
+    p = m.node("Softmax", [m.node("MatMul", [q, kt], name="qk")], name="softmax", axis=-1)
+    m.output(m.node("MatMul", [p, v], "y", name="pv"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"Reshape": 3, "Transpose": 3, "ingot.Attention": 1}, ops
+    n, a = only(fused, "ingot.Attention")
+    assert list(n.input) == ["tq_out", "tk_out", "tv_out"]
+    assert a["q_view"] == [B * H, S, hd, 0, S * hd, hd] and a["k_view"] == [B * H, 5, hd, 0, 5 * hd, hd]
+    assert "y_view" not in a
+
+
+def bert_attention(m, B, S, E, H, k_given=False):
+    """BERT-style self-attention (tests/models/export_models.py's): separate Q, K, V projections, heads split
+    by Reshape + Transpose, K^T as Transpose [0, 2, 3, 1] (or a graph input when k_given), an additive mask,
+    the heads merged by Transpose + Reshape."""
+    hd = E // H
+    x = m.input("x", [B, S, E])
+    heads = {}
+    for name in "qkv":
+        if name == "k" and k_given:
+            heads[name] = m.input("kt_in", [B, H, hd, S])
+            continue
+        p = m.node("Add", [m.node("MatMul", [x, m.rand("w" + name, [E, E], 0.3)], name=name), m.rand("b" + name, [E])],
+                   name=name + "_bias")
+        p = m.node("Reshape", [p, m.const("s" + name, np.array([B, S, H, hd], np.int64))], name="r" + name)
+        heads[name] = m.node("Transpose", [p], name="t" + name, perm=[0, 2, 3, 1] if name == "k" else [0, 2, 1, 3])
+    s = m.node("Div", [m.node("MatMul", [heads["q"], heads["k"]], name="qk"), m.scalar("sqrt_d", math.sqrt(hd))],
+               name="scale")
+    mk = m.input("mask", [B, 1, 1, S])
+    m.feeds["mask"] = np.where(m.rng.random(m.feeds["mask"].shape) < 0.3, -10000.0, 0.0).astype(np.float32)
+    p = m.node("Softmax", [m.node("Add", [s, mk], name="mask_add")], name="softmax", axis=-1)
+    o = m.node("Transpose", [m.node("MatMul", [p, heads["v"]], name="pv")], name="t_out", perm=[0, 2, 1, 3])
+    return m.node("Reshape", [o, m.const("s_out", np.array([B, S, E], np.int64))], "y", name="r_out")
+
+
+def test_attention_views_through_qkv_split_and_k_transposed(tmp_path):
+    # After fuse_horizontal merges the projections into one plus a Split, Q, K (given as K^T) and V are read
+    # in place from the merged projection's (B, S, 3E) output.
+    B, S, E, H = 2, 6, 16, 4
+    hd = E // H
+    m = Model(22)
+    m.output(bert_attention(m, B, S, E, H))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops == {"ingot.FusedMatMul": 1, "ingot.Attention": 1}, ops
+    n, a = only(fused, "ingot.Attention")
+    mm, _ = only(fused, "ingot.FusedMatMul")
+    assert list(n.input) == [mm.output[0]] * 3 + ["mask"] and a["k_transposed"] == 0
+    for i, name in enumerate(["q_view", "k_view", "v_view"]):
+        assert a[name] == [B, H, S, hd, i * E, S * 3 * E, hd, 3 * E], name
+    assert a["y_view"] == [B, H, S, hd, 0, S * E, hd, E] and a["y_shape"] == [B, S, E]
+
+
+def test_attention_views_need_a_view_of_k_given_transposed(tmp_path):
+    # K^T is a graph input: no view of K with D at stride 1 reads it, so the layer keeps every operand.
+    m = Model(23)
+    m.output(bert_attention(m, 2, 5, 8, 2, k_given=True))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    assert ops["Transpose"] == 3 and ops["Reshape"] == 3, ops
+    n, a = only(fused, "ingot.Attention")
+    assert a["k_transposed"] == 1 and not {"q_view", "k_view", "v_view", "y_view"} & set(a), sorted(a)
+    assert n.input[1] == "kt_in"
 
 
 def test_softmax_over_another_axis_is_not_attention(tmp_path):

@@ -75,6 +75,82 @@ INSTANTIATE_TEST_SUITE_P(
                       AttentionParams{{1, 2, 5, 8}, 13, 8, false, {5, 1}, 1.f},  // mask broadcasts keys
                       AttentionParams{{1, 2, 70, 40}, 130, 33, false, {2, 1, 130}, 0.5f}));  // past the tiles
 
+// Q, K and V read through strided views of packed (S, B, 3E) projections and the output written as
+// (S * B, E), as fold_attention_views makes the layer for torch's nn.MultiheadAttention: the reference
+// must equal the plain layer over contiguous copies, and the SIMD tactic the reference.
+struct ViewParams {
+  int64_t b, h, s, hd;
+  bool mask = false;
+  bool rank3 = false;  // [B, S, E] operands (h must be 1)
+};
+
+class SimdAttentionViews : public ::testing::TestWithParam<ViewParams> {};
+
+TEST_P(SimdAttentionViews, MatchTheContiguousLayer) {
+  const ViewParams& p = GetParam();
+  const int64_t B = p.b, H = p.h, S = p.s, hd = p.hd, E = H * hd;
+  LayerCase c("ingot", "Attention");
+  c.input({S, B, 3 * E}).input({S, B, 3 * E}).input({S, B, 3 * E});
+  if (p.mask) c.input(p.rank3 ? Dims{B, 1, S} : Dims{B, 1, 1, S});
+  for (int64_t i = 0; i < c.values()[0].numel(); ++i) c.values()[0].data<float>()[i] *= 8;
+  const Dims logical = p.rank3 ? Dims{B, S, E} : Dims{B, H, S, hd};
+  auto view = [&](int64_t offset, int64_t sb, int64_t ss) {
+    Dims v = logical;
+    v.push_back(offset);
+    v.push_back(sb);
+    if (!p.rank3) v.push_back(hd);
+    v.push_back(ss);
+    return v;
+  };
+  c.attr("scale", 0.3f).attr("k_transposed", int64_t{0});
+  // Q, K and V at their thirds of three different tensors.
+  c.attr("q_view", view(0, 3 * E, B * 3 * E)).attr("k_view", view(E, 3 * E, B * 3 * E));
+  c.attr("v_view", view(2 * E, 3 * E, B * 3 * E));
+  c.attr("y_view", view(0, E, B * E)).attr("y_shape", Dims{S * B, E});
+
+  // The plain layer over contiguous copies, its output moved to (S * B, E) by hand.
+  LayerCase plain("ingot", "Attention");
+  plain.input(logical).input(logical).input(logical);
+  if (p.mask) plain.input(c.values()[3].dims());
+  plain.attr("scale", 0.3f).attr("k_transposed", int64_t{0});
+  for (int i = 0; i < 3; ++i) {
+    float* dst = plain.values()[i].data<float>();
+    const float* src = c.values()[i].data<float>();
+    for (int64_t b = 0; b < B; ++b)
+      for (int64_t h = 0; h < H; ++h)
+        for (int64_t s = 0; s < S; ++s)
+          for (int64_t d = 0; d < hd; ++d) *dst++ = src[(s * B + b) * 3 * E + i * E + h * hd + d];
+  }
+  if (p.mask) plain.values()[3] = c.values()[3];
+  plain.make_plan(false, logical);
+  auto ref = prepare_reference(plain.desc());
+  ASSERT_TRUE(ref.ok());
+  auto out = run_kernel(plain.desc(), **ref, plain.values());
+  ASSERT_TRUE(out.ok()) << out.status().message();
+  Tensor want = random_tensor({S * B, E}, 99);
+  for (int64_t b = 0; b < B; ++b)
+    for (int64_t h = 0; h < H; ++h)
+      for (int64_t s = 0; s < S; ++s)
+        for (int64_t d = 0; d < hd; ++d)
+          want.data<float>()[(s * B + b) * E + h * hd + d] =
+              (*out)[0].data<float>()[((b * H + h) * S + s) * hd + d];
+
+  c.make_plan(false, {S * B, E});
+  auto vref = prepare_reference(c.desc());
+  ASSERT_TRUE(vref.ok());
+  auto got = run_kernel(c.desc(), **vref, c.values());
+  ASSERT_TRUE(got.ok()) << got.status().message();
+  EXPECT_LE(relative_error((*got)[0], want), kTolerance) << "the reference through the views";
+  check_threads(c, runnable("ingot.attention", c, {S * B, E}));
+}
+
+INSTANTIATE_TEST_SUITE_P(Shapes, SimdAttentionViews,
+                         ::testing::Values(ViewParams{2, 4, 5, 16},               // the tiny ViT at batch 2
+                                           ViewParams{3, 2, 17, 8, true},         // odd, masked
+                                           ViewParams{1, 3, 9, 7},                // odd head dim
+                                           ViewParams{2, 1, 6, 12, false, true},  // rank 3
+                                           ViewParams{2, 1, 7, 5, true, true}));  // rank 3, masked
+
 TEST(SimdAttention, RefusesWhatItCannotRun) {
   LayerCase c("ingot", "Attention");
   c.input({1, 4, 8}).input({1, 4, 8}).input({1, 4, 8});

@@ -1,11 +1,14 @@
 // cpu.ingot.attention.{avx512,avx2}: the ingot.Attention layer (softmax(scale * Q K^T + mask) V over
-// [..., S, D] heads) with ingot's SIMD gemm and softmax, one head at a time per thread of the pool. The
+// [..., S, D] heads) with ingot's SIMD gemm and softmax, one head at a time per thread of the pool. Q, K,
+// V and Y are read and written in place through the layer's strided views (q_view ...: each head's rows
+// are strides[2] apart, which the gemm's leading dimensions take). The
 // scores of a head (Sq x Sk floats) and K^T live in the thread's scratch, never in the arena.
 #include <cstring>
 
 #include "backends/cpu/onednn_common.h"
 #include "backends/cpu/simd_tactic.h"
 #include "core/threading.h"
+#include "kernels/reference/attention.h"
 
 namespace ingot::backends::cpu {
 namespace {
@@ -24,7 +27,9 @@ std::string attention_supports(const LayerDesc& d) {
     std::string why = check_f32(d.input(3), "the mask");
     if (!why.empty()) return why;
   }
-  const size_t r = d.input(0)->dims.size();
+  // Q's rank: its view's when it has one.
+  auto q_view = d.layer.attrs.find("q_view");
+  const size_t r = q_view != d.layer.attrs.end() ? q_view->second.ints.size() / 2 : d.input(0)->dims.size();
   if (r != 3 && r != 4) return "Q is not 3-D or 4-D";
   return "";
 }
@@ -35,30 +40,36 @@ class AttentionKernel : public Kernel {
   explicit AttentionKernel(const SimdKernels& k) : k_(k) {}
 
   Status run(ops::RunContext& ctx) const override {
-    const Tensor& q = ctx.input(0);
-    const Tensor& kin = ctx.input(1);
-    const Tensor& v = ctx.input(2);
+    const ir::Node& node = ctx.node();
+    const Tensor& q_in = ctx.input(0);
+    const Tensor& k_in = ctx.input(1);
+    const Tensor& v_in = ctx.input(2);
     const Tensor* mask = ctx.has_input(3) ? &ctx.input(3) : nullptr;
-    for (const Tensor* t : {&q, &kin, &v, mask})
+    for (const Tensor* t : {&q_in, &k_in, &v_in, mask})
       if (t && t->dtype() != DType::kF32) return ctx.fail("Q, K, V and the mask must be float32");
-    const int64_t r = q.rank();
-    if ((r != 3 && r != 4) || kin.rank() != r || v.rank() != r)
-      return ctx.fail("Q, K and V must have the same rank, 3 or 4");
-    for (int64_t i = 0; i < r - 2; ++i) {
-      if (kin.dim(i) != q.dim(i) || v.dim(i) != q.dim(i)) {
-        return ctx.fail("Q " + dims_to_string(q.dims()) + ", K " + dims_to_string(kin.dims()) + " and V " +
-                        dims_to_string(v.dims()) + " differ in their leading dims");
-      }
+    // Q, K, V (and Y) as [B, H, S, D] views of their tensors (the inputs as they are, without view
+    // attributes).
+    ref::AttentionView view[4];
+    int64_t r = 0;
+    for (size_t i = 0; i < 3; ++i) {
+      const Tensor& t = ctx.input(i);
+      const std::vector<int64_t> a = node.attr_ints(ref::kAttentionViewAttrs[i]);
+      std::string why = ref::attention_view(a, t.dims(), t.numel(), &view[i]);
+      if (!why.empty()) return ctx.fail(std::string(ref::kAttentionViewAttrs[i]) + ": " + why);
+      const int64_t ri = a.empty() ? t.rank() : static_cast<int64_t>(a.size() / 2);
+      if (i && ri != r) return ctx.fail("Q, K and V must have the same rank, 3 or 4");
+      r = ri;
     }
-    const bool kt = ctx.node().attr_int("k_transposed", 0) != 0;
-    const int64_t sq = q.dim(-2), d = q.dim(-1), sk = v.dim(-2), dv = v.dim(-1);
-    if ((kt ? kin.dim(-1) : kin.dim(-2)) != sk || (kt ? kin.dim(-2) : kin.dim(-1)) != d) {
-      return ctx.fail("K " + dims_to_string(kin.dims()) + " does not fit Q " + dims_to_string(q.dims()) +
-                      " and V " + dims_to_string(v.dims()));
-    }
-    const float scale = ctx.node().attr_float("scale", 1.0f);
+    const ref::AttentionView &qv = view[0], &kv = view[1], &vv = view[2];
+    const bool kt = node.attr_int("k_transposed", 0) != 0;
+    const int64_t batch = qv.dims[0], heads = qv.dims[1], sq = qv.dims[2], d = qv.dims[3];
+    const int64_t sk = vv.dims[2], dv = vv.dims[3];
+    if (kv.dims[0] != batch || vv.dims[0] != batch || kv.dims[1] != heads || vv.dims[1] != heads)
+      return ctx.fail("Q, K and V differ in their leading dims");
+    if ((kt ? kv.dims[3] : kv.dims[2]) != sk || (kt ? kv.dims[2] : kv.dims[3]) != d)
+      return ctx.fail("K does not fit Q and V");
+    const float scale = node.attr_float("scale", 1.0f);
     if (!(scale > 0)) return ctx.fail("scale must be positive");
-    const int64_t batch = q.dim(0), heads = r == 4 ? q.dim(1) : 1;
     // The mask right-aligned to the scores [B, H, Sq, Sk], strides 0 where it broadcasts.
     int64_t ms[4] = {0, 0, 0, 0};
     if (mask) {
@@ -76,14 +87,20 @@ class AttentionKernel : public Kernel {
         stride *= md[i];
       }
     }
-    Dims out(q.dims().begin(), q.dims().end() - 1);
-    out.push_back(dv);
+    Dims logical{batch, heads, sq, dv};
+    if (r == 3) logical.erase(logical.begin() + 1);
+    const Dims out = node.has_attr("y_shape") ? Dims(node.attr_ints("y_shape")) : logical;
     INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, DType::kF32, out));
+    std::string why = ref::attention_view(node.attr_ints("y_view"), logical, y->numel(), &view[3]);
+    if (!why.empty()) return ctx.fail("y_view: " + why);
+    const ref::AttentionView& yv = view[3];
+    if (yv.dims[0] != batch || yv.dims[1] != heads || yv.dims[2] != sq || yv.dims[3] != dv)
+      return ctx.fail("y_view's dims are not the output's " + dims_to_string(logical));
     if (y->numel() == 0) return Status::Ok();
     if (sk == 0) return ctx.fail("no keys to attend to");
-    const float* qp = q.data<float>();
-    const float* kp = kin.data<float>();
-    const float* vp = v.data<float>();
+    const float* qp = q_in.data<float>();
+    const float* kp = k_in.data<float>();
+    const float* vp = v_in.data<float>();
     const float* mp = mask ? mask->data<float>() : nullptr;
     float* yp = y->data<float>();
     bool out_of_memory = false;
@@ -98,12 +115,15 @@ class AttentionKernel : public Kernel {
       }
       for (int64_t bh = begin; bh < end; ++bh) {
         const int64_t b = bh / heads, h = bh % heads;
-        const float* kh = kp + bh * sk * d;
+        // Rows of Q, K, V and Y strides[2] apart (K^T's rows when kt).
+        const float* kh = kp + kv.at(b, h, 0);
+        int64_t ldk = kv.strides[2];
         if (!kt) {
-          k_.transpose(kh, d, k_t, sk, sk, d);
+          k_.transpose(kh, ldk, k_t, sk, sk, d);
           kh = k_t;
+          ldk = sk;
         }
-        k_.gemm(sq, sk, d, scale, qp + bh * sq * d, d, kh, sk, scores, sk, false);
+        k_.gemm(sq, sk, d, scale, qp + qv.at(b, h, 0), qv.strides[2], kh, ldk, scores, sk, false);
         if (!mp) {
           k_.softmax_rows(scores, sk, nullptr, scores, sk, sq, sk);
         } else if (ms[2] == 0 && ms[3] == 1) {
@@ -118,7 +138,8 @@ class AttentionKernel : public Kernel {
             k_.softmax_rows(scores + i * sk, sk, m, scores + i * sk, sk, 1, sk);
           }
         }
-        k_.gemm(sq, dv, sk, 1.f, scores, sk, vp + bh * sk * dv, dv, yp + bh * sq * dv, dv, false);
+        k_.gemm(sq, dv, sk, 1.f, scores, sk, vp + vv.at(b, h, 0), vv.strides[2], yp + yv.at(b, h, 0),
+                yv.strides[2], false);
       }
     });
     if (out_of_memory) return ctx.fail("out of memory for the attention scores");

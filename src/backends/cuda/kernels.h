@@ -81,6 +81,23 @@ void reduce(bool half, ReduceOp op, void* y, const void* x, int64_t outer, int64
 // Softmax (or LogSoftmax) over r of x viewed as [outer, r, inner]; y = softmax(scale * x).
 void softmax(bool half, bool log, void* y, const void* x, int64_t outer, int64_t r, int64_t inner,
              float scale, cudaStream_t s);
+// One operand of attention seen as [B, H, S, D] over a buffer: element (b, h, s, d) is at
+// offset + b * sb + h * sh + s * ss + d (in elements).
+struct AttnView {
+  int64_t offset = 0, sb = 0, sh = 0, ss = 0;
+};
+// FP16 flash attention (attention.cu): y = softmax(scale * q k^T) v for batch x heads heads of sq queries
+// and sk keys, head dims d (q, k) and dv (v, y), every operand through its view; no mask. Only for what
+// flash_attention_fits accepts (d and dv multiples of 8, at most 128). flash_attention_smem: the shared
+// memory it takes per CTA, in bytes; flash_attention_setup, once before launches (outside any CUDA graph
+// capture), lets the kernel take what this device allows.
+bool flash_attention_fits(int64_t d, int64_t dv, int64_t sq, int64_t sk);
+size_t flash_attention_smem(int64_t d, int64_t dv);
+cudaError_t flash_attention_setup();
+cudaError_t flash_attention_f16(const void* q, const AttnView& qv, const void* k, const AttnView& kv,
+                                const void* v, const AttnView& vv, void* y, const AttnView& yv, int64_t batch,
+                                int64_t heads, int64_t sq, int64_t sk, int64_t d, int64_t dv, float scale,
+                                cudaStream_t s);
 // Normalizes each row of r elements: (x - mean) / sqrt(var + eps) * scale + bias (bias may be null).
 void layer_norm(bool half, void* y, const void* x, const void* scale, const void* bias, int64_t rows,
                 int64_t r, float eps, cudaStream_t s);

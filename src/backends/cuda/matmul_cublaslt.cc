@@ -2,10 +2,14 @@
 // cuBLASLt's epilogue, the residual as its C matrix, other activations in ingot's epilogue kernel), and
 // ingot.Attention as two batched products around ingot's softmax kernel. The candidates are the
 // algorithms cuBLASLt's heuristic offers, timed with CUDA events at build; the engine keeps the index.
+// ingot.Attention in FP16 engines runs ingot's flash attention kernel instead when it can (no mask).
 #include <algorithm>
+#include <cstdlib>
+#include <optional>
 
 #include "backends/cuda/cuda_common.h"
 #include "backends/cuda/kernels.h"
+#include "kernels/reference/attention.h"
 
 namespace ingot::backends::cuda {
 namespace {
@@ -270,68 +274,260 @@ Expected<std::unique_ptr<CudaLayer>> matmul_prepare(LayerBuild& b) {
 
 INGOT_REGISTER_CUDA_TACTIC(cublaslt_matmul, "cuda.cublaslt.matmul", matmul_supports, matmul_prepare);
 
-// ---- Attention: softmax(scale * Q K^T) V as two batched products ----
+// ---- Attention ----
+// cuda.ingot.flash_attention.f16, first: FP16 engines without a mask, ingot's flash attention kernel
+// (attention.cu), reading Q, K, V and writing Y in place through the layer's views. cuda.ingot.attention,
+// the rest: softmax(scale * Q K^T + mask) V as two batched cuBLASLt products around the softmax kernel,
+// over contiguous operands (gathered into the workspace first when the layer has views, the output
+// scattered back after).
+
+// Q, K, V and Y as [B, H, S, D] views: from the view attributes fold_attention_views sets, else the
+// tensors as they are.
+struct AttentionShape {
+  ref::AttentionView view[4];  // Q, K, V, Y
+  bool views = false, kt = false;
+  int64_t batch = 0, heads = 0, sq = 0, sk = 0, d = 0, dv = 0;
+  kernels::Strided mask;  // the mask over the scores [B, H, Sq, Sk] (rank 0: none)
+};
+
+Expected<AttentionShape> attention_shape(const LayerBuild& b) {
+  AttentionShape a;
+  a.kt = b.attr_int("k_transposed", 1) != 0;  // K given as K^T [.., d, Sk]
+  size_t rank = 0;
+  for (size_t i = 0; i < 3; ++i) {
+    const std::vector<int64_t> attr = b.attr_ints(ref::kAttentionViewAttrs[i]);
+    a.views = a.views || !attr.empty();
+    const std::string why = ref::attention_view(attr, b.in(i).dims, numel(b.in(i).dims), &a.view[i]);
+    if (!why.empty()) return unsupported(std::string(ref::kAttentionViewAttrs[i]) + ": " + why);
+    const size_t ri = attr.empty() ? b.in(i).dims.size() : attr.size() / 2;
+    if (i && ri != rank) return unsupported("ranks differ");
+    rank = ri;
+  }
+  if (a.views && a.kt) return unsupported("views with K^T given");
+  const ref::AttentionView &q = a.view[0], &k = a.view[1], &v = a.view[2];
+  a.batch = q.dims[0], a.heads = q.dims[1], a.sq = q.dims[2], a.d = q.dims[3];
+  a.sk = v.dims[2], a.dv = v.dims[3];
+  if (k.dims[0] != a.batch || v.dims[0] != a.batch || k.dims[1] != a.heads || v.dims[1] != a.heads)
+    return unsupported("batch dims broadcast");
+  if ((a.kt ? k.dims[3] : k.dims[2]) != a.sk || (a.kt ? k.dims[2] : k.dims[3]) != a.d)
+    return unsupported("K does not fit Q and V");
+  Dims logical{a.batch, a.heads, a.sq, a.dv};
+  if (rank == 3) logical.erase(logical.begin() + 1);
+  const std::vector<int64_t> y_attr = b.attr_ints("y_view");
+  a.views = a.views || !y_attr.empty();
+  const std::string why = ref::attention_view(y_attr, logical, numel(b.out(0).dims), &a.view[3]);
+  if (!why.empty()) return unsupported("y_view: " + why);
+  const ref::AttentionView& y = a.view[3];
+  if (y.dims[0] != a.batch || y.dims[1] != a.heads || y.dims[2] != a.sq || y.dims[3] != a.dv)
+    return unsupported("y_view's dims are not the output's");
+  if (b.has_in(3)) {
+    // Right-aligned to the scores [B, H, Sq, Sk], stride 0 where it broadcasts.
+    const Dims& m = b.in(3).dims;
+    if (m.size() > rank) return unsupported("the mask has a higher rank than the scores");
+    Dims md(rank - m.size(), 1);
+    md.insert(md.end(), m.begin(), m.end());
+    if (rank == 3) md.insert(md.begin() + 1, 1);
+    const int64_t target[4] = {a.batch, a.heads, a.sq, a.sk};
+    a.mask.rank = 4;
+    int64_t stride = 1;
+    for (int i = 3; i >= 0; --i) {
+      if (md[i] != target[i] && md[i] != 1) return unsupported("the mask does not broadcast to the scores");
+      a.mask.dims[i] = target[i];
+      a.mask.strides[i] = md[i] == 1 ? 0 : stride;
+      stride *= md[i];
+    }
+  }
+  return a;
+}
+
+// The gather of a view into a contiguous [B, H, S, D] buffer.
+kernels::Strided gather_map(const ref::AttentionView& v) {
+  kernels::Strided m;
+  m.rank = 4;
+  for (int i = 0; i < 4; ++i) m.dims[i] = v.dims[i], m.strides[i] = v.strides[i];
+  m.offset = v.offset;
+  return m;
+}
+
+// The scatter of a contiguous [B, H, S, D] buffer through the output's view, as a gather over the output's
+// own order: the view's axes by decreasing stride must tile the output exactly (a Transpose + Reshape of
+// it, as fold_attention_views makes). Else nullopt.
+std::optional<kernels::Strided> scatter_map(const ref::AttentionView& v, int64_t out_numel) {
+  int order[4] = {0, 1, 2, 3};
+  std::stable_sort(order, order + 4, [&](int x, int y) { return v.strides[x] > v.strides[y]; });
+  const int64_t dense[4] = {v.dims[1] * v.dims[2] * v.dims[3], v.dims[2] * v.dims[3], v.dims[3], 1};
+  kernels::Strided m;
+  m.rank = 4;
+  int64_t expect = 1;
+  for (int i = 3; i >= 0; --i) {
+    const int a = order[i];
+    m.dims[i] = v.dims[a];
+    m.strides[i] = dense[a];
+    if (v.dims[a] == 1) continue;
+    if (v.strides[a] != expect) return std::nullopt;
+    expect *= v.dims[a];
+  }
+  if (v.offset != 0 || expect != out_numel) return std::nullopt;
+  return m;
+}
+
+kernels::AttnView attn_view(const ref::AttentionView& v) {
+  return {v.offset, v.strides[0], v.strides[1], v.strides[2]};
+}
+
+// Whether this device lets a CTA take `bytes` of shared memory.
+bool smem_fits(size_t bytes) {
+  int dev = 0, optin = 0;
+  if (cudaGetDevice(&dev) != cudaSuccess ||
+      cudaDeviceGetAttribute(&optin, cudaDevAttrMaxSharedMemoryPerBlockOptin, dev) != cudaSuccess)
+    return false;
+  return bytes <= static_cast<size_t>(optin);
+}
+
+// INGOT_CUDA_FLASH=0 turns the flash kernel off (cuda.ingot.attention then runs every attention).
+bool flash_allowed() {
+  static const bool on = [] {
+    const char* e = std::getenv("INGOT_CUDA_FLASH");
+    return !(e && std::string(e) == "0");
+  }();
+  return on;
+}
+
+class FlashAttentionLayer : public CudaLayer {
+ public:
+  AttentionShape a;
+  float scale = 1;
+  Status enqueue(const Launch& l) const override {
+    INGOT_CUDA_OK(kernels::flash_attention_f16(l.in[0].ptr, attn_view(a.view[0]), l.in[1].ptr,
+                                               attn_view(a.view[1]), l.in[2].ptr, attn_view(a.view[2]),
+                                               l.out[0].ptr, attn_view(a.view[3]), a.batch, a.heads, a.sq,
+                                               a.sk, a.d, a.dv, scale, l.stream));
+    return Status::Ok();
+  }
+};
+
+std::string flash_attention_supports(const LayerBuild& b) {
+  if (b.layer.domain != "ingot" || b.layer.op_type != "Attention") return "-";
+  if (!b.fp16) return "not an FP16 engine";
+  if (!flash_allowed()) return "off (INGOT_CUDA_FLASH=0)";
+  if (b.has_in(3)) return "a mask";
+  for (size_t i = 0; i < 3; ++i)
+    if (!b.has_in(i) || b.in(i).dtype != DType::kF32) return "not float32";
+  auto a = attention_shape(b);
+  if (!a.ok()) return a.status().message();
+  if (a->kt) return "K^T given";
+  if (!kernels::flash_attention_fits(a->d, a->dv, a->sq, a->sk))
+    return "head dims " + std::to_string(a->d) + ", " + std::to_string(a->dv) + " (multiples of 8 up to 128)";
+  if (a->batch > 65535 || a->heads > 65535) return "more than 65535 batches or heads";
+  if (!smem_fits(kernels::flash_attention_smem(a->d, a->dv))) return "not enough shared memory per block";
+  return "";
+}
+
+Expected<std::unique_ptr<CudaLayer>> flash_attention_prepare(LayerBuild& b) {
+  auto l = std::make_unique<FlashAttentionLayer>();
+  INGOT_ASSIGN_OR_RETURN(l->a, attention_shape(b));
+  l->scale = b.attr_float("scale", 1.f);
+  INGOT_CUDA_OK(kernels::flash_attention_setup());
+  return std::unique_ptr<CudaLayer>(std::move(l));
+}
+
+// Registered before cuda.ingot.attention: the backend takes the first tactic that supports a layer.
+INGOT_REGISTER_CUDA_TACTIC(flash_attention, "cuda.ingot.flash_attention.f16", flash_attention_supports,
+                           flash_attention_prepare);
 
 class AttentionLayer : public CudaLayer {
  public:
   LtMatmul scores, context;
-  int64_t batch = 1, sq = 1, sk = 1;
+  AttentionShape a;
   size_t elem = 4;
+  kernels::Strided y_map;
   Status enqueue(const Launch& l) const override {
     if (l.workspace_bytes < workspace_bytes()) return internal_error("attention workspace too small");
-    void* s = l.workspace;
-    void* ws = static_cast<char*>(l.workspace) + score_bytes();
-    const size_t ws_bytes = l.workspace_bytes - score_bytes();
-    INGOT_RETURN_IF_ERROR(
-        scores.run(l.handles->lt, l.stream, l.in[0].ptr, l.in[1].ptr, nullptr, s, ws, ws_bytes));
-    kernels::softmax(l.out[0].half(), false, s, s, batch * sq, sk, 1, 1.f, l.stream);
+    char* w = static_cast<char*>(l.workspace);
+    void* s = w;
+    w += score_bytes();
+    const void* in[3] = {l.in[0].ptr, l.in[1].ptr, l.in[2].ptr};
+    void* y = l.out[0].ptr;
+    if (a.views) {
+      for (int i = 0; i < 3; ++i) {
+        kernels::strided_copy(elem, w, in[i], gather_map(a.view[i]), l.stream);
+        INGOT_CUDA_LAUNCHED();
+        in[i] = w;
+        w += operand_bytes(i);
+      }
+      y = w;
+      w += operand_bytes(3);
+    }
+    const size_t ws_bytes = l.workspace_bytes - static_cast<size_t>(w - static_cast<char*>(l.workspace));
+    INGOT_RETURN_IF_ERROR(scores.run(l.handles->lt, l.stream, in[0], in[1], nullptr, s, w, ws_bytes));
+    if (a.mask.rank) {
+      kernels::Strided id = a.mask;
+      for (int64_t i = 3, stride = 1; i >= 0; stride *= id.dims[i], --i) id.strides[i] = stride;
+      kernels::binary(l.out[0].half(), kernels::BinOp::kAdd, s, s, id, l.in[3].ptr, a.mask, l.stream);
+      INGOT_CUDA_LAUNCHED();
+    }
+    kernels::softmax(l.out[0].half(), false, s, s, a.batch * a.heads * a.sq, a.sk, 1, 1.f, l.stream);
     INGOT_CUDA_LAUNCHED();
-    return context.run(l.handles->lt, l.stream, s, l.in[2].ptr, nullptr, l.out[0].ptr, ws, ws_bytes);
+    INGOT_RETURN_IF_ERROR(context.run(l.handles->lt, l.stream, s, in[2], nullptr, y, w, ws_bytes));
+    if (a.views) {
+      kernels::strided_copy(elem, l.out[0].ptr, y, y_map, l.stream);
+      INGOT_CUDA_LAUNCHED();
+    }
+    return Status::Ok();
   }
-  size_t score_bytes() const { return (static_cast<size_t>(batch * sq * sk) * elem + 255) / 256 * 256; }
-  size_t workspace_bytes() const override { return score_bytes() + kLtWorkspace; }
+  static size_t aligned(size_t bytes) { return (bytes + 255) / 256 * 256; }
+  size_t score_bytes() const { return aligned(static_cast<size_t>(a.batch * a.heads * a.sq * a.sk) * elem); }
+  // The contiguous copy of Q, K, V or Y.
+  size_t operand_bytes(int i) const {
+    const ref::AttentionView& v = a.view[i];
+    return aligned(static_cast<size_t>(v.dims[0] * v.dims[1] * v.dims[2] * v.dims[3]) * elem);
+  }
+  size_t workspace_bytes() const override {
+    size_t n = score_bytes() + kLtWorkspace;
+    if (a.views)
+      for (int i = 0; i < 4; ++i) n += operand_bytes(i);
+    return n;
+  }
 };
 
 std::string attention_supports(const LayerBuild& b) {
   if (b.layer.domain != "ingot" || b.layer.op_type != "Attention") return "-";
-  if (b.has_in(3)) return "a mask";
   for (size_t i = 0; i < 3; ++i)
     if (!b.has_in(i) || b.in(i).dtype != DType::kF32) return "not float32";
-  const Dims &q = b.in(0).dims, &k = b.in(1).dims, &v = b.in(2).dims;
-  if (q.size() < 2 || k.size() != q.size() || v.size() != q.size()) return "ranks differ";
-  for (size_t d = 0; d + 2 < q.size(); ++d)
-    if (q[d] != k[d] || q[d] != v[d]) return "batch dims broadcast";
+  if (b.has_in(3) && b.in(3).dtype != DType::kF32) return "the mask is not float32";
+  auto a = attention_shape(b);
+  if (!a.ok()) return a.status().message();
+  if (a->views && !scatter_map(a->view[3], numel(b.out(0).dims))) return "y_view is not a permutation of Y";
   return "";
 }
 
 Expected<std::unique_ptr<CudaLayer>> attention_prepare(LayerBuild& b) {
-  auto a = std::make_unique<AttentionLayer>();
-  const Dims &q = b.in(0).dims, &k = b.in(1).dims, &v = b.in(2).dims;
-  const bool kt = b.attr_int("k_transposed", 1) != 0;  // K given as K^T [.., d, Sk]
-  const size_t r = q.size();
-  a->sq = q[r - 2];
-  const int64_t d = q[r - 1];
-  a->sk = kt ? k[r - 1] : k[r - 2];
-  const int64_t dv = v[r - 1];
-  a->batch = numel(q) / (a->sq * d);
-  a->elem = b.fp16 ? 2 : 4;
+  auto l = std::make_unique<AttentionLayer>();
+  INGOT_ASSIGN_OR_RETURN(l->a, attention_shape(b));
+  const AttentionShape& a = l->a;
+  l->elem = b.fp16 ? 2 : 4;
+  if (a.views) {
+    auto m = scatter_map(a.view[3], numel(b.out(0).dims));
+    if (!m) return unsupported("y_view is not a permutation of Y");
+    l->y_map = *m;
+  }
   LtShape s1;
   s1.half = b.fp16;
-  s1.m = a->sq, s1.n = a->sk, s1.k = d, s1.batch = a->batch;
-  s1.trans_b = !kt;  // row-major K [Sk, d] is K^T transposed
-  s1.stride_a = a->sq * d, s1.stride_b = a->sk * d, s1.stride_d = a->sq * a->sk;
+  s1.m = a.sq, s1.n = a.sk, s1.k = a.d, s1.batch = a.batch * a.heads;
+  s1.trans_b = !a.kt;  // row-major K [Sk, d] is K^T transposed
+  s1.stride_a = a.sq * a.d, s1.stride_b = a.sk * a.d, s1.stride_d = a.sq * a.sk;
   s1.alpha = b.attr_float("scale", 1.f);
   LtShape s2;
   s2.half = b.fp16;
-  s2.m = a->sq, s2.n = dv, s2.k = a->sk, s2.batch = a->batch;
-  s2.stride_a = a->sq * a->sk, s2.stride_b = a->sk * dv, s2.stride_d = a->sq * dv;
-  INGOT_RETURN_IF_ERROR(a->scores.init(s1));
-  INGOT_RETURN_IF_ERROR(a->context.init(s2));
-  INGOT_ASSIGN_OR_RETURN(auto al1, a->scores.algorithms(b.handles->lt));
-  INGOT_ASSIGN_OR_RETURN(auto al2, a->context.algorithms(b.handles->lt));
-  a->scores.set_algo(al1.front());
-  a->context.set_algo(al2.front());
-  return std::unique_ptr<CudaLayer>(std::move(a));
+  s2.m = a.sq, s2.n = a.dv, s2.k = a.sk, s2.batch = a.batch * a.heads;
+  s2.stride_a = a.sq * a.sk, s2.stride_b = a.sk * a.dv, s2.stride_d = a.sq * a.dv;
+  INGOT_RETURN_IF_ERROR(l->scores.init(s1));
+  INGOT_RETURN_IF_ERROR(l->context.init(s2));
+  INGOT_ASSIGN_OR_RETURN(auto al1, l->scores.algorithms(b.handles->lt));
+  INGOT_ASSIGN_OR_RETURN(auto al2, l->context.algorithms(b.handles->lt));
+  l->scores.set_algo(al1.front());
+  l->context.set_algo(al2.front());
+  return std::unique_ptr<CudaLayer>(std::move(l));
 }
 
 INGOT_REGISTER_CUDA_TACTIC(attention, "cuda.ingot.attention", attention_supports, attention_prepare);

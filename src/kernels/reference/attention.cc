@@ -89,6 +89,61 @@ void rotary_embedding(const A* x, const A* cos, const A* sin, A* y, int64_t B, i
   }
 }
 
+std::string attention_view(const std::vector<int64_t>& attr, const std::vector<int64_t>& plain,
+                           int64_t source_numel, AttentionView* out) {
+  *out = AttentionView{};
+  const size_t r = attr.empty() ? plain.size() : attr.size() / 2;
+  if ((r != 3 && r != 4) || (!attr.empty() && attr.size() != 2 * r)) return "the view is not of rank 3 or 4";
+  const std::vector<int64_t> dims(attr.empty() ? plain.begin() : attr.begin(),
+                                  attr.empty() ? plain.end() : attr.begin() + static_cast<std::ptrdiff_t>(r));
+  // Rank 3 is [B, S, D]: H = 1 at index 1.
+  const int map[4] = {0, r == 4 ? 1 : -1, static_cast<int>(r) - 2, static_cast<int>(r) - 1};
+  int64_t contiguous = 1;
+  for (int i = 3; i >= 0; --i) {
+    if (map[i] < 0) continue;
+    const int64_t d = dims[static_cast<size_t>(map[i])];
+    if (d < 0 || d > (int64_t{1} << 40)) return "a dim of the view is out of range";
+    out->dims[i] = d;
+    out->strides[i] = attr.empty() ? contiguous : (i == 3 ? 1 : attr[r + 1 + static_cast<size_t>(map[i])]);
+    contiguous *= d;
+  }
+  out->offset = attr.empty() ? 0 : attr[r];
+  // The furthest element reached, in overflow-safe steps (dims and strides are below 2^40 each).
+  int64_t last = out->offset;
+  if (last < 0 || last > (int64_t{1} << 48)) return "the view's offset is out of range";
+  bool empty = false;
+  for (int i = 0; i < 4; ++i) {
+    if (out->strides[i] < 0 || out->strides[i] > (int64_t{1} << 40))
+      return "a stride of the view is out of range";
+    if (out->dims[i] == 0) empty = true;
+    if (out->dims[i] > 0) last += (out->dims[i] - 1) * out->strides[i];
+    if (last > (int64_t{1} << 60)) return "the view reaches past its source";
+  }
+  if (!empty && last >= source_numel) return "the view reaches past its source";
+  return "";
+}
+
+template <typename A>
+void gather_view(const AttentionView& v, const A* src, A* dst) {
+  for (int64_t b = 0; b < v.dims[0]; ++b)
+    for (int64_t h = 0; h < v.dims[1]; ++h)
+      for (int64_t s = 0; s < v.dims[2]; ++s, dst += v.dims[3])
+        for (int64_t d = 0; d < v.dims[3]; ++d) dst[d] = src[v.at(b, h, s) + d];
+}
+
+template <typename A>
+void scatter_view(const AttentionView& v, const A* src, A* dst) {
+  for (int64_t b = 0; b < v.dims[0]; ++b)
+    for (int64_t h = 0; h < v.dims[1]; ++h)
+      for (int64_t s = 0; s < v.dims[2]; ++s, src += v.dims[3])
+        for (int64_t d = 0; d < v.dims[3]; ++d) dst[v.at(b, h, s) + d] = src[d];
+}
+
+template void gather_view<float>(const AttentionView&, const float*, float*);
+template void gather_view<double>(const AttentionView&, const double*, double*);
+template void scatter_view<float>(const AttentionView&, const float*, float*);
+template void scatter_view<double>(const AttentionView&, const double*, double*);
+
 template void attention<float>(const AttentionParams&, const float*, const float*, const float*, float*,
                                float*);
 template void attention<double>(const AttentionParams&, const double*, const double*, const double*, double*,

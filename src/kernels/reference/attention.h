@@ -3,6 +3,8 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
+#include <vector>
 
 namespace ingot::ref {
 
@@ -25,6 +27,32 @@ struct AttentionParams {
 // y [B, Hq, Sq, Dv]; qk_out [B, Hq, Sq, T] or null. A is float or double.
 template <typename A>
 void attention(const AttentionParams& p, const A* q, const A* k, const A* v, A* y, A* qk_out);
+
+// One operand of ingot.Attention seen as [B, H, S, D] (a rank-3 [B, S, D] has H = 1) over a source
+// buffer: element (b, h, s, d) is at offset + b * strides[0] + h * strides[1] + s * strides[2] + d.
+struct AttentionView {
+  int64_t dims[4] = {1, 1, 1, 1};
+  int64_t strides[4] = {0, 0, 0, 1};
+  int64_t offset = 0;
+  int64_t at(int64_t b, int64_t h, int64_t s) const {
+    return offset + b * strides[0] + h * strides[1] + s * strides[2];
+  }
+};
+
+// ingot.Attention's view attributes, per operand Q, K, V and the output Y.
+inline constexpr const char* kAttentionViewAttrs[4] = {"q_view", "k_view", "v_view", "y_view"};
+
+// The operand's view from its attribute (ingot.Attention's q_view / k_view / v_view / y_view: the logical
+// dims, rank r = 3 or 4, then the offset and the strides of the first r - 1 axes; the last axis has stride
+// 1), or, for an empty attribute, the contiguous tensor of dims `plain`. Every element it reaches must lie
+// in the source of `source_numel` elements. Returns "" or why not.
+std::string attention_view(const std::vector<int64_t>& attr, const std::vector<int64_t>& plain,
+                           int64_t source_numel, AttentionView* out);
+// Copies the view's elements into / out of a contiguous [B, H, S, D] buffer.
+template <typename A>
+void gather_view(const AttentionView& v, const A* src, A* dst);
+template <typename A>
+void scatter_view(const AttentionView& v, const A* src, A* dst);
 
 // x viewed as [B, S, H, D] through strides (elements) of its b, s, h dims; cos / sin rows of
 // rot_dim / 2 values per (b, s) are at cos[(b * S + s) * half] (the caller gathers position ids).
