@@ -726,21 +726,23 @@ Status select_tactics(Plan& plan, const BuildConfig& config, bool own_kernels) {
   for (PlanLayer& layer : plan.layers) {
     LayerBuild b = make_build(plan, layer, fp16, &handles->h, weights);
     b.choice = -1;
-    const CudaTactic* chosen = nullptr;
+    // Every tactic that runs the layer; with several, each is prepared (timing its own candidates) and the
+    // prepared layers are timed against each other.
+    std::vector<const CudaTactic*> supporting;
     std::string reasons;
     for (const CudaTactic& t : cuda_tactics()) {
       const std::string why = t.supports(b);
       if (why.empty()) {
-        chosen = &t;
-        break;
+        supporting.push_back(&t);
+        if (config.opt_level < 1) break;  // heuristics only: the first in registration order
+      } else if (why != "-") {
+        reasons += std::string(reasons.empty() ? "" : "; ") + t.id + ": " + why;
       }
-      if (why != "-") reasons += std::string(reasons.empty() ? "" : "; ") + t.id + ": " + why;
     }
-    if (!chosen) {
+    if (supporting.empty()) {
       missing[layer.op_type + (reasons.empty() ? "" : " (" + reasons + ")")].push_back(layer.name);
       continue;
     }
-    layer.tactic = chosen->id;
     // Random inputs and scratch outputs on the device, for tactics that time candidates.
     std::vector<DeviceBuffer> scratch;
     Launch tl;
@@ -785,8 +787,42 @@ Status select_tactics(Plan& plan, const BuildConfig& config, bool own_kernels) {
     b.opt_level = config.opt_level;
     b.own_kernels = own_kernels;
     b.tuning = &tl;
-    auto k = chosen->prepare(b);
-    if (!k.ok()) return k.status().with_context("layer '" + layer.name + "' (" + chosen->id + ")");
+    const CudaTactic* chosen = nullptr;
+    int64_t chosen_choice = -1;
+    double best_ms = -1;
+    Status first_error = Status::Ok();
+    for (const CudaTactic* t : supporting) {
+      b.choice = -1;
+      auto k = t->prepare(b);
+      if (!k.ok()) {
+        if (first_error.ok())
+          first_error = k.status().with_context("layer '" + layer.name + "' (" + t->id + ")");
+        continue;
+      }
+      double ms = 0;
+      if (supporting.size() > 1) {
+        const size_t ws = (*k)->workspace_bytes();
+        DeviceBuffer wsb;
+        if (ws) {
+          INGOT_ASSIGN_OR_RETURN(wsb, device_alloc(ws));
+        }
+        Launch l = tl;
+        l.workspace = wsb.get();
+        l.workspace_bytes = ws;
+        ms = median_ms(s, 5, [&] { return (*k)->enqueue(l); });
+        if (env_on("INGOT_LOG_TUNING"))
+          std::fprintf(stderr, "tune %s: tactic %s %.4f ms\n", layer.name.c_str(), t->id, ms);
+        if (ms < 0) continue;
+      }
+      if (!chosen || ms < best_ms) {
+        chosen = t;
+        chosen_choice = b.choice;
+        best_ms = ms;
+      }
+    }
+    if (!chosen) return first_error;
+    layer.tactic = chosen->id;
+    b.choice = chosen_choice;
     if (b.choice >= 0) {
       ir::Attribute a;
       a.kind = ir::Attribute::Kind::kInt;

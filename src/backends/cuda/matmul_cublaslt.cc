@@ -384,14 +384,14 @@ bool smem_fits(size_t bytes) {
   return bytes <= static_cast<size_t>(optin);
 }
 
-// INGOT_CUDA_FLASH=0 turns the flash kernel off (cuda.ingot.attention then runs every attention).
-bool flash_allowed() {
-  static const bool on = [] {
-    const char* e = std::getenv("INGOT_CUDA_FLASH");
-    return !(e && std::string(e) == "0");
-  }();
-  return on;
+// INGOT_CUDA_FLASH=0 turns the flash kernel off (cuda.ingot.attention then runs every attention), =1 gives it
+// every attention it runs (tests); unset, the builder times both tactics and keeps the faster.
+const char* flash_env() {
+  static const char* e = std::getenv("INGOT_CUDA_FLASH");
+  return e ? e : "";
 }
+bool flash_allowed() { return std::string(flash_env()) != "0"; }
+bool flash_forced() { return std::string(flash_env()) == "1"; }
 
 class FlashAttentionLayer : public CudaLayer {
  public:
@@ -431,7 +431,8 @@ Expected<std::unique_ptr<CudaLayer>> flash_attention_prepare(LayerBuild& b) {
   return std::unique_ptr<CudaLayer>(std::move(l));
 }
 
-// Registered before cuda.ingot.attention: the backend takes the first tactic that supports a layer.
+// Registered before cuda.ingot.attention: at --opt-level 0 the backend takes the first tactic that supports a
+// layer; above, it times both.
 INGOT_REGISTER_CUDA_TACTIC(flash_attention, "cuda.ingot.flash_attention.f16", flash_attention_supports,
                            flash_attention_prepare);
 
@@ -492,6 +493,8 @@ class AttentionLayer : public CudaLayer {
 
 std::string attention_supports(const LayerBuild& b) {
   if (b.layer.domain != "ingot" || b.layer.op_type != "Attention") return "-";
+  if (flash_forced() && flash_attention_supports(b).empty())
+    return "the flash kernel runs it (INGOT_CUDA_FLASH=1)";
   for (size_t i = 0; i < 3; ++i)
     if (!b.has_in(i) || b.in(i).dtype != DType::kF32) return "not float32";
   if (b.has_in(3) && b.in(3).dtype != DType::kF32) return "the mask is not float32";
