@@ -348,6 +348,14 @@ Status select_tactics(engine::Plan& plan, const TuningOptions& options) {
             t->supports(desc).empty())
           candidates.push_back(t);
     }
+    // bf16 and fp16 are a permission, not a requirement (as in TensorRT): the fp32 tactics compete too, and
+    // the layer runs in fp32 where one of them is faster (below).
+    if (!candidates.empty() && (layer.precision == "bf16" || layer.precision == "fp16")) {
+      for (const Tactic* t : all_tactics())
+        if (std::string(t->precision) == "fp32" && t->supports && tactic_allowed(t->id) &&
+            t->supports(desc).empty())
+          candidates.push_back(t);
+    }
     if (candidates.empty()) continue;
     std::vector<Tensor> inputs;
     bool timeable = options.opt_level >= 1;
@@ -390,6 +398,11 @@ Status select_tactics(engine::Plan& plan, const TuningOptions& options) {
   for (engine::PlanLayer& layer : plan.layers) {
     if (layer.tactic == kReferenceTactic && layer.precision != "fp32") {
       layer.precision_note = "the " + layer.precision + " kernels failed on this layer, runs in fp32";
+      layer.precision = "fp32";
+    } else if (const Tactic* t = find_tactic(layer.tactic);
+               t && layer.precision != "fp32" && std::string(t->precision) == "fp32") {
+      layer.precision_note = "an fp32 kernel (" + layer.tactic + ") was faster than the " + layer.precision +
+                             " ones on this layer";
       layer.precision = "fp32";
     }
   }

@@ -3,7 +3,9 @@
 // tactic builds its primitives at run time.
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <cstring>
+#include <thread>
 
 #include "backends/tactic.h"
 #include "core/platform.h"
@@ -113,6 +115,32 @@ TEST(FusedConvTactics, DepthwiseAndStridedWithResidual) {
   nobias.input({1, 8, 6, 6});
   set_activation(nobias, "Relu");
   nobias.check(kConvTactics);
+}
+
+// BF16 layers: X and W rounded to bfloat16 (8 significant bits), fp32 accumulation, so a relative error of a
+// few 1e-3 against the fp32 reference (checked against 2e-2). Only where oneDNN has a bf16 kernel for this
+// CPU (AVX512-BF16 or AMX); elsewhere the tactic refuses the layer and the test says so.
+TEST(ConvTactics, Bf16MatchesTheReferenceWithinItsRounding) {
+  const Tactic* bf16 = find_tactic("cpu.onednn.conv.bf16");
+  ASSERT_NE(bf16, nullptr);
+  LayerCase probe = conv_case({{1, 16, 7, 7}, 32, {1, 1}});
+  probe.layer().precision = "bf16";
+  probe.make_plan(false, {1, 32, 7, 7});
+  if (const std::string why = bf16->supports(probe.desc()); !why.empty())
+    GTEST_SKIP() << "no bf16 convolution on this CPU (" << cpu_feature_list() << "): " << why;
+  for (const ConvParams& p :
+       {ConvParams{{1, 16, 7, 7}, 32, {1, 1}}, ConvParams{{2, 3, 15, 15}, 8, {3, 3}, {2, 2}, {1, 1, 1, 1}},
+        ConvParams{{1, 64, 14, 14}, 64, {3, 3}, {}, {1, 1, 1, 1}},
+        ConvParams{{1, 32, 14, 14}, 32, {3, 3}, {}, {1, 1, 1, 1}, {}, 32}}) {
+    LayerCase c = conv_case(p);
+    c.layer().precision = "bf16";
+    c.check({"cpu.onednn.conv.bf16"}, 2e-2);
+  }
+  LayerCase fused = conv_case({{2, 16, 9, 9}, 32, {3, 3}, {}, {1, 1, 1, 1}}, "ingot", "FusedConv");
+  fused.input({2, 32, 9, 9});
+  set_activation(fused, "Relu");
+  fused.layer().precision = "bf16";
+  fused.check({"cpu.onednn.conv.bf16"}, 2e-2);
 }
 
 TEST(ConvTactics, RefuseWhatTheyCannotRunExactly) {
@@ -316,6 +344,48 @@ TEST(FusedMatMulTactics, EveryActivationWithBiasAndResidual) {
 }
 
 // The tuner records a tactic that supports the layer, and the heuristic (opt level 0) the first one.
+// A bf16 tactic that only this test's layer takes, slower than the fp32 ones: the reference after a pause.
+class SlowKernel : public Kernel {
+ public:
+  explicit SlowKernel(std::unique_ptr<Kernel> k) : k_(std::move(k)) {}
+  Status run(ops::RunContext& ctx) const override {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    return k_->run(ctx);
+  }
+
+ private:
+  std::unique_ptr<Kernel> k_;
+};
+constexpr const char* kSlowBf16Layer = "slow_bf16_probe";
+INGOT_REGISTER_TACTIC(
+    test_slow_bf16, .id = "test.slow_bf16",
+    .supports = [](const LayerDesc& d) -> std::string { return d.layer.name == kSlowBf16Layer ? "" : "-"; },
+    .prepare = [](const LayerDesc& d) -> Expected<std::unique_ptr<Kernel>> {
+      INGOT_ASSIGN_OR_RETURN(auto k, prepare_reference(d));
+      return std::unique_ptr<Kernel>(std::make_unique<SlowKernel>(std::move(k)));
+    },
+    .precision = "bf16");
+
+// bf16 is a permission: the fp32 tactics compete with the layer's bf16 ones, and where one is faster the
+// layer runs in fp32 and says why; with the timing off (--opt-level 0) the bf16 tactic is kept.
+TEST(SelectTactics, Bf16LayersFallToFasterFp32Tactics) {
+  LayerCase c = conv_case({{1, 16, 16, 16}, 32, {3, 3}, {}, {1, 1, 1, 1}});
+  c.layer().name = kSlowBf16Layer;
+  c.layer().precision = "bf16";
+  c.make_plan(false, {1, 32, 16, 16});
+  engine::Plan plan;
+  plan.tensors = c.desc().tensors;
+  plan.layers.push_back(c.desc().layer);
+  ASSERT_TRUE(select_tactics(plan, TuningOptions{.opt_level = 0}).ok());
+  EXPECT_EQ(plan.layers[0].tactic, "test.slow_bf16");
+  EXPECT_EQ(plan.layers[0].precision, "bf16");
+  ASSERT_TRUE(select_tactics(plan, TuningOptions{.opt_level = 1, .repeats = 3}).ok());
+  EXPECT_NE(plan.layers[0].tactic, "test.slow_bf16");
+  EXPECT_EQ(plan.layers[0].precision, "fp32");
+  EXPECT_NE(plan.layers[0].precision_note.find("was faster than the bf16 ones"), std::string::npos)
+      << plan.layers[0].precision_note;
+}
+
 TEST(SelectTactics, TimesTheSupportingTacticsAndKeepsOne) {
   LayerCase c = conv_case({{1, 16, 16, 16}, 32, {3, 3}, {}, {1, 1, 1, 1}});
   c.make_plan(false, {1, 32, 16, 16});

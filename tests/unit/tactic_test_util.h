@@ -192,8 +192,8 @@ class LayerCase {
     return y;
   }
 
-  // Each tactic supports the layer, static and (when asked) with a dynamic batch, and matches.
-  void check(const std::vector<std::string>& tactics) {
+  // Each tactic supports the layer, static and (when asked) with a dynamic batch, and matches within `tol`.
+  void check(const std::vector<std::string>& tactics, double tol = kTolerance) {
     make_plan(false, {});
     // FusedConv's bias rides in the conv; the reference of the plain op gets it.
     const Tensor want = expected();
@@ -222,7 +222,7 @@ class LayerCase {
         for (int run = 0; run < 2; ++run) {
           auto out = run_kernel(desc(), **kernel, values_);
           ASSERT_TRUE(out.ok()) << out.status().message();
-          EXPECT_LE(relative_error((*out)[0], want), kTolerance);
+          EXPECT_LE(relative_error((*out)[0], want), tol);
         }
       }
     }

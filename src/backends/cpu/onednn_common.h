@@ -42,6 +42,8 @@ std::string append_activation(const ir::Node& node, dnnl::post_ops& ops);
 
 inline constexpr const char* kConvTactic = "cpu.onednn.conv";
 inline constexpr const char* kConvPlainTactic = "cpu.onednn.conv.nchw";
+// BF16 convolution (layers built with --bf16): X and W rounded to bfloat16, fp32 accumulation and output.
+inline constexpr const char* kConvBf16Tactic = "cpu.onednn.conv.bf16";
 inline constexpr const char* kPoolTactic = "cpu.onednn.pool";
 
 // Attributes the layout pass (onednn_layouts.cc) gives a layer whose X, Y or residual Z is kept in a

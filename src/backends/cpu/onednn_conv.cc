@@ -4,6 +4,11 @@
 // once into the primitive's preferred format. Activations are plain NC[D]HW in the plan: the first
 // tactic lets oneDNN pick its formats and reorders the input and output at each run; the `.nchw` one
 // makes oneDNN work on the plain layout directly. The tuner keeps whichever is faster per layer.
+// cpu.onednn.conv.bf16 runs the layers built in bf16: X is reordered into bfloat16 (in oneDNN's format) at
+// each run, W once, and the products accumulate in fp32 into an fp32 output, post-ops as in fp32; only where
+// oneDNN has a bf16 kernel for this CPU (AVX512-BF16 or AMX), not its reference implementation. It takes no
+// part in the blocked-layout agreements: with its formats left to oneDNN, an AMX CPU gets the channels-last
+// AMX kernels (in nChw16c oneDNN falls back to its slower AVX512-BF16 ones).
 //
 // Packed weights: once the layouts are settled, a plan pass (pack_conv_weights) stores each static-shape
 // layer's W in the engine already in the primitive's format, as u8[bytes] with W's dims in the attribute
@@ -16,6 +21,7 @@
 #include <unordered_map>
 
 #include "backends/cpu/onednn_conv.h"
+#include "core/platform.h"
 #include "ingot/threading.h"
 #include "ops/conv_pool_common.h"
 
@@ -133,6 +139,7 @@ struct ConvConfig {
                      z = memory::format_tag::undef;
   bool has_bias = false;
   bool residual = false;
+  bool bf16 = false;  // X and W in bfloat16 (kConvBf16Tactic)
 };
 
 Expected<std::unique_ptr<ConvInstance>> make_instance(const ir::Node& node, const Dims& x,
@@ -147,13 +154,14 @@ Expected<std::unique_ptr<ConvInstance>> make_instance(const ir::Node& node, cons
     inst->user_dst_md = f32_desc_in(g.y, cfg.dst);
     inst->user_z_md = f32_desc_in(g.y, cfg.z);
     const memory::desc user_w_md(g.weights, f32, plain_tag(g.weights.size()));
-    const memory::desc src_md = cfg.blocked && cfg.src == memory::format_tag::undef
-                                    ? memory::desc(to_dnnl_dims(x), f32, memory::format_tag::any)
+    const auto compute = cfg.bf16 ? memory::data_type::bf16 : f32;
+    const memory::desc src_md = cfg.bf16 || (cfg.blocked && cfg.src == memory::format_tag::undef)
+                                    ? memory::desc(to_dnnl_dims(x), compute, memory::format_tag::any)
                                     : inst->user_src_md;
     const memory::desc dst_md = cfg.blocked && cfg.dst == memory::format_tag::undef
                                     ? memory::desc(to_dnnl_dims(g.y), f32, memory::format_tag::any)
                                     : inst->user_dst_md;
-    const memory::desc w_any(g.weights, f32, memory::format_tag::any);
+    const memory::desc w_any(g.weights, compute, memory::format_tag::any);
     if (cfg.has_bias) inst->bias_md = memory::desc({w.dims[0]}, f32, memory::format_tag::a);
     const dnnl::convolution_forward::desc desc(dnnl::prop_kind::forward_inference,
                                                dnnl::algorithm::convolution_direct, src_md, w_any,
@@ -167,6 +175,9 @@ Expected<std::unique_ptr<ConvInstance>> make_instance(const ir::Node& node, cons
     attr.set_post_ops(ops);
     const dnnl::convolution_forward::primitive_desc pd(desc, attr, eng);
     inst->impl = pd.impl_info_str();
+    if (cfg.bf16 && inst->impl.rfind("ref", 0) == 0)
+      return unsupported("layer '" + node.name +
+                         "': oneDNN has no bf16 convolution kernel for this CPU (only " + inst->impl + ")");
     inst->weights_threads = num_threads();
     inst->prim = dnnl::convolution_forward(pd);
     inst->src_md = pd.src_desc();
@@ -336,9 +347,17 @@ std::string conv_supports(const LayerDesc& d) {
   return a.ok() ? "" : a.status().message();
 }
 
-ConvConfig config_of(const LayerDesc& d, bool blocked) {
+// bf16 layers: only with the instructions (emulated on plain AVX-512, oneDNN's bf16 runs slower than fp32).
+std::string conv_bf16_supports(const LayerDesc& d) {
+  const CpuFeatures& f = cpu_features();
+  if (!f.avx512bf16 && !f.amx) return "this CPU has no bf16 instructions (AVX512-BF16 or AMX)";
+  return conv_supports(d);
+}
+
+ConvConfig config_of(const LayerDesc& d, bool blocked, bool bf16 = false) {
   ConvConfig cfg;
   cfg.blocked = blocked;
+  cfg.bf16 = bf16;
   cfg.has_bias = d.input(2) != nullptr;
   cfg.residual = d.input(3) != nullptr;
   const LayerNode ln(d.layer, d.tensors);
@@ -348,10 +367,10 @@ ConvConfig config_of(const LayerDesc& d, bool blocked) {
   return cfg;
 }
 
-Expected<std::unique_ptr<Kernel>> conv_prepare(const LayerDesc& d, bool blocked) {
+Expected<std::unique_ptr<Kernel>> conv_prepare(const LayerDesc& d, bool blocked, bool bf16 = false) {
   const std::string why = conv_supports(d);
   if (!why.empty()) return unsupported("layer '" + d.layer.name + "': " + why);
-  const ConvConfig cfg = config_of(d, blocked);
+  const ConvConfig cfg = config_of(d, blocked, bf16);
   if (!blocked && (cfg.src != memory::format_tag::undef || cfg.dst != memory::format_tag::undef ||
                    cfg.z != memory::format_tag::undef))
     return unsupported("layer '" + d.layer.name + "': blocked layouts need " + kConvTactic);
@@ -434,5 +453,8 @@ INGOT_REGISTER_TACTIC(
 INGOT_REGISTER_TACTIC(
     cpu_onednn_conv_nchw, .id = kConvPlainTactic, .supports = conv_supports,
     .prepare = [](const LayerDesc& d) { return conv_prepare(d, false); });
+INGOT_REGISTER_TACTIC(
+    cpu_onednn_conv_bf16, .id = kConvBf16Tactic, .supports = conv_bf16_supports,
+    .prepare = [](const LayerDesc& d) { return conv_prepare(d, true, true); }, .precision = "bf16");
 
 }  // namespace ingot::backends::cpu
