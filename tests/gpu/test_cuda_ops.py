@@ -289,9 +289,11 @@ def attention_layers(tmp_path, model, fp16):
     return [l for l in layers if l["op"] == "ingot.Attention"], [l["op"] for l in layers]
 
 
-# The builder times the flash kernel against the cuBLASLt path and keeps the faster; these tests give the flash
-# kernel every attention it runs, so that both are tested where expected_attention_tactic says.
-os.environ["INGOT_CUDA_FLASH"] = "1"
+@pytest.fixture(autouse=True)
+def flash_for_every_attention(monkeypatch):
+    """The builder times the flash kernel against the cuBLASLt path and keeps the faster; these tests give the
+    flash kernel every attention it runs, so that both are tested where expected_attention_tactic says."""
+    monkeypatch.setenv("INGOT_CUDA_FLASH", "1")
 
 
 def expected_attention_tactic(fp16, d):

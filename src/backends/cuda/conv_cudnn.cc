@@ -112,27 +112,26 @@ class ConvLayer : public CudaLayer {
     INGOT_CUDNN_OK(cudnnSetTensor4dDescriptor(bias_d_, CUDNN_TENSOR_NCHW, dt, 1, i(y[1]), 1, 1));
     INGOT_CUDNN_OK(cudnnSetFilter4dDescriptor(w_, dt, fmt, i(w[0]), i(w[1]), i(w[2]), i(w[3])));
     if (nhwc_) {
-      // The filter repacked once, KCRS -> KRSC, next to the engine's copy.
+      // The filter repacked once next to the engine's copy: KCRS -> KRSC, and for a depthwise convolution
+      // also [kh, kw, c] for ingot's kernel.
       const DevTensor& wt = b.weights[1];
       const size_t e = dtype_size(wt.dtype);
-      INGOT_CUDA_OK(cudaMalloc(&filter_, static_cast<size_t>(wt.numel()) * e));
-      kernels::Strided m;
-      m.rank = 4;
-      const int64_t dims[4] = {w[0], w[2], w[3], w[1]};
-      const int64_t strides[4] = {w[1] * w[2] * w[3], w[3], 1, w[2] * w[3]};
-      for (int d = 0; d < 4; ++d) m.dims[d] = dims[d], m.strides[d] = strides[d];
-      kernels::strided_copy(e, filter_, wt.ptr, m, nullptr);
-      INGOT_CUDA_LAUNCHED();
-      if (b.attr_int("group", 1) == x[1] && w[0] == x[1] && w[1] == 1) {
-        // Depthwise: the filter again as [kh, kw, c] for ingot's kernel.
-        INGOT_CUDA_OK(cudaMalloc(&dw_filter_, static_cast<size_t>(wt.numel()) * e));
-        kernels::Strided d;
-        d.rank = 3;
-        const int64_t ddims[3] = {w[2], w[3], w[0]}, dstrides[3] = {w[3], 1, w[2] * w[3]};
-        for (int k = 0; k < 3; ++k) d.dims[k] = ddims[k], d.strides[k] = dstrides[k];
-        kernels::strided_copy(e, dw_filter_, wt.ptr, d, nullptr);
+      auto repack = [&](void** dst,
+                        std::initializer_list<std::pair<int64_t, int64_t>> dims_strides) -> Status {
+        INGOT_CUDA_OK(cudaMalloc(dst, static_cast<size_t>(wt.numel()) * e));
+        kernels::Strided m;
+        for (const auto& [dim, stride] : dims_strides) {
+          m.dims[m.rank] = dim;
+          m.strides[m.rank++] = stride;
+        }
+        kernels::strided_copy(e, *dst, wt.ptr, m, nullptr);
         INGOT_CUDA_LAUNCHED();
-      }
+        return Status::Ok();
+      };
+      INGOT_RETURN_IF_ERROR(
+          repack(&filter_, {{w[0], w[1] * w[2] * w[3]}, {w[2], w[3]}, {w[3], 1}, {w[1], w[2] * w[3]}}));
+      if (b.attr_int("group", 1) == x[1] && w[0] == x[1] && w[1] == 1)
+        INGOT_RETURN_IF_ERROR(repack(&dw_filter_, {{w[2], w[3]}, {w[3], 1}, {w[0], w[2] * w[3]}}));
       INGOT_CUDA_OK(cudaStreamSynchronize(nullptr));
     }
     std::vector<int64_t> pads = b.attr_ints("pads"), strides = b.attr_ints("strides"),
@@ -392,8 +391,7 @@ Expected<std::unique_ptr<CudaLayer>> conv_prepare(LayerBuild& b) {
       const size_t ws_bytes = c->max_workspace(h, cands);
       INGOT_CUDA_OK(cudaMalloc(&ws, std::max<size_t>(ws_bytes, 1)));
       double best = -1;
-      const char* log_env = std::getenv("INGOT_LOG_TUNING");
-      const bool log = log_env && *log_env && std::string(log_env) != "0";
+      const bool log = env_on("INGOT_LOG_TUNING");
       for (int64_t cand : cands) {
         if (!c->choose(h, cand).ok()) continue;
         Launch l = *b.tuning;

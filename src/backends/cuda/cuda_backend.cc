@@ -229,11 +229,6 @@ LayerBuild make_build(const Plan& plan, const PlanLayer& layer, bool fp16, const
 
 class CudaEngine;
 
-bool env_on(const char* name) {
-  const char* e = std::getenv(name);
-  return e && *e && std::string(e) != "0";
-}
-
 class CudaContext : public DeviceContext {
  public:
   CudaContext(std::shared_ptr<const CudaEngine> engine) : engine_(std::move(engine)) {}

@@ -2,6 +2,9 @@
 // of CUDA tactics (src/backends/cuda/README.md says how a plan runs on the GPU).
 #pragma once
 
+#include <cstdlib>
+#include <string>
+
 #include <cublasLt.h>
 #include <cuda_runtime.h>
 #include <cudnn.h>
@@ -95,6 +98,12 @@ struct LayerBuild {
 // The epilogue activation of an ingot.FusedConv / FusedMatMul layer (attributes activation,
 // activation_alpha, activation_beta), or an error naming one ingot's kernels do not have.
 Expected<kernels::FnParams> fused_activation(const LayerBuild& b);
+
+// Whether the environment variable is set to something other than "" or "0" (the backend's switches).
+inline bool env_on(const char* name) {
+  const char* e = std::getenv(name);
+  return e && *e && std::string(e) != "0";
+}
 
 // Whether a convolution layer's cuda_choice is one of ingot's own kernels (conv_cudnn.cc).
 bool own_kernel_choice(int64_t choice);

@@ -367,11 +367,6 @@ __global__ void __launch_bounds__(256)
   }
 }
 
-// A reduction over the middle axis of [outer, r, inner] with one thread per output (outer, inner): the
-// threads of a warp read neighbouring elements, for inner >= 32 (channels-last global pooling).
-template <typename T>
-__global__ void k_reduce_columns(T* y, const T* x, int64_t outer, int64_t r, int64_t inner, ReduceOp op);
-
 __device__ __forceinline__ float combine(ReduceOp op, float a, float b) {
   return op == ReduceOp::kMax ? fmaxf(a, b) : op == ReduceOp::kMin ? fminf(a, b) : a + b;
 }
@@ -401,6 +396,8 @@ __global__ void k_reduce(T* y, const T* x, int64_t r, int64_t inner, ReduceOp op
   if (threadIdx.x == 0) store(y, row, op == ReduceOp::kMean ? acc / static_cast<float>(r) : acc);
 }
 
+// A reduction over the middle axis of [outer, r, inner] with one thread per output (outer, inner): the
+// threads of a warp read neighbouring elements, for inner >= 32 (channels-last global pooling).
 template <typename T>
 __global__ void k_reduce_columns(T* y, const T* x, int64_t outer, int64_t r, int64_t inner, ReduceOp op) {
   const int64_t n = outer * inner;
