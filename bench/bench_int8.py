@@ -4,6 +4,7 @@
 Usage:
     .venv/bin/python bench/bench_int8.py [names...] [--threads 2] [--rounds 5] [--iterations 20] [--cache DIR]
                                          [--calib-batches 4] [--omp-wait-policy ACTIVE|PASSIVE]
+                                         [--also-env VAR=VALUE]
 
 For each model (default resnet50 and mobilenet_v2, the exports of bench/export_models.py in the cache):
   * calibration data: --calib-batches batches made from the model's saved input (scaled and with noise,
@@ -13,7 +14,9 @@ For each model (default resnet50 and mobilenet_v2, the exports of bench/export_m
     from the same calibration data (QDQ format, per-channel s8 weights, u8 activations, MinMax), and
     onnxruntime on the Q/DQ model `ingot quantize` writes (the engine's own calibration, through its cache), in
     this process: intra-op threads T, sequential; per round N timed runs and their median.
-Rounds alternate between the four; each figure is the median of the per-round medians.
+Rounds alternate between the four; each figure is the median of the per-round medians. --also-env builds a second
+ingot engine with that environment variable set at build time (an A/B of a build switch, e.g. INGOT_INT8_S8=0)
+and times it in the same rounds.
 """
 
 import argparse
@@ -42,6 +45,13 @@ def ort_median(session, feeds, iterations):
     return statistics.median(times)
 
 
+def ingot_build(args, model, engine, calib, cache, extra_env=None):
+    env = dict(os.environ, **(extra_env or {}))
+    subprocess.run([common.ingot_bin(), "build", str(model), "-o", str(engine), "--int8", "--calib", str(calib),
+                    "--calib-cache", str(cache), "--threads", str(args.threads)], check=True,
+                   capture_output=True, timeout=1800, env=env)
+
+
 def ingot_median(engine, threads, iterations, work, wait_policy):
     out = Path(work) / "bench.json"
     env = dict(os.environ)
@@ -63,6 +73,7 @@ def main():
     # GNU OpenMP's workers spin while idle (OMP_WAIT_POLICY ACTIVE by default): on a machine busier than its
     # cores they spin against the threads doing the work (src/backends/cpu/README.md). "" keeps the environment's.
     ap.add_argument("--omp-wait-policy", default="", choices=["", "ACTIVE", "PASSIVE"])
+    ap.add_argument("--also-env", default="", help="VAR=VALUE: also time an engine built with it")
     ap.add_argument("--cache", default=os.environ.get("INGOT_BENCH_CACHE", str(Path(__file__).parent / "models")))
     args = ap.parse_args()
     from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
@@ -97,17 +108,25 @@ def main():
         qdq_session = common.ort_session(qdq, args.threads)
         engine = work / (name + ".int8.ingot")
         cache = work / (name + ".calib")
-        subprocess.run([common.ingot_bin(), "build", str(model), "-o", str(engine), "--int8", "--calib", str(calib),
-                        "--calib-cache", str(cache), "--threads", str(args.threads)], check=True,
-                       capture_output=True, timeout=1800)
+        ingot_build(args, model, engine, calib, cache)
+        also = None
+        if args.also_env:
+            var, _, value = args.also_env.partition("=")
+            also = work / (name + ".int8.also.ingot")
+            ingot_build(args, model, also, calib, cache, {var: value})
         # ingot's own Q/DQ model (the same calibration, through the cache), run by onnxruntime.
         own_qdq = work / (name + ".ingot.qdq.onnx")
         subprocess.run([common.ingot_bin(), "quantize", str(model), "-o", str(own_qdq), "--calib-cache", str(cache),
                         "--threads", str(args.threads)], check=True, capture_output=True, timeout=1800)
         own_qdq_session = common.ort_session(own_qdq, args.threads)
         t = {"ingot_int8": [], "ort_fp32": [], "ort_qdq": [], "ort_ingot_qdq": []}
+        if also:
+            t["ingot_int8_also"] = []
         for _ in range(args.rounds):
             t["ingot_int8"].append(ingot_median(engine, args.threads, args.iterations, work, args.omp_wait_policy))
+            if also:
+                t["ingot_int8_also"].append(ingot_median(also, args.threads, args.iterations, work,
+                                                         args.omp_wait_policy))
             t["ort_fp32"].append(ort_median(ref, feeds, args.iterations))
             t["ort_qdq"].append(ort_median(qdq_session, feeds, args.iterations))
             t["ort_ingot_qdq"].append(ort_median(own_qdq_session, feeds, args.iterations))
@@ -119,6 +138,10 @@ def main():
                      "%.2f" % m["ort_ingot_qdq"], "%.2f" % (m["ingot_int8"] / m["ort_fp32"]),
                      "%.2f" % (m["ingot_int8"] / m["ort_qdq"]), "%.2f" % (m["ingot_int8"] / m["ort_ingot_qdq"])])
         print(name, m, cmp, flush=True)
+        if also:
+            print("%s: ingot INT8 %.3f ms, built with %s %.3f ms (ratio %.3f)" % (
+                name, m["ingot_int8"], args.also_env, m["ingot_int8_also"], m["ingot_int8"] / m["ingot_int8_also"]),
+                flush=True)
     print(common.environment_markdown(common.environment(
         {"threads": args.threads, "ingot OMP_WAIT_POLICY": args.omp_wait_policy or os.environ.get("OMP_WAIT_POLICY", "(default)")})))
     print(common.markdown_table(["model", "ingot INT8 ms", "ORT FP32 ms", "ORT Q/DQ ms", "ORT ingot-Q/DQ ms",

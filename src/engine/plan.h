@@ -59,7 +59,8 @@ inline constexpr const char* kQuantScaleAttr = "quant_x_scale";
 inline constexpr const char* kQuantUnsignedAttr = "quant_x_unsigned";
 // Activations kept quantized between int8 layers (the cpu backend's int8 plan pass): the tensor is u8 in
 // NHWC order (its dims stay NCHW), x ≈ scale * (q - zp) with zp 0 where the tensor is never negative
-// ("unsigned") and 128 otherwise. The layers that read and write it say so: kQuantXInt8Attr (1: X arrives
+// ("unsigned") and 128 otherwise; or, where the tensor's dtype says s8 (a signed one on a CPU with VNNI),
+// x ≈ scale * q. The layers that read and write it say so: kQuantXInt8Attr (1: X arrives
 // so, at kQuantScaleAttr), Y's and the residual Z's scale and signedness.
 inline constexpr const char* kQuantXInt8Attr = "quant_x_int8";
 inline constexpr const char* kQuantYScaleAttr = "quant_y_scale";

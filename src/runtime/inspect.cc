@@ -14,23 +14,23 @@ std::string tensor_dtype(const std::string& io) {  // "name: dtype[dims]"
 }
 
 // The int8 layers' region edges: where an int8 layer reads a float X (its input is quantized, a reorder)
-// or writes a float Y (its output is dequantized); the rest of their activations are handed over as u8.
+// or writes a float Y (its output is dequantized); the rest of their activations are handed over as u8 or s8.
 nlohmann::json int8_edges(const std::vector<LayerInfo>& layers) {
   int count = 0, quantize = 0, dequantize = 0;
-  std::set<std::string> u8;
+  std::set<std::string> kept;
   for (const LayerInfo& l : layers) {
     if (l.precision != "int8") continue;
     ++count;
     if (!l.inputs.empty() && tensor_dtype(l.inputs[0]) == "float32") ++quantize;
     if (!l.outputs.empty() && tensor_dtype(l.outputs[0]) == "float32") ++dequantize;
     for (const std::string& t : l.outputs)
-      if (tensor_dtype(t) == "uint8") u8.insert(t);
+      if (tensor_dtype(t) == "uint8" || tensor_dtype(t) == "int8") kept.insert(t);
   }
   if (count == 0) return nullptr;
   return {{"layers", count},
           {"quantize", quantize},
           {"dequantize", dequantize},
-          {"int8_activations", static_cast<int>(u8.size())}};
+          {"int8_activations", static_cast<int>(kept.size())}};
 }
 
 }  // namespace

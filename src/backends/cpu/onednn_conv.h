@@ -15,6 +15,10 @@ struct ConvGeometry {
 };
 // The int8 tactics' weight range [-q, q]: 127 with VNNI, else 63 (onednn_int8.cc says why).
 int int8_weight_qmax();
+// How an int8 activation kept between convolutions (plan.h) is stored, from its calibration: kU8 when
+// unsigned or with a Q/DQ model's own zero point; a signed one kI8 (zero point 0) with VNNI, else kU8
+// with zero point 128 (onednn_int8.cc says why).
+DType int8_activation_dtype(bool is_unsigned, int64_t zero_point);
 
 Expected<ConvGeometry> conv_geometry(const ir::Node& node, const Dims& x, const Dims& w);
 

@@ -7,6 +7,14 @@
 //
 // Without VNNI, x86 int8 products go through vpmaddubsw, whose pairwise int16 sums saturate for
 // 8-bit weights; weights are then quantized to 7 bits ([-63, 63]) as oneDNN advises, which cannot saturate.
+//
+// A signed activation (symmetric, calibration saw negative values) is s8 with VNNI: oneDNN's s8s8
+// convolution adds 128 to the source inside its VNNI kernels and takes the compensation from the packed
+// weights. As u8 with zero point 128 instead, oneDNN 2.6 runs 1x1 convolutions through its slower
+// jit_1x1 kernel with a source zero point (mobilenet_v2's expansion layers, which read the blocks'
+// signed outputs). Without VNNI, s8s8 halves the weights to avoid vpmaddubsw's saturation and loses a
+// bit, so there the signed activation stays u8 with zero point 128. INGOT_INT8_S8=0 keeps u8 everywhere,
+// =1 takes s8 without VNNI too (for A/B runs and tests; read at build time: the plan records the types).
 #include <cmath>
 #include <cstring>
 #include <tuple>
@@ -26,6 +34,14 @@ using engine::PlanTensor;
 int int8_weight_qmax() {
   static const int q = cpu_features().avx512vnni ? 127 : 63;
   return q;
+}
+
+DType int8_activation_dtype(bool is_unsigned, int64_t zero_point) {
+  static const bool s8_allowed = [] {
+    const std::string e = std::getenv("INGOT_INT8_S8") ? std::getenv("INGOT_INT8_S8") : "";
+    return e == "1" || (e != "0" && int8_weight_qmax() == 127);
+  }();
+  return !is_unsigned && zero_point == 128 && s8_allowed ? DType::kI8 : DType::kU8;
 }
 
 namespace {
@@ -59,7 +75,8 @@ QuantWeights quantize_weights(const float* w, int64_t channels, int64_t inner, b
 struct QuantInput {
   float scale = 1.f;
   bool is_unsigned = false;
-  int32_t zp = 0;  // in u8 terms: 0 unsigned, 128 signed, or a Q/DQ model's own
+  int32_t zp = 0;   // in u8 terms: 0 unsigned, 128 signed, or a Q/DQ model's own
+  bool s8 = false;  // held as s8 with zero point 0 (the convolution's int8 activations only)
 };
 std::string read_quant(const ir::Node& node, const char* scale_attr, const char* unsigned_attr,
                        QuantInput* q) {
@@ -79,14 +96,17 @@ std::string read_quant_input(const ir::Node& node, QuantInput* q) {
   return read_quant(node, engine::kQuantScaleAttr, engine::kQuantUnsignedAttr, q);
 }
 
-// A signed input goes into the convolution as u8 with zero point 128: oneDNN's s8s8 convolution without
-// VNNI halves the weights (to avoid the saturation) and so loses one more bit. Activations kept int8
-// between layers use the same representation (plan.h).
-int32_t zero_point(const QuantInput& q) { return q.zp; }
+// The zero point in the stored type's terms: 0 for s8.
+int32_t zero_point(const QuantInput& q) { return q.s8 ? 0 : q.zp; }
+memory::data_type int8_type(const QuantInput& q) {
+  return q.s8 ? memory::data_type::s8 : memory::data_type::u8;
+}
+// How a convolution stores q (int8_activation_dtype).
+void choose_int8_type(QuantInput* q) { q->s8 = int8_activation_dtype(q->is_unsigned, q->zp) == DType::kI8; }
 
-// An int8 activation of the plan: u8, NHWC.
-memory::desc int8_desc(const Dims& d) {
-  return memory::desc(to_dnnl_dims(d), memory::data_type::u8, memory::format_tag::nhwc);
+// An int8 activation of the plan: u8 or s8, NHWC.
+memory::desc int8_desc(const Dims& d, const QuantInput& q) {
+  return memory::desc(to_dnnl_dims(d), int8_type(q), memory::format_tag::nhwc);
 }
 
 // ---- convolution ----
@@ -125,12 +145,12 @@ Expected<std::unique_ptr<ConvInstance>> make_conv(const ir::Node& node, const Di
   const dnnl::engine& eng = onednn_engine();
   const auto f32 = memory::data_type::f32, s8 = memory::data_type::s8;
   try {
-    inst->user_src_md = cfg.x_int8 ? int8_desc(x) : plain_f32_desc(x);
-    inst->user_dst_md = cfg.y_int8 ? int8_desc(g.y) : plain_f32_desc(g.y);
-    inst->user_z_md = cfg.z_int8 ? int8_desc(g.y) : plain_f32_desc(g.y);
+    inst->user_src_md = cfg.x_int8 ? int8_desc(x, cfg.in) : plain_f32_desc(x);
+    inst->user_dst_md = cfg.y_int8 ? int8_desc(g.y, cfg.out) : plain_f32_desc(g.y);
+    inst->user_z_md = cfg.z_int8 ? int8_desc(g.y, cfg.z) : plain_f32_desc(g.y);
     const memory::desc src_any =
         cfg.x_int8 ? inst->user_src_md
-                   : memory::desc(to_dnnl_dims(x), memory::data_type::u8, memory::format_tag::any);
+                   : memory::desc(to_dnnl_dims(x), int8_type(cfg.in), memory::format_tag::any);
     const memory::desc dst_any =
         cfg.y_int8 ? inst->user_dst_md : memory::desc(to_dnnl_dims(g.y), f32, memory::format_tag::any);
     const memory::desc w_any(g.weights, s8, memory::format_tag::any);
@@ -147,10 +167,8 @@ Expected<std::unique_ptr<ConvInstance>> make_conv(const ir::Node& node, const Di
     if (cfg.residual) {
       if (!cfg.y_int8)
         ops.append_sum(1.f);
-      else if (zero_point(cfg.z) == 0)
-        ops.append_sum(cfg.z.scale);
       else
-        ops.append_sum(cfg.z.scale, zero_point(cfg.z));
+        ops.append_sum(cfg.z.scale, zero_point(cfg.z), int8_type(cfg.z));
     }
     const std::string why = append_activation(node, ops);
     if (!why.empty()) return onednn_failure(node.name, why);
@@ -169,7 +187,7 @@ Expected<std::unique_ptr<ConvInstance>> make_conv(const ir::Node& node, const Di
     inst->scratch_md = pd.scratchpad_desc();
     inst->reorder_src = inst->src_md != inst->user_src_md;
     if (inst->reorder_src) {
-      if (cfg.x_int8) return onednn_failure(node.name, "the int8 convolution does not take NHWC u8 input");
+      if (cfg.x_int8) return onednn_failure(node.name, "the int8 convolution does not take NHWC int8 input");
       dnnl::primitive_attr q_attr;
       q_attr.set_output_scales(0, {1.f / cfg.in.scale});
       if (zero_point(cfg.in)) q_attr.set_zero_points(DNNL_ARG_DST, 0, {zero_point(cfg.in)});
@@ -178,7 +196,8 @@ Expected<std::unique_ptr<ConvInstance>> make_conv(const ir::Node& node, const Di
     }
     inst->reorder_dst = inst->dst_md != inst->user_dst_md;
     if (inst->reorder_dst) {
-      if (cfg.y_int8) return onednn_failure(node.name, "the int8 convolution does not write NHWC u8 output");
+      if (cfg.y_int8)
+        return onednn_failure(node.name, "the int8 convolution does not write NHWC int8 output");
       inst->dst_out = dnnl::reorder(dnnl::reorder::primitive_desc(eng, inst->dst_md, eng, inst->user_dst_md));
     }
     // Z into the dst buffer: an int8 Z under an int8 Y is copied as it is (the sum reads it at Z's scale
@@ -206,7 +225,10 @@ Expected<std::unique_ptr<ConvInstance>> make_conv(const ir::Node& node, const Di
   return inst;
 }
 
-DType io_dtype(bool int8) { return int8 ? DType::kU8 : DType::kF32; }
+// The type of a layer's X, Y or Z: float32, or the int8 activation's (kept int8 between layers).
+DType io_dtype(bool int8, const QuantInput& q) {
+  return !int8 ? DType::kF32 : q.s8 ? DType::kI8 : DType::kU8;
+}
 
 class ConvKernel : public Kernel {
  public:
@@ -220,9 +242,9 @@ class ConvKernel : public Kernel {
 
   Status run(ops::RunContext& ctx) const override {
     const Tensor& x = ctx.input(0);
-    if (x.dtype() != io_dtype(cfg_.x_int8) || x.rank() != w_.rank())
-      return ctx.fail(std::string("X must be ") + dtype_name(io_dtype(cfg_.x_int8)) + " of W's rank, got " +
-                      dtype_name(x.dtype()) + dims_to_string(x.dims()));
+    if (x.dtype() != io_dtype(cfg_.x_int8, cfg_.in) || x.rank() != w_.rank())
+      return ctx.fail(std::string("X must be ") + dtype_name(io_dtype(cfg_.x_int8, cfg_.in)) +
+                      " of W's rank, got " + dtype_name(x.dtype()) + dims_to_string(x.dims()));
     const ConvInstance* inst = static_.get();
     if (!inst || x.dims() != static_x_) {
       if (cfg_.x_int8 || cfg_.y_int8 || cfg_.z_int8)
@@ -231,11 +253,11 @@ class ConvKernel : public Kernel {
           inst, dynamic_.get(x.dims(), [&] { return make_conv(ctx.node(), x.dims(), w_, bias(), cfg_); }));
     }
     const Tensor* z = cfg_.residual ? &ctx.input(3) : nullptr;
-    if (z && (z->dtype() != io_dtype(cfg_.z_int8) || z->dims() != inst->y)) {
+    if (z && (z->dtype() != io_dtype(cfg_.z_int8, cfg_.z) || z->dims() != inst->y)) {
       return ctx.fail("residual Z " + dims_to_string(z->dims()) + " does not match the output " +
                       dims_to_string(inst->y));
     }
-    INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, io_dtype(cfg_.y_int8), inst->y));
+    INGOT_ASSIGN_OR_RETURN(Tensor * y, ctx.alloc_output(0, io_dtype(cfg_.y_int8, cfg_.out), inst->y));
     if (y->numel() == 0) return Status::Ok();
     try {
       const dnnl::engine& eng = onednn_engine();
@@ -278,24 +300,29 @@ class ConvKernel : public Kernel {
   ShapeCache<ConvInstance> dynamic_;
 };
 
-// "" when t is present, of known rank and float32, or u8 where `int8` (kept int8 between layers).
-std::string check_io(const PlanTensor* t, const char* what, bool int8) {
+// "" when t is present, of known rank and float32, or an int8 activation of q's type where `int8` (kept int8
+// between layers).
+std::string check_io(const PlanTensor* t, const char* what, bool int8, const QuantInput& q) {
   if (!int8) return check_f32(t, what);
   if (!t) return std::string(what) + " is missing";
-  if (t->dtype != DType::kU8 || t->dims.size() != 4 || !dims_static(t->dims))
-    return std::string(what) + " is not a static 4-D u8 activation";
+  const DType want = io_dtype(true, q);
+  if (t->dtype != want || t->dims.size() != 4 || !dims_static(t->dims))
+    return std::string(what) + " is not a static 4-D " + dtype_name(want) + " activation";
   return "";
 }
 
-// The int8 activations a conv layer reads or writes (plan.h), from its attributes.
-std::string read_int8_io(const ir::Node& node, ConvConfig* cfg) {
+// The quantization of a conv layer's input and the int8 activations it reads or writes (plan.h), from
+// its attributes, with the type each is stored in.
+std::string read_conv_quant(const ir::Node& node, ConvConfig* cfg) {
+  std::string why = read_quant_input(node, &cfg->in);
+  if (!why.empty()) return why;
   cfg->x_int8 = node.attr_int(engine::kQuantXInt8Attr, 0) != 0;
   cfg->y_int8 = node.attrs.count(engine::kQuantYScaleAttr) != 0;
   cfg->z_int8 = node.attrs.count(engine::kQuantZScaleAttr) != 0;
-  std::string why;
   if (cfg->y_int8) why = read_quant(node, engine::kQuantYScaleAttr, engine::kQuantYUnsignedAttr, &cfg->out);
   if (why.empty() && cfg->z_int8)
     why = read_quant(node, engine::kQuantZScaleAttr, engine::kQuantZUnsignedAttr, &cfg->z);
+  for (QuantInput* q : {&cfg->in, &cfg->out, &cfg->z}) choose_int8_type(q);
   return why;
 }
 
@@ -314,27 +341,24 @@ std::string conv_supports(const LayerDesc& d) {
   const PlanTensor *x = d.input(0), *w = d.input(1), *b = d.input(2), *y = d.output(0);
   const LayerNode ln(l, d.tensors);
   ConvConfig io;
-  why = read_int8_io(ln.node, &io);
+  why = read_conv_quant(ln.node, &io);
   if (!why.empty()) return why;
-  for (auto [t, what, int8] :
-       {std::tuple{x, "X", io.x_int8}, {w, "W", false}, {y, "the output", io.y_int8}}) {
-    why = check_io(t, what, int8);
+  for (auto [t, what, int8, q] :
+       {std::tuple{x, "X", io.x_int8, io.in}, {w, "W", false, io.in}, {y, "the output", io.y_int8, io.out}}) {
+    why = check_io(t, what, int8, q);
     if (!why.empty()) return why;
   }
   if (w->kind != engine::TensorKind::kWeight) return "W is not a constant";
   if (b && (b->kind != engine::TensorKind::kWeight || b->dtype != DType::kF32 || b->dims.size() != 1 ||
             b->dims[0] != w->dims[0]))
     return "B is not a constant float32 vector of W's output channels";
-  if (d.input(3) && !check_io(d.input(3), "Z", io.z_int8).empty())
-    return check_io(d.input(3), "Z", io.z_int8);
+  if (d.input(3) && !check_io(d.input(3), "Z", io.z_int8, io.z).empty())
+    return check_io(d.input(3), "Z", io.z_int8, io.z);
   if (io.z_int8 && !d.input(3)) return "Z is missing";
   // A float Z would have to enter Y's representation before the sum, where an unsigned Y clips it.
   if (io.y_int8 && d.input(3) && !io.z_int8) return "an int8 Y needs an int8 Z";
   if (x->dims.size() < 3 || x->dims.size() > 5) return "only 1 to 3 spatial dims";
   if (w->dims.size() != x->dims.size()) return "W's rank differs from X's";
-  QuantInput q;
-  why = read_quant_input(ln.node, &q);
-  if (!why.empty()) return why;
   for (const char* attr : {kSrcLayout, kDstLayout, kZLayout})
     if (!ln.node.attr_string(attr, "").empty()) return "blocked layouts are for the fp32 tactics";
   dnnl::post_ops ops;
@@ -355,8 +379,7 @@ Expected<std::unique_ptr<Kernel>> conv_prepare(const LayerDesc& d) {
   if (!why.empty()) return unsupported("layer '" + d.layer.name + "': " + why);
   const LayerNode ln(d.layer, d.tensors);
   ConvConfig cfg;
-  (void)read_quant_input(ln.node, &cfg.in);
-  (void)read_int8_io(ln.node, &cfg);
+  (void)read_conv_quant(ln.node, &cfg);
   cfg.has_bias = d.input(2) != nullptr;
   cfg.residual = d.input(3) != nullptr;
   auto k =

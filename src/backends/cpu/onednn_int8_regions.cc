@@ -1,10 +1,10 @@
 // The int8 plan pass: an activation that one int8 convolution writes and only int8 convolutions read
-// (as X, or as the residual Z) stays quantized: u8 in NHWC at the scale its readers were calibrated with
-// (plan.h). The producer requantizes into it (post-ops), the readers take it as it is, so the
-// f32 NCHW <-> u8 NHWC reorders happen only where an int8 region starts or ends. Each agreement is kept
-// only if every layer it touches still prepares; the tensor's dtype and size change with it (the builder
-// plans memory again afterwards).
-#include "backends/cpu/onednn_common.h"
+// (as X, or as the residual Z) stays quantized: u8 or s8 (int8_activation_dtype) in NHWC at the scale its
+// readers were calibrated with (plan.h). The producer requantizes into it (post-ops), the readers take it as
+// it is, so the f32 NCHW <-> u8 NHWC reorders happen only where an int8 region starts or ends. Each agreement
+// is kept only if every layer it touches still prepares; the tensor's dtype and size change with it (the
+// builder plans memory again afterwards).
+#include "backends/cpu/onednn_conv.h"
 
 namespace ingot::backends::cpu {
 namespace {
@@ -69,7 +69,7 @@ Status keep_int8_activations(engine::Plan& plan) {
         set.push_back({l, scale_attrs(engine::kQuantZScaleAttr, engine::kQuantZUnsignedAttr)});
     }
     const engine::PlanTensor before = tensor;
-    tensor.dtype = DType::kU8;
+    tensor.dtype = int8_activation_dtype(u.i != 0, zero ? zero->i : (u.i ? 0 : 128));
     tensor.max_bytes = tensor.dims[0] * tensor.dims[1] * tensor.dims[2] * tensor.dims[3];
     for (const auto& [l, attrs] : set)
       for (const auto& [name, value] : attrs) plan.layers[l].attrs[name] = value;
