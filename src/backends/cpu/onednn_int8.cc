@@ -101,8 +101,13 @@ int32_t zero_point(const QuantInput& q) { return q.s8 ? 0 : q.zp; }
 memory::data_type int8_type(const QuantInput& q) {
   return q.s8 ? memory::data_type::s8 : memory::data_type::u8;
 }
-// How a convolution stores q (int8_activation_dtype).
-void choose_int8_type(QuantInput* q) { q->s8 = int8_activation_dtype(q->is_unsigned, q->zp) == DType::kI8; }
+// Whether an int8 activation is s8: a kept one's type is the plan's (chosen when the engine was built), a
+// float X is quantized inside the layer the way int8_activation_dtype says.
+std::string choose_int8_type(QuantInput* q, bool kept, const PlanTensor* t) {
+  q->s8 = kept ? t && t->dtype == DType::kI8 : int8_activation_dtype(q->is_unsigned, q->zp) == DType::kI8;
+  if (q->s8 && (q->is_unsigned || q->zp != 128)) return "an s8 activation must be signed with zero point 128";
+  return "";
+}
 
 // An int8 activation of the plan: u8 or s8, NHWC.
 memory::desc int8_desc(const Dims& d, const QuantInput& q) {
@@ -313,7 +318,7 @@ std::string check_io(const PlanTensor* t, const char* what, bool int8, const Qua
 
 // The quantization of a conv layer's input and the int8 activations it reads or writes (plan.h), from
 // its attributes, with the type each is stored in.
-std::string read_conv_quant(const ir::Node& node, ConvConfig* cfg) {
+std::string read_conv_quant(const ir::Node& node, const LayerDesc& d, ConvConfig* cfg) {
   std::string why = read_quant_input(node, &cfg->in);
   if (!why.empty()) return why;
   cfg->x_int8 = node.attr_int(engine::kQuantXInt8Attr, 0) != 0;
@@ -322,7 +327,9 @@ std::string read_conv_quant(const ir::Node& node, ConvConfig* cfg) {
   if (cfg->y_int8) why = read_quant(node, engine::kQuantYScaleAttr, engine::kQuantYUnsignedAttr, &cfg->out);
   if (why.empty() && cfg->z_int8)
     why = read_quant(node, engine::kQuantZScaleAttr, engine::kQuantZUnsignedAttr, &cfg->z);
-  for (QuantInput* q : {&cfg->in, &cfg->out, &cfg->z}) choose_int8_type(q);
+  if (why.empty()) why = choose_int8_type(&cfg->in, cfg->x_int8, d.input(0));
+  if (why.empty()) why = choose_int8_type(&cfg->out, cfg->y_int8, d.output(0));
+  if (why.empty()) why = choose_int8_type(&cfg->z, cfg->z_int8, d.input(3));
   return why;
 }
 
@@ -341,7 +348,7 @@ std::string conv_supports(const LayerDesc& d) {
   const PlanTensor *x = d.input(0), *w = d.input(1), *b = d.input(2), *y = d.output(0);
   const LayerNode ln(l, d.tensors);
   ConvConfig io;
-  why = read_conv_quant(ln.node, &io);
+  why = read_conv_quant(ln.node, d, &io);
   if (!why.empty()) return why;
   for (auto [t, what, int8, q] :
        {std::tuple{x, "X", io.x_int8, io.in}, {w, "W", false, io.in}, {y, "the output", io.y_int8, io.out}}) {
@@ -379,7 +386,7 @@ Expected<std::unique_ptr<Kernel>> conv_prepare(const LayerDesc& d) {
   if (!why.empty()) return unsupported("layer '" + d.layer.name + "': " + why);
   const LayerNode ln(d.layer, d.tensors);
   ConvConfig cfg;
-  (void)read_conv_quant(ln.node, &cfg);
+  (void)read_conv_quant(ln.node, d, &cfg);
   cfg.has_bias = d.input(2) != nullptr;
   cfg.residual = d.input(3) != nullptr;
   auto k =
