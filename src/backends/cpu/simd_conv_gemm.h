@@ -9,6 +9,8 @@
 
 namespace ingot::backends::cpu {
 
+struct F16Kernels;
+
 // Conv and ingot.FusedConv with bias, residual and ReLU, Clip, SiLU or Sigmoid; group 1, dilation 1, any
 // kernel and stride, channels a multiple of 16.
 struct ConvGemmConfig {
@@ -53,5 +55,11 @@ class ConvGemmKernelBase : public Kernel {
   ConvGemmConfig c_;
   BlockedLayouts layouts_;
 };
+
+// The fp16 kernel of a layer conv_gemm_config accepts, on the fp16 kernels `h` and the fp32 table `k` for the
+// epilogue and the blocked layouts (width k.width). The tactic takes the AVX512-FP16 table and the AVX-512
+// one; the tests also the emulated table with the AVX2 one.
+Expected<std::unique_ptr<Kernel>> prepare_conv_gemm_f16(const LayerDesc& d, const F16Kernels& h,
+                                                        const SimdKernels& k);
 
 }  // namespace ingot::backends::cpu
