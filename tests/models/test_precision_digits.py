@@ -136,7 +136,9 @@ def test_fp16_accuracy_or_fallback(ingot, digits):
         assert accuracy(ingot, fp16, digits, "fp16") >= acc32 - 0.002
     for l in compute:
         if l["precision"] != "fp16":
-            assert l["precision"] == "fp32" and "no fp16 kernel" in l["precision_note"], l
+            # No fp16 kernel for the layer (or this CPU), or an fp32 one was faster (the tuner's choice).
+            note = l["precision_note"]
+            assert l["precision"] == "fp32" and ("no fp16 kernel" in note or "faster than the fp16" in note), l
 
 
 def test_int8_accuracy_budget(ingot, digits):

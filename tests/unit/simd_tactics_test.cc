@@ -320,19 +320,6 @@ TEST(SimdWinograd, RefusesWhatItCannotRun) {
   }
 }
 
-// [N, C, H, W] <-> nChw<b>c: the layout the layout pass agrees on between blocked layers.
-Tensor to_blocked(const Tensor& t, int64_t b, bool back) {
-  Tensor out = Tensor::create(DType::kF32, t.dims()).value();
-  const int64_t N = t.dim(0), C = t.dim(1), HW = t.dim(2) * t.dim(3);
-  for (int64_t n = 0; n < N; ++n)
-    for (int64_t c = 0; c < C; ++c)
-      for (int64_t i = 0; i < HW; ++i) {
-        const int64_t plain = (n * C + c) * HW + i, blocked = ((n * C + c / b * b) * HW + i * b) + c % b;
-        out.data<float>()[back ? plain : blocked] = t.data<float>()[back ? blocked : plain];
-      }
-  return out;
-}
-
 // The SIMD convolution tactics of `name` with X, Y and (when `residual`, input 3) Z in the blocked layout of
 // their vector width, as the layout pass gives them: no reorders, the reference's values; and a block other
 // than the ISA's is refused at prepare. `make` builds the layer case afresh.

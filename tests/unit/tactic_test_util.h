@@ -262,6 +262,19 @@ class LayerCase {
 
 namespace ingot::backends::tactic_test {
 
+// [N, C, H, W] <-> nChw<b>c (back: from it): the layout the layout pass agrees on between blocked layers.
+inline Tensor to_blocked(const Tensor& t, int64_t b, bool back) {
+  Tensor out = Tensor::create(DType::kF32, t.dims()).value();
+  const int64_t N = t.dim(0), C = t.dim(1), HW = t.dim(2) * t.dim(3);
+  for (int64_t n = 0; n < N; ++n)
+    for (int64_t c = 0; c < C; ++c)
+      for (int64_t i = 0; i < HW; ++i) {
+        const int64_t plain = (n * C + c) * HW + i, blocked = ((n * C + c / b * b) * HW + i * b) + c % b;
+        out.data<float>()[back ? plain : blocked] = t.data<float>()[back ? blocked : plain];
+      }
+  return out;
+}
+
 // The ids "cpu.<name>.<isa>" of ingot's SIMD tactics whose ISA this CPU runs; each of the others must
 // refuse every layer, saying so.
 inline std::vector<std::string> simd_tactic_ids(const std::string& name, const LayerDesc& any_layer) {

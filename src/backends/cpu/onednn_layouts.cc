@@ -33,6 +33,8 @@ constexpr Participant kParticipants[] = {
     {"cpu.ingot.conv_gemm.avx2", "cpu.ingot.conv_gemm.avx2", true},
     {"cpu.ingot.depthwise.avx512", "cpu.ingot.depthwise.avx512", false},
     {"cpu.ingot.depthwise.avx2", "cpu.ingot.depthwise.avx2", false},
+    // The fp16 im2col-gemm convolution runs only on AVX-512 CPUs: nChw16c.
+    {"cpu.ingot.conv_gemm.fp16", "cpu.ingot.conv_gemm.fp16", true},
 };
 
 const Participant* participant(const PlanLayer& l) {

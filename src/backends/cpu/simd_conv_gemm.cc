@@ -6,24 +6,23 @@
 // the machine's peak or less: few pixels against many channels (resnet50's 7x7 layers) and strided 3x3
 // layers. Activations in the blocked layout the layout pass agrees on (nChw8c / nChw16c), reordered by
 // oneDNN at a plain boundary.
+#include "backends/cpu/simd_conv_gemm.h"
+
 #include "backends/cpu/onednn_common.h"
-#include "backends/cpu/simd_tactic.h"
 #include "core/threading.h"
 #include "ops/conv_pool_common.h"
 
 namespace ingot::backends::cpu {
+
 namespace {
 
-using engine::PlanTensor;
+// im2col matrices above this many elements (256 MiB of floats) are refused: the direct convolution serves
+// those.
+constexpr int64_t kMaxIm2colElements = int64_t{64} << 20;
 
-// im2col matrices above this many floats (256 MiB) are refused: the direct convolution serves those.
-constexpr int64_t kMaxIm2colFloats = int64_t{64} << 20;
+size_t float_bytes(int64_t floats) { return static_cast<size_t>(floats) * sizeof(float); }
 
-struct ConvGemmConfig {
-  int64_t C = 0, K = 0, kh = 0, kw = 0;
-  bool has_bias = false, residual = false;
-  SimdActivation act;
-};
+}  // namespace
 
 Expected<ConvGemmConfig> conv_gemm_config(const LayerDesc& d) {
   const LayerNode ln(d.layer, d.tensors);
@@ -43,66 +42,81 @@ Expected<ConvGemmConfig> conv_gemm_config(const LayerDesc& d) {
   return c;
 }
 
-class ConvGemmKernel : public Kernel {
+std::vector<float> conv_gemm_weights(const ConvGemmConfig& c, const float* w) {
+  const int64_t taps = c.kh * c.kw, rows = taps * c.C;
+  std::vector<float> b(static_cast<size_t>(rows * c.K));
+  for (int64_t ko = 0; ko < c.K; ++ko)
+    for (int64_t ci = 0; ci < c.C; ++ci)
+      for (int64_t t = 0; t < taps; ++t) b[(t * c.C + ci) * c.K + ko] = w[(ko * c.C + ci) * taps + t];
+  return b;
+}
+
+Status ConvGemmKernelBase::run(ops::RunContext& ctx) const {
+  const Tensor& x = ctx.input(0);
+  const int64_t K = c_.K;
+  ConvGemmShape s;
+  INGOT_ASSIGN_OR_RETURN(const Dims yd, simd_conv_output(ctx, c_.C, K, {c_.kh, c_.kw}, &s.window));
+  const int64_t N = x.dim(0);
+  s.C = c_.C;
+  s.H = x.dim(2);
+  s.Wd = x.dim(3);
+  s.OW = yd[3];
+  s.M = yd[2] * yd[3];
+  s.rows_k = c_.kh * c_.kw * c_.C;
+  if (s.M * s.rows_k > kMaxIm2colElements) return ctx.fail("its im2col matrix is too large for this tactic");
+  INGOT_ASSIGN_OR_RETURN(SimdConvRun r,
+                         SimdConvRun::begin(ctx, layouts_, k_.width, yd, c_.has_bias, c_.residual));
+  if (N == 0 || s.M == 0) return Status::Ok();
+  void* am = thread_scratch(1, im2col_bytes(s.M, s.rows_k));
+  auto* prod = static_cast<float*>(thread_scratch(2, float_bytes(s.M * K)));
+  for (int64_t n = 0; n < N; ++n) {
+    im2col(r.xb + n * c_.C * s.H * s.Wd, s, am);
+    gemm(am, s, r.bias, prod);
+    float* yn = r.yb + n * K * s.M;
+    const float* zn = r.zb ? r.zb + n * K * s.M : nullptr;
+    parallel_for(s.M, std::max<int64_t>(1, 4096 / K), [&](int64_t m0, int64_t m1) {
+      k_.rows_to_blocked(prod, K, s.M, K, m0, m1, zn, c_.act.act, c_.act.alpha, c_.act.beta, yn);
+    });
+  }
+  return r.finish();
+}
+
+namespace {
+
+// fp32: A row-major in floats, the SIMD gemm over W's packed panels, split over the pool by panels.
+class ConvGemmKernel : public ConvGemmKernelBase {
  public:
-  bool overwrites_outputs() const override { return true; }
   ConvGemmKernel(const SimdKernels& k, ConvGemmConfig c, BlockedLayouts layouts, const Tensor& w)
-      : k_(k), c_(c), layouts_(layouts) {
-    // B[(i * kw + j) * C + ci, ko] = W[ko, ci, i, j], packed.
-    const int64_t taps = c_.kh * c_.kw, rows = taps * c_.C;
-    std::vector<float> b(static_cast<size_t>(rows * c_.K));
-    const float* wp = w.data<float>();
-    for (int64_t ko = 0; ko < c_.K; ++ko)
-      for (int64_t ci = 0; ci < c_.C; ++ci)
-        for (int64_t t = 0; t < taps; ++t) b[(t * c_.C + ci) * c_.K + ko] = wp[(ko * c_.C + ci) * taps + t];
+      : ConvGemmKernelBase(k, c, layouts) {
+    const int64_t rows = c_.kh * c_.kw * c_.C;
+    const std::vector<float> b = conv_gemm_weights(c_, w.data<float>());
     packed_.resize(static_cast<size_t>(packed_b_size(k_, rows, c_.K)));
     k_.pack_b(rows, c_.K, b.data(), c_.K, false, 1.f, packed_.data());
   }
 
-  int reorders() const override { return layouts_.count_plain(c_.residual); }
+ protected:
+  size_t im2col_bytes(int64_t M, int64_t rows_k) const override { return float_bytes(M * rows_k); }
 
-  Status run(ops::RunContext& ctx) const override {
-    const Tensor& x = ctx.input(0);
-    const int64_t C = c_.C, K = c_.K, bw = k_.width;
-    ops::WindowAttrs a;
-    INGOT_ASSIGN_OR_RETURN(const Dims yd, simd_conv_output(ctx, C, K, {c_.kh, c_.kw}, &a));
-    const int64_t N = x.dim(0), H = x.dim(2), Wd = x.dim(3), OH = yd[2], OW = yd[3], M = OH * OW;
-    const int64_t rows_k = c_.kh * c_.kw * C;
-    if (M * rows_k > kMaxIm2colFloats) return ctx.fail("its im2col matrix is too large for this tactic");
-    INGOT_ASSIGN_OR_RETURN(SimdConvRun r,
-                           SimdConvRun::begin(ctx, layouts_, bw, yd, c_.has_bias, c_.residual));
-    if (N == 0 || M == 0) return Status::Ok();
-    const auto bytes = [](int64_t floats) { return static_cast<size_t>(floats) * sizeof(float); };
-    const float *xb = r.xb, *zb = r.zb, *bias = r.bias;
-    float* yb = r.yb;
-    auto* am = static_cast<float*>(thread_scratch(1, bytes(M * rows_k)));
-    auto* prod = static_cast<float*>(thread_scratch(2, bytes(M * K)));
-    const int64_t panels = (K + k_.panel - 1) / k_.panel;
-    const int64_t row_grain = std::max<int64_t>(1, 4096 / rows_k);
-    for (int64_t n = 0; n < N; ++n) {
-      const float* xn = xb + n * C * H * Wd;
-      parallel_for(M, row_grain, [&](int64_t m0, int64_t m1) {
-        k_.im2col_blocked(xn, C, H, Wd, c_.kh, c_.kw, a.strides[0], a.strides[1], a.pads[0], a.pads[1], OW,
-                          m0, m1, am, rows_k);
-      });
-      const int64_t grain = std::max<int64_t>(1, (1 << 20) / std::max<int64_t>(1, M * rows_k * k_.panel));
-      parallel_for(panels, grain, [&](int64_t p0, int64_t p1) {
-        auto* work = static_cast<float*>(thread_scratch(kGemmScratchSlot, bytes(k_.gemm_workspace_floats)));
-        k_.gemm_packed(M, K, rows_k, am, rows_k, packed_.data(), p0, p1, bias, prod, K, false, work);
-      });
-      float* yn = yb + n * K * M;
-      const float* zn = zb ? zb + n * K * M : nullptr;
-      parallel_for(M, std::max<int64_t>(1, 4096 / K), [&](int64_t m0, int64_t m1) {
-        k_.rows_to_blocked(prod, K, M, K, m0, m1, zn, c_.act.act, c_.act.alpha, c_.act.beta, yn);
-      });
-    }
-    return r.finish();
+  void im2col(const float* xn, const ConvGemmShape& s, void* a) const override {
+    const ops::WindowAttrs& w = s.window;
+    parallel_for(s.M, std::max<int64_t>(1, 4096 / s.rows_k), [&](int64_t m0, int64_t m1) {
+      k_.im2col_blocked(xn, s.C, s.H, s.Wd, c_.kh, c_.kw, w.strides[0], w.strides[1], w.pads[0], w.pads[1],
+                        s.OW, m0, m1, static_cast<float*>(a), s.rows_k);
+    });
+  }
+
+  void gemm(const void* a, const ConvGemmShape& s, const float* bias, float* prod) const override {
+    const int64_t K = c_.K, panels = (K + k_.panel - 1) / k_.panel;
+    const int64_t grain = std::max<int64_t>(1, (1 << 20) / std::max<int64_t>(1, s.M * s.rows_k * k_.panel));
+    parallel_for(panels, grain, [&](int64_t p0, int64_t p1) {
+      auto* work =
+          static_cast<float*>(thread_scratch(kGemmScratchSlot, float_bytes(k_.gemm_workspace_floats)));
+      k_.gemm_packed(s.M, K, s.rows_k, static_cast<const float*>(a), s.rows_k, packed_.data(), p0, p1, bias,
+                     prod, K, false, work);
+    });
   }
 
  private:
-  const SimdKernels& k_;
-  ConvGemmConfig c_;
-  BlockedLayouts layouts_;
   std::vector<float> packed_;
 };
 
