@@ -255,7 +255,7 @@ int main(int argc, char** argv) {
 #ifdef INGOT_FLASH_OLD
   const std::vector<int> warp_choices = {0};
 #else
-  const std::vector<int> warp_choices = {0, 1, 2, 4, 8};
+  const std::vector<int> warp_choices = {0, 4, 8};
 #endif
   int failed = 0, total = 0;
   if (!bench_only) {

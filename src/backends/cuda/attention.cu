@@ -1,12 +1,13 @@
-// FP16 flash attention, FlashAttention-2's loop with register-resident tiles: one CTA of W warps per (batch,
-// head, block of 16 W queries); each warp owns 16 query rows. The warp's Q fragments are loaded once into
-// registers (ldmatrix); per tile of 64 keys the scores S = Q K^T accumulate in FP32 registers
-// (mma.sync m16n8k16), the online softmax runs on those fragments (row max and sum through the quad's
-// shuffles), P is rounded to FP16 in registers and used directly as the A operand of P V (the m16n8k16
-// accumulator layout of two adjacent n8 tiles is the A layout of one k16 step), and O accumulates in FP32
-// registers. K and V tiles pass through shared memory, double-buffered with cp.async; rows are padded by 16
-// bytes so that ldmatrix's 8 row reads fall on different banks. Operands are read, and the output written,
-// through strided views, so the head split / merge copies around the layer are not needed.
+// FP16 flash attention, FlashAttention-2's loop with register-resident tiles: one CTA of W warps (4, or 8
+// where the grid stays large: pick_warps) per (batch, head, block of 16 W queries); each warp owns 16 query
+// rows. The warp's Q fragments are loaded once into registers (ldmatrix); per tile of 64 keys the scores S =
+// Q K^T accumulate in FP32 registers (mma.sync m16n8k16), the online softmax runs on those fragments (row max
+// and sum through the quad's shuffles), P is rounded to FP16 in registers and used directly as the A operand
+// of P V (the m16n8k16 accumulator layout of two adjacent n8 tiles is the A layout of one k16 step), and O
+// accumulates in FP32 registers. K and V tiles pass through shared memory, double-buffered with cp.async;
+// rows are padded by 16 bytes so that ldmatrix's 8 row reads fall on different banks. Operands are read, and
+// the output written, through strided views, so the head split / merge copies around the layer are not
+// needed.
 //
 // Head dims: the kernel is instantiated for 64 and 128 (padded); d and dv are multiples of 8 up to that,
 // the padding columns are zero-filled in shared memory and the 16-wide steps wholly past d or dv skipped.
@@ -24,14 +25,17 @@ namespace ingot::backends::cuda::kernels {
 namespace {
 
 constexpr int kKeys = 64;  // keys per K / V tile
+// K / V tiles in flight. On the H100 a third stage (and waiting for K and V apart, to start Q K^T before V
+// lands) was no faster on ViT-B/16's shapes or at 1024 keys, and takes shared memory.
+constexpr int kStages = 2;
 constexpr int kWarpRows = 16;
 constexpr int kMaxHead = 128;
 constexpr int kPad = 8;  // halves of padding per shared memory row (16 bytes)
 
-// Shared memory of one CTA, in halves: Q [16 W][HD + pad], then two stages of K [64][HD + pad] and V
-// [64][HD + pad]. The Q rows of a warp later stage its output.
+// Shared memory of one CTA: Q [16 W][HD + pad], then kStages stages of K [64][HD + pad] and of V
+// [64][HD + pad], all half. The Q rows of a warp later stage its output.
 constexpr size_t smem_bytes(int hd, int warps) {
-  return (size_t(warps) * kWarpRows + 4 * size_t(kKeys)) * (hd + kPad) * sizeof(__half);
+  return (size_t(warps) * kWarpRows + 2 * kStages * size_t(kKeys)) * (hd + kPad) * sizeof(__half);
 }
 
 __device__ __forceinline__ uint32_t smem_addr(const void* p) {
@@ -121,8 +125,8 @@ __global__ void __launch_bounds__(W * 32)
   constexpr int kSteps = HD / 16;  // k16 steps of Q K^T, and n16 pairs of P V
   extern __shared__ __align__(128) unsigned char smem[];
   __half* qs = reinterpret_cast<__half*>(smem);
-  __half* ks = qs + kRows * kLd;      // [2][kKeys][kLd]
-  __half* vs = ks + 2 * kKeys * kLd;  // [2][kKeys][kLd]
+  __half* ks = qs + kRows * kLd;            // [kStages][kKeys][kLd]
+  __half* vs = ks + kStages * kKeys * kLd;  // [kStages][kKeys][kLd]
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
 
   const int64_t b = blockIdx.z, h = blockIdx.y;
@@ -130,11 +134,22 @@ __global__ void __launch_bounds__(W * 32)
   const __half* kb = k + kv.offset + b * kv.sb + h * kv.sh;
   const __half* vb = v + vv.offset + b * vv.sb + h * vv.sh;
   const int tiles = (sk + kKeys - 1) / kKeys;
+  // Tile i's K and V into stage i % kStages, one cp.async group; committed even when empty, so that the
+  // count of groups stays the same in every thread and iteration.
+  const auto load_kv = [&](int i) {
+    const bool any = i < tiles;
+    const int k0 = i * kKeys;
+    if (any)
+      load_tile<kKeys, HD, kThreads>(ks + (i % kStages) * kKeys * kLd, kb + int64_t{k0} * kv.ss, kv.ss,
+                                     min(kKeys, sk - k0), d, vec);
+    if (any)
+      load_tile<kKeys, HD, kThreads>(vs + (i % kStages) * kKeys * kLd, vb + int64_t{k0} * vv.ss, vv.ss,
+                                     min(kKeys, sk - k0), dv, vec);
+    cp_async_commit();
+  };
   load_tile<kRows, HD, kThreads>(qs, q + qv.offset + b * qv.sb + h * qv.sh + int64_t{q0} * qv.ss, qv.ss,
                                  min(kRows, sq - q0), d, vec);
-  load_tile<kKeys, HD, kThreads>(ks, kb, kv.ss, min(kKeys, sk), d, vec);
-  load_tile<kKeys, HD, kThreads>(vs, vb, vv.ss, min(kKeys, sk), dv, vec);
-  cp_async_commit();
+  for (int i = 0; i < kStages - 1; ++i) load_kv(i);  // Q joins tile 0's group
 
   // Fragment coordinates (PTX's m16n8k16 layouts): rows g and g + 8 of the warp's 16, columns 2t and 2t + 1
   // of each n8 tile.
@@ -151,27 +166,19 @@ __global__ void __launch_bounds__(W * 32)
 
   for (int j = 0; j < tiles; ++j) {
     const int k0 = j * kKeys;
-    if (j + 1 < tiles) {
-      // The other stage was last read in iteration j - 1, which every warp has left (the barrier at its end).
-      const int nb = (j + 1) % 2, next = k0 + kKeys;
-      load_tile<kKeys, HD, kThreads>(ks + nb * kKeys * kLd, kb + int64_t{next} * kv.ss, kv.ss,
-                                     min(kKeys, sk - next), d, vec);
-      load_tile<kKeys, HD, kThreads>(vs + nb * kKeys * kLd, vb + int64_t{next} * vv.ss, vv.ss,
-                                     min(kKeys, sk - next), dv, vec);
-      cp_async_commit();
-      cp_async_wait<1>();
-    } else {
-      cp_async_wait<0>();
-    }
+    // Into the stage read in iteration j - 1, which every warp has left (the barrier at its end).
+    load_kv(j + kStages - 1);
+    // kStages + j groups committed; tile j's, the (j + 1)-th, must be complete.
+    cp_async_wait<kStages - 1>();
     __syncthreads();
+    const int stage = j % kStages;
     if (active) {
       if (j == 0) {
 #pragma unroll
         for (int c = 0; c < kSteps; ++c)
           if (c * 16 < d) ldmatrix_x4(qf[c], qs + (warp * kWarpRows + lm_row) * kLd + c * 16 + lm_col);
       }
-      const __half* kt = ks + (j % 2) * kKeys * kLd;
-      const __half* vt = vs + (j % 2) * kKeys * kLd;
+      const __half* kt = ks + stage * kKeys * kLd;
       const int keys = min(kKeys, sk - k0);
       // S = Q K^T: K [key][dim] row-major is the col-major B operand. One ldmatrix.x4 gives the B fragments
       // of two n8 key tiles for one k16 step: matrices (keys +0..7 | +8..15) x (dims +0..7 | +8..15).
@@ -232,6 +239,7 @@ __global__ void __launch_bounds__(W * 32)
         o[n][0] *= alpha[0], o[n][1] *= alpha[0];
         o[n][2] *= alpha[1], o[n][3] *= alpha[1];
       }
+      const __half* vt = vs + stage * kKeys * kLd;
       // O += P V, P's A fragment for keys [16 c, 16 c + 16) being S's accumulators of n8 tiles 2c and 2c + 1.
       // V [key][dim] row-major is the row-major B operand: ldmatrix.trans, matrices (keys +0..7 | +8..15) x
       // (dims +0..7 | +8..15) give the B fragments of two n8 dim tiles.
@@ -298,38 +306,28 @@ struct Variant {
   Kernel kernel;
   size_t smem;
 };
-constexpr int kWarpChoices[] = {1, 2, 4, 8};
+constexpr int kWarpChoices[] = {4, 8};
 
 template <int HD>
 Variant variant_for(int warps) {
-  switch (warps) {
-    case 1:
-      return {k_flash_attention<HD, 1>, smem_bytes(HD, 1)};
-    case 2:
-      return {k_flash_attention<HD, 2>, smem_bytes(HD, 2)};
-    case 8:
-      return {k_flash_attention<HD, 8>, smem_bytes(HD, 8)};
-    default:
-      return {k_flash_attention<HD, 4>, smem_bytes(HD, 4)};
-  }
+  if (warps == 8) return {k_flash_attention<HD, 8>, smem_bytes(HD, 8)};
+  return {k_flash_attention<HD, 4>, smem_bytes(HD, 4)};
 }
 
 Variant variant(int64_t d, int64_t dv, int warps) {
   return d <= 64 && dv <= 64 ? variant_for<64>(warps) : variant_for<kMaxHead>(warps);
 }
 
-// Warps per CTA: 4 (64 queries) where that fills every multiprocessor, else fewer, so that small batches
-// spread over more of the GPU (each CTA reads all of its head's K and V, so smaller CTAs cost more reads).
+// Warps per CTA: 8 (128 queries, each K / V tile read into shared memory once for twice the rows) where
+// that still gives every multiprocessor two CTAs, else 4. On the H100, CTAs of 1 or 2 warps were slower
+// even where 4-warp CTAs left most multiprocessors idle (ViT-B/16 at batch 1: 48 CTAs on 132): a CTA's time
+// is its warps' walk over the keys, whatever their number.
 int pick_warps(int64_t batch, int64_t heads, int64_t sq) {
   int dev = 0, sms = 0;
   if (cudaGetDevice(&dev) != cudaSuccess ||
       cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess)
     sms = 1;
-  for (int w : {4, 2}) {
-    const int64_t rows = int64_t{w} * kWarpRows;
-    if (batch * heads * ((sq + rows - 1) / rows) >= sms) return w;
-  }
-  return 1;
+  return batch * heads * ((sq + 8 * kWarpRows - 1) / (8 * kWarpRows)) >= 2 * sms ? 8 : 4;
 }
 
 }  // namespace
@@ -371,7 +369,7 @@ cudaError_t flash_attention_f16(const void* q, const AttnView& qv, const void* k
            a.ss % 8 == 0;
   };
   const bool vec = aligned(q, qv) && aligned(k, kv) && aligned(v, vv), vec_y = aligned(y, yv);
-  if (warps != 1 && warps != 2 && warps != 4 && warps != 8) warps = pick_warps(batch, heads, sq);
+  if (warps != 4 && warps != 8) warps = pick_warps(batch, heads, sq);
   const Variant var = variant(d, dv, warps);
   const int64_t rows = int64_t{warps} * kWarpRows;
   const dim3 grid(static_cast<unsigned>((sq + rows - 1) / rows), static_cast<unsigned>(heads),

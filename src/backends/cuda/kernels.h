@@ -90,8 +90,8 @@ struct AttnView {
 // and sk keys, head dims d (q, k) and dv (v, y), every operand through its view; no mask. Only for what
 // flash_attention_fits accepts (d and dv multiples of 8, at most 128). flash_attention_smem: the shared
 // memory it takes per CTA, in bytes; flash_attention_setup, once before launches (outside any CUDA graph
-// capture), lets the kernel take what this device allows. `warps` per CTA (16 queries each): 1, 2, 4 or 8,
-// else chosen from the grid's size (benchmarks set it).
+// capture), lets the kernel take what this device allows. `warps` per CTA (16 queries each): 4 or 8, else
+// chosen from the grid's size (benchmarks set it).
 bool flash_attention_fits(int64_t d, int64_t dv, int64_t sq, int64_t sk);
 size_t flash_attention_smem(int64_t d, int64_t dv);
 cudaError_t flash_attention_setup();
