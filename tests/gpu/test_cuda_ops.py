@@ -343,8 +343,10 @@ def test_attention_views_torch2_mha(tmp_path, fp16, b, s, e, h):
 
 
 @pytest.mark.parametrize("fp16", PRECISIONS)
+# (2, 200, 257, 256, 2): head dim 128, a last query block of 8 rows, a last key tile of 1 key.
 @pytest.mark.parametrize("b,sq,sk,e,h,mask", [(2, 7, 13, 32, 4, False), (3, 64, 65, 128, 2, False),
-                                              (1, 130, 3, 48, 3, False), (2, 7, 13, 32, 4, True)])
+                                              (1, 130, 3, 48, 3, False), (2, 200, 257, 256, 2, False),
+                                              (2, 7, 13, 32, 4, True)])
 def test_attention_views_cross(tmp_path, fp16, b, sq, sk, e, h, mask):
     # BERT-style head split of a query tensor and of a packed key / value tensor with another length:
     # Reshape + Transpose, Reshape + Gather + Transpose, the head merge after. With a mask: the cuBLASLt path
