@@ -39,16 +39,6 @@ struct View {
   int64_t offset = 0;
 };
 
-std::optional<std::vector<int64_t>> static_dims(const ir::Value* v) {
-  if (!v || !v->type.has_shape) return std::nullopt;
-  std::vector<int64_t> d;
-  for (const ir::Dim& x : v->type.shape) {
-    if (!x.is_static()) return std::nullopt;
-    d.push_back(x.value);
-  }
-  return d;
-}
-
 View contiguous(const std::vector<int64_t>& dims) {
   View v{dims, std::vector<int64_t>(dims.size(), 1), 0};
   for (size_t i = dims.size(); i-- > 1;) v.strides[i - 1] = v.strides[i] * dims[i];

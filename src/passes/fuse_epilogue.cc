@@ -106,7 +106,8 @@ std::optional<Head> head_of(const ir::Node& n) {
   return h;
 }
 
-bool fuse_one(ir::Graph& g, ir::Node* layer, std::unordered_set<const ir::Node*>& gone) {
+// `regroup_only`: only where a residual Add sits behind a Reshape (below).
+bool fuse_one(ir::Graph& g, ir::Node* layer, std::unordered_set<const ir::Node*>& gone, bool regroup_only) {
   auto h = head_of(*layer);
   if (!h || !layer->has_output(0)) return false;
   ir::Value* y = layer->outputs[0];
@@ -131,8 +132,26 @@ bool fuse_one(ir::Graph& g, ir::Node* layer, std::unordered_set<const ir::Node*>
       y = add->outputs[0];
     }
   }
+  // Residual Add behind a Reshape that keeps the last axis (a matmul's rows regrouped, e.g. torch's
+  // attention out-projection (B * S, E) -> (B, S, E) once fold_attention_views wrote its rows in batch
+  // order): the Add joins the layer, Z reshaped to the layer's output, and the Reshape moves after it.
+  ir::Node* regroup = nullptr;
+  if (ir::Node* r = sole_consumer(g, y); !h->conv && is_op(r, "Reshape") && r->has_output(0)) {
+    const auto yd = static_dims(y), rd = static_dims(r->outputs[0]);
+    ir::Node* add = sole_consumer(g, r->outputs[0]);
+    ir::Value* other = is_op(add, "Add") ? other_input(add, r->outputs[0]) : nullptr;
+    if (yd && rd && !yd->empty() && !rd->empty() && yd->back() == rd->back() && other && !other->constant &&
+        same_shape(other, r->outputs[0]) && same_shape(add->outputs[0], r->outputs[0]) &&
+        other->type.dtype == h->dtype) {
+      regroup = r;
+      z = other;
+      nodes.insert(nodes.end(), {r, add});
+      y = add->outputs[0];
+    }
+  }
+  if (regroup_only && !regroup) return false;
   // Residual Add.
-  if (ir::Node* add = sole_consumer(g, y); is_op(add, "Add")) {
+  if (ir::Node* add = sole_consumer(g, y); !regroup && is_op(add, "Add")) {
     ir::Value* other = other_input(add, y);
     if (other && !other->constant && same_shape(other, y) && same_shape(add->outputs[0], y) &&
         other->type.dtype == h->dtype) {
@@ -148,12 +167,31 @@ bool fuse_one(ir::Graph& g, ir::Node* layer, std::unordered_set<const ir::Node*>
   ir::Value* b = bias_changed || (!h->b && h->bias)
                      ? rw.add_constant(layer->name + "_bias", from_doubles(h->dtype, {h->channels}, *h->bias))
                      : h->b;
+  ir::Value* out = y;
+  if (regroup) {  // the layer writes its own shape (y_layer), then the Reshape regroups it into y
+    const ir::Value* y_layer = regroup->inputs[0];
+    ir::Value* z_rows = g.add_value(g.unique_name(z->name() + "_rows")).value();
+    z_rows->type = z->type;
+    z_rows->type.shape = y_layer->type.shape;
+    const auto yd = static_dims(y_layer);
+    rw.add_node("Reshape", "", regroup->name + "_residual",
+                {z, rw.add_constant(regroup->name + "_residual_shape",
+                                    Tensor::from_vector<int64_t>({static_cast<int64_t>(yd->size())}, *yd))},
+                {z_rows}, regroup->opset);
+    z = z_rows;
+    out = g.add_value(g.unique_name(layer->name + "_rows")).value();
+    out->type = y->type;
+    out->type.shape = y_layer->type.shape;
+    rw.add_node("Reshape", "", regroup->name, {out, regroup->inputs[1]}, {y}, regroup->opset)->attrs =
+        regroup->attrs;
+  }
   ir::Node* fused = rw.add_node(h->conv ? "FusedConv" : "FusedMatMul", kDomain, layer->name, {h->x, w, b, z},
-                                {y}, kDomainVersion);
+                                {out}, kDomainVersion);
   if (h->conv) fused->attrs = layer->attrs;
   while (!fused->inputs.empty() && !fused->inputs.back()) fused->inputs.pop_back();
   std::vector<std::reference_wrapper<const ir::Node>> parts{*layer};
-  for (const ir::Node* n : nodes) parts.emplace_back(*n);
+  for (const ir::Node* n : nodes)
+    if (n != regroup) parts.emplace_back(*n);  // the Reshape is not fused: it moves after the layer
   set_fused_from(*fused, parts);
   set_activation(*fused, act);
   nodes.push_back(layer);
@@ -161,15 +199,21 @@ bool fuse_one(ir::Graph& g, ir::Node* layer, std::unordered_set<const ir::Node*>
   return true;
 }
 
-}  // namespace
-
-Expected<bool> fuse_epilogue(ir::Graph& graph, const PassOptions&) {
+Expected<bool> fuse_all(ir::Graph& graph, bool regroup_only) {
   bool changed = false;
   std::unordered_set<const ir::Node*> gone;
   for (ir::Node* n : snapshot(graph)) {
-    if (!gone.count(n) && fuse_one(graph, n, gone)) changed = true;
+    if (!gone.count(n) && fuse_one(graph, n, gone, regroup_only)) changed = true;
   }
   return finish(graph, changed);
+}
+
+}  // namespace
+
+Expected<bool> fuse_epilogue(ir::Graph& graph, const PassOptions&) { return fuse_all(graph, false); }
+
+Expected<bool> fuse_epilogue_after_views(ir::Graph& graph, const PassOptions&) {
+  return fuse_all(graph, true);
 }
 
 }  // namespace ingot::passes

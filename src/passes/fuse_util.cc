@@ -66,6 +66,16 @@ bool is_float(const ir::Value* v) {
   return v && v->type.kind == ir::ValueType::Kind::kTensor && ops::is_float_type(v->type.dtype);
 }
 
+std::optional<std::vector<int64_t>> static_dims(const ir::Value* v) {
+  if (!v || !v->type.has_shape) return std::nullopt;
+  std::vector<int64_t> d;
+  for (const ir::Dim& x : v->type.shape) {
+    if (!x.is_static()) return std::nullopt;
+    d.push_back(x.value);
+  }
+  return d;
+}
+
 bool same_shape(const ir::Value* a, const ir::Value* b) {
   if (!a || !b || !a->type.has_shape || !b->type.has_shape || a->type.shape.size() != b->type.shape.size())
     return false;

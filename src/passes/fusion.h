@@ -41,6 +41,8 @@ ir::Value* other_input(const ir::Node* n, const ir::Value* v);
 std::optional<double> scalar_operand(const ir::Node* n, ir::Value** x);
 
 bool is_float(const ir::Value* v);
+// v's dims when all of them are known numbers.
+std::optional<std::vector<int64_t>> static_dims(const ir::Value* v);
 // Both shapes fully known to be equal: same rank, each dim static and equal or the same named symbol.
 bool same_shape(const ir::Value* a, const ir::Value* b);
 

@@ -59,6 +59,7 @@ Expected<bool> fuse_layer_norm(ir::Graph& graph, const PassOptions& options);
 Expected<bool> fuse_attention(ir::Graph& graph, const PassOptions& options);
 Expected<bool> fold_attention_views(ir::Graph& graph, const PassOptions& options);
 Expected<bool> fuse_epilogue(ir::Graph& graph, const PassOptions& options);
+Expected<bool> fuse_epilogue_after_views(ir::Graph& graph, const PassOptions& options);
 Expected<bool> fuse_horizontal(ir::Graph& graph, const PassOptions& options);
 
 }  // namespace ingot::passes

@@ -73,6 +73,10 @@ const std::vector<Pass>& fusion_passes() {
        "Reshape / Transpose / Squeeze / Unsqueeze / Gather / Split chains around ingot.Attention into its "
        "strided views",
        false, fold_attention_views},
+      // After the views: the attention out-projection's rows are in batch order, and only a Reshape that
+      // keeps the last axis stands between it and its residual Add, which the epilogue fusion now takes.
+      {"fuse_epilogue_after_views", "residual Adds that fold_attention_views left behind a Reshape", false,
+       fuse_epilogue_after_views},
   };
   return kPasses;
 }

@@ -189,7 +189,7 @@ VIT_TINY = HERE / "data" / "vit_tiny_torch211.onnx"
 def test_vit_tiny_torch211(tmp_path, threads):
     """torch 2.11's nn.MultiheadAttention (tests/models/data/README.md): `ingot build` leaves each attention
     block as the packed QKV projection, one Attention layer reading it through views and writing the
-    out projection's input, and the out projection; no Transpose, Gather or Mul in between (nor the
+    out projection's input, and the out projection with the residual Add; no Transpose, Gather or Mul in between (nor the
     Transposes before the in-projection and after the out-projection), none of the scale's Mul anywhere;
     outputs agree with onnxruntime."""
     import onnxruntime as ort
@@ -210,7 +210,10 @@ def test_vit_tiny_torch211(tmp_path, threads):
         qkv = names.index(block + "MatMul")
         out_proj = names.index(block + "Gemm")
         inside = [l["op"] for l in layers[qkv:out_proj + 1]]
-        assert inside == ["ingot.FusedMatMul", "ingot.Attention", "Gemm"], inside
+        # The out projection takes the residual Add (its Z the block's input, regrouped by a Reshape view).
+        assert inside == ["ingot.FusedMatMul", "ingot.Attention", "Reshape", "ingot.FusedMatMul"], inside
+        assert [f.split(":")[0] for f in layers[out_proj]["fused"]] == ["Gemm", "Add"], layers[out_proj]["fused"]
+        assert len(layers[out_proj]["inputs"]) == 4, layers[out_proj]["inputs"]
         att = layers[qkv + 1]
         packed = layers[qkv]["outputs"][0]
         assert att["inputs"] == [packed] * 3, att["inputs"]

@@ -16,7 +16,7 @@ EXACT = dict(rtol=1e-5, atol=1e-5)
 # `ingot run` on an ONNX file builds it with the fusion passes: the original runs without them, so that the
 # comparison is between the unfused graph and the fused one.
 FUSION_PASSES = ["fold_qdq", "fuse_conv_batchnorm", "fuse_gelu", "fuse_hardswish", "fuse_layer_norm", "fuse_attention",
-                 "fold_attention_views", "fuse_epilogue", "fuse_horizontal"]
+                 "fold_attention_views", "fuse_epilogue", "fuse_horizontal", "fuse_epilogue_after_views"]
 CLOSE = dict(rtol=1e-4, atol=1e-4)
 
 
@@ -256,6 +256,26 @@ def test_matmul_bias_residual_gelu(tmp_path):
     n, a = only(fused, "ingot.FusedMatMul")
     assert a["activation"] == b"Gelu" and list(n.input)[3] == "z"
     assert fused_from(a)[:3] == ["MatMul:mm", "Add:bias", "Add:residual"]
+
+
+@pytest.mark.parametrize("shape,fused_in", [([2, 3, 8], True), ([6, 2, 4], False)])
+def test_residual_behind_a_reshape(tmp_path, shape, fused_in):
+    """An out-projection's rows regrouped by a Reshape that keeps the last axis ((B * S, E) -> (B, S, E)), then the
+    residual Add: the Add joins the layer (Z reshaped to its rows) and the Reshape moves after it. A Reshape that
+    splits the last axis is not a regrouping of rows: its Add stays."""
+    m = Model(7)
+    y = m.node("Gemm", [m.input("x", [6, 8]), m.rand("w", [8, 8]), m.rand("c", [8])], name="proj", transB=1)
+    y = m.node("Reshape", [y, m.const("shape", np.array(shape, np.int64))], name="regroup")
+    m.output(m.node("Add", [y, m.input("z", shape)], "y", name="residual"))
+    fused, ops = fuse(m, tmp_path, tol=CLOSE)
+    if fused_in:
+        assert ops == {"ingot.FusedMatMul": 1, "Reshape": 2}, ops
+        n, a = only(fused, "ingot.FusedMatMul")
+        assert len(n.input) == 4 and fused_from(a) == ["Gemm:proj", "Add:residual"], (list(n.input), a)
+        (out,) = [r for r in fused.graph.node if r.op_type == "Reshape" and r.output[0] == "y"]
+        assert out.input[0] == n.output[0]
+    else:
+        assert ops == {"Gemm": 1, "Reshape": 1, "Add": 1}, ops
 
 
 def test_matmul_bn(tmp_path):
