@@ -395,7 +395,9 @@ def test_vit_tiny_torch211(tmp_path, fp16):
 
 
 @pytest.mark.parametrize("fp16", PRECISIONS)
-@pytest.mark.parametrize("x", [(2, 7, 32), (4, 768), (1, 3, 5, 1000)])
+# FP16 rows of 8 n halves up to 2048 take the warp-per-row kernel (n words per row over 32 lanes: 4, 96, 125,
+# 97 with a partial last block of rows); 20 and 2056 the block-per-row one.
+@pytest.mark.parametrize("x", [(2, 7, 32), (4, 768), (1, 3, 5, 1000), (5, 3, 776), (3, 20), (3, 2056)])
 def test_layer_norm(tmp_path, fp16, x):
     rng = np.random.default_rng(5)
     r_ = x[-1]

@@ -450,6 +450,64 @@ __global__ void k_layer_norm(T* y, const T* x, const T* scale, const T* bias, in
   }
 }
 
+// FP16 LayerNorm with one warp per row, for rows of r = 8 n halves (n <= 32 kVecs) on 16-byte aligned
+// memory: each lane keeps its n / 32 words of the row in registers as floats, so x is read once (the
+// block-per-row kernel above reads it three times and spends two block-wide syncs per row); the mean and
+// the variance are warp sums.
+template <int kVecs>
+__global__ void k_layer_norm_warp(__half* y, const __half* x, const __half* scale, const __half* bias,
+                                  int64_t rows, int r, float eps) {
+  const int64_t row = blockIdx.x * static_cast<int64_t>(blockDim.x / 32) + threadIdx.x / 32;
+  if (row >= rows) return;
+  const int lane = threadIdx.x % 32, words = r / 8;
+  const uint4* xp = reinterpret_cast<const uint4*>(x + row * r);
+  float v[kVecs][8];
+  float sum = 0.f;
+#pragma unroll
+  for (int i = 0; i < kVecs; ++i) {
+    const int c = lane + 32 * i;
+    const uint4 w = c < words ? xp[c] : make_uint4(0, 0, 0, 0);
+    const __half2* h = reinterpret_cast<const __half2*>(&w);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const float2 f = __half22float2(h[j]);
+      v[i][2 * j] = f.x;
+      v[i][2 * j + 1] = f.y;
+      sum += f.x + f.y;
+    }
+  }
+  for (int o = 16; o > 0; o >>= 1) sum += __shfl_xor_sync(0xffffffffu, sum, o);
+  const float mean = sum / static_cast<float>(r);
+  float sq = 0.f;
+#pragma unroll
+  for (int i = 0; i < kVecs; ++i) {
+    if (lane + 32 * i >= words) continue;
+#pragma unroll
+    for (int j = 0; j < 8; ++j) sq += (v[i][j] - mean) * (v[i][j] - mean);
+  }
+  for (int o = 16; o > 0; o >>= 1) sq += __shfl_xor_sync(0xffffffffu, sq, o);
+  const float rstd = rsqrtf(sq / static_cast<float>(r) + eps);
+  uint4* yp = reinterpret_cast<uint4*>(y + row * r);
+#pragma unroll
+  for (int i = 0; i < kVecs; ++i) {
+    const int c = lane + 32 * i;
+    if (c >= words) continue;
+    const uint4 sw = reinterpret_cast<const uint4*>(scale)[c];
+    const uint4 bw = bias ? reinterpret_cast<const uint4*>(bias)[c] : make_uint4(0, 0, 0, 0);
+    const __half2* sh = reinterpret_cast<const __half2*>(&sw);
+    const __half2* bh = reinterpret_cast<const __half2*>(&bw);
+    uint4 out;
+    __half2* oh = reinterpret_cast<__half2*>(&out);
+#pragma unroll
+    for (int j = 0; j < 4; ++j) {
+      const float2 g = __half22float2(sh[j]), b = __half22float2(bh[j]);
+      oh[j] = __floats2half2_rn((v[i][2 * j] - mean) * rstd * g.x + b.x,
+                                (v[i][2 * j + 1] - mean) * rstd * g.y + b.y);
+    }
+    yp[c] = out;
+  }
+}
+
 int row_threads(int64_t r) { return r >= 1024 ? 512 : r >= 256 ? 256 : r >= 64 ? 64 : 32; }
 
 // The channels a channels-last kernel takes per thread: 16 bytes when the channel count and every pointer
@@ -686,6 +744,27 @@ void softmax(bool half, bool log, void* y, const void* x, int64_t outer, int64_t
 
 void layer_norm(bool half, void* y, const void* x, const void* scale, const void* bias, int64_t rows,
                 int64_t r, float eps, cudaStream_t s) {
+  const int64_t words = r / 8;
+  if (half && r <= 2048 && vector_width(true, static_cast<int>(r), {y, x, scale, bias}) == 8) {
+    constexpr int kRowsPerBlock = 4;
+    const unsigned blocks = static_cast<unsigned>((rows + kRowsPerBlock - 1) / kRowsPerBlock);
+    auto launch = [&](auto kernel) {
+      kernel<<<blocks, 32 * kRowsPerBlock, 0, s>>>(
+          static_cast<__half*>(y), static_cast<const __half*>(x), static_cast<const __half*>(scale),
+          static_cast<const __half*>(bias), rows, static_cast<int>(r), eps);
+    };
+    if (words <= 32)
+      launch(k_layer_norm_warp<1>);
+    else if (words <= 64)
+      launch(k_layer_norm_warp<2>);
+    else if (words <= 96)
+      launch(k_layer_norm_warp<3>);
+    else if (words <= 128)
+      launch(k_layer_norm_warp<4>);
+    else
+      launch(k_layer_norm_warp<8>);
+    return;
+  }
   if (half)
     k_layer_norm<__half><<<static_cast<unsigned>(rows), row_threads(r), 0, s>>>(
         static_cast<__half*>(y), static_cast<const __half*>(x), static_cast<const __half*>(scale),
