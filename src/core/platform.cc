@@ -40,6 +40,7 @@ CpuFeatures detect() {
   const bool osxsave = c & (1u << 27);
   const bool avx = (c & (1u << 28)) && osxsave && os_saves_ymm();
   f.fma = avx && (c & (1u << 12));
+  f.f16c = avx && (c & (1u << 29));
   if (__get_cpuid_max(0, nullptr) < 7) return f;
   __cpuid_count(7, 0, a, b, c, d);
   f.avx2 = avx && (b & (1u << 5));

@@ -9,6 +9,7 @@ namespace ingot {
 struct CpuFeatures {
   bool avx2 = false;
   bool fma = false;
+  bool f16c = false;  // not in cpu_feature_list(): every CPU with AVX2 has it
   bool avx512f = false;
   bool avx512bw = false;
   bool avx512vl = false;
