@@ -1,13 +1,13 @@
 // FP16 flash attention, FlashAttention-2's loop with register-resident tiles: one CTA of W warps (4, or 8
-// where the grid stays large: pick_warps) per (batch, head, block of 16 W queries); each warp owns 16 query
-// rows. The warp's Q fragments are loaded once into registers (ldmatrix); per tile of 64 keys the scores S =
-// Q K^T accumulate in FP32 registers (mma.sync m16n8k16), the online softmax runs on those fragments (row max
-// and sum through the quad's shuffles), P is rounded to FP16 in registers and used directly as the A operand
-// of P V (the m16n8k16 accumulator layout of two adjacent n8 tiles is the A layout of one k16 step), and O
-// accumulates in FP32 registers. K and V tiles pass through shared memory, double-buffered with cp.async;
-// rows are padded by 16 bytes so that ldmatrix's 8 row reads fall on different banks. Operands are read, and
-// the output written, through strided views, so the head split / merge copies around the layer are not
-// needed.
+// where the grid stays large: flash_attention_warps) per (batch, head, block of 16 W queries); each warp owns
+// 16 query rows. The warp's Q fragments are loaded once into registers (ldmatrix); per tile of 64 keys the
+// scores S = Q K^T accumulate in FP32 registers (mma.sync m16n8k16), the online softmax runs on those
+// fragments (row max and sum through the quad's shuffles), P is rounded to FP16 in registers and used
+// directly as the A operand of P V (the m16n8k16 accumulator layout of two adjacent n8 tiles is the A layout
+// of one k16 step), and O accumulates in FP32 registers. K and V tiles pass through shared memory,
+// double-buffered with cp.async; rows are padded by 16 bytes so that ldmatrix's 8 row reads fall on different
+// banks. Operands are read, and the output written, through strided views, so the head split / merge copies
+// around the layer are not needed.
 //
 // Head dims: the kernel is instantiated for 64 and 128 (padded); d and dv are multiples of 8 up to that,
 // the padding columns are zero-filled in shared memory and the 16-wide steps wholly past d or dv skipped.
@@ -318,19 +318,19 @@ Variant variant(int64_t d, int64_t dv, int warps) {
   return d <= 64 && dv <= 64 ? variant_for<64>(warps) : variant_for<kMaxHead>(warps);
 }
 
+}  // namespace
+
 // Warps per CTA: 8 (128 queries, each K / V tile read into shared memory once for twice the rows) where
 // that still gives every multiprocessor two CTAs, else 4. On the H100, CTAs of 1 or 2 warps were slower
 // even where 4-warp CTAs left most multiprocessors idle (ViT-B/16 at batch 1: 48 CTAs on 132): a CTA's time
 // is its warps' walk over the keys, whatever their number.
-int pick_warps(int64_t batch, int64_t heads, int64_t sq) {
+int flash_attention_warps(int64_t batch, int64_t heads, int64_t sq) {
   int dev = 0, sms = 0;
   if (cudaGetDevice(&dev) != cudaSuccess ||
       cudaDeviceGetAttribute(&sms, cudaDevAttrMultiProcessorCount, dev) != cudaSuccess)
     sms = 1;
   return batch * heads * ((sq + 8 * kWarpRows - 1) / (8 * kWarpRows)) >= 2 * sms ? 8 : 4;
 }
-
-}  // namespace
 
 size_t flash_attention_smem(int64_t d, int64_t dv) {
   size_t most = 0;
@@ -369,7 +369,7 @@ cudaError_t flash_attention_f16(const void* q, const AttnView& qv, const void* k
            a.ss % 8 == 0;
   };
   const bool vec = aligned(q, qv) && aligned(k, kv) && aligned(v, vv), vec_y = aligned(y, yv);
-  if (warps != 4 && warps != 8) warps = pick_warps(batch, heads, sq);
+  if (warps != 4 && warps != 8) warps = flash_attention_warps(batch, heads, sq);
   const Variant var = variant(d, dv, warps);
   const int64_t rows = int64_t{warps} * kWarpRows;
   const dim3 grid(static_cast<unsigned>((sq + rows - 1) / rows), static_cast<unsigned>(heads),

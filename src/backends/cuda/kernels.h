@@ -90,11 +90,13 @@ struct AttnView {
 // and sk keys, head dims d (q, k) and dv (v, y), every operand through its view; no mask. Only for what
 // flash_attention_fits accepts (d and dv multiples of 8, at most 128). flash_attention_smem: the shared
 // memory it takes per CTA, in bytes; flash_attention_setup, once before launches (outside any CUDA graph
-// capture), lets the kernel take what this device allows. `warps` per CTA (16 queries each): 4 or 8, else
-// chosen from the grid's size (benchmarks set it).
+// capture), lets the kernel take what this device allows. `warps` per CTA (16 queries each): 4 or 8 (as
+// flash_attention_warps picks for the grid's size on this device, once, when the layer is prepared), else
+// picked at the launch.
 bool flash_attention_fits(int64_t d, int64_t dv, int64_t sq, int64_t sk);
 size_t flash_attention_smem(int64_t d, int64_t dv);
 cudaError_t flash_attention_setup();
+int flash_attention_warps(int64_t batch, int64_t heads, int64_t sq);
 cudaError_t flash_attention_f16(const void* q, const AttnView& qv, const void* k, const AttnView& kv,
                                 const void* v, const AttnView& vv, void* y, const AttnView& yv, int64_t batch,
                                 int64_t heads, int64_t sq, int64_t sk, int64_t d, int64_t dv, float scale,

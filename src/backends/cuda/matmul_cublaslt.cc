@@ -397,11 +397,12 @@ class FlashAttentionLayer : public CudaLayer {
  public:
   AttentionShape a;
   float scale = 1;
+  int warps = 0;  // per CTA, picked once for this device at prepare
   Status enqueue(const Launch& l) const override {
     INGOT_CUDA_OK(kernels::flash_attention_f16(l.in[0].ptr, attn_view(a.view[0]), l.in[1].ptr,
                                                attn_view(a.view[1]), l.in[2].ptr, attn_view(a.view[2]),
                                                l.out[0].ptr, attn_view(a.view[3]), a.batch, a.heads, a.sq,
-                                               a.sk, a.d, a.dv, scale, l.stream));
+                                               a.sk, a.d, a.dv, scale, l.stream, warps));
     return Status::Ok();
   }
 };
@@ -427,6 +428,7 @@ Expected<std::unique_ptr<CudaLayer>> flash_attention_prepare(LayerBuild& b) {
   auto l = std::make_unique<FlashAttentionLayer>();
   INGOT_ASSIGN_OR_RETURN(l->a, attention_shape(b));
   l->scale = b.attr_float("scale", 1.f);
+  l->warps = kernels::flash_attention_warps(l->a.batch, l->a.heads, l->a.sq);
   INGOT_CUDA_OK(kernels::flash_attention_setup());
   return std::unique_ptr<CudaLayer>(std::move(l));
 }
