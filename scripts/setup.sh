@@ -13,10 +13,12 @@ $SUDO apt-get install -y -qq --no-install-recommends \
   build-essential cmake ninja-build pkg-config git \
   protobuf-compiler libprotobuf-dev \
   libgtest-dev libgmock-dev libbenchmark-dev libcli11-dev nlohmann-json3-dev \
-  libflatbuffers-dev flatbuffers-compiler libdnnl-dev libxxhash-dev \
+  libflatbuffers-dev flatbuffers-compiler libdnnl-dev ocl-icd-opencl-dev libxxhash-dev \
   clang libclang-rt-14-dev clang-format \
   python3 python3-dev python3-venv python3-pip python3-numpy python3-torch python3-torchvision \
   >/dev/null
+
+# (ocl-icd-opencl-dev: Debian's oneDNN CMake package asks for OpenCL, which libdnnl-dev only recommends.)
 
 # Test-only Python tools, beside Debian's torch (which needs numpy 1.x).
 if [ ! -x .venv/bin/python ]; then
