@@ -3,7 +3,7 @@
 
 Usage (on the GPU machine; torch and torchvision there, the ingot command at $INGOT_BIN or build/bin/ingot):
     python3 bench/bench_cuda.py [--models resnet50,mobilenet_v2,vit_b_16] [--batches 1,32] [--rounds 3]
-                                [--no-compile] [--work DIR] [--json FILE]
+                                [--no-compile] [--int8] [--work DIR] [--json FILE]
 
 For each model and batch: the model (torchvision, random weights, fixed seed, eval) is exported to ONNX
 (torch.onnx.export, opset 17, dynamo=False) and built with `ingot build --device cuda --fp16 --shapes
@@ -12,9 +12,13 @@ input:Bx3x224x224`. FP16 latency is measured, in alternating rounds, for:
   eager     PyTorch eager, model.half() (channels-last for the convolutional networks)
   graph     the same captured in a torch.cuda.CUDAGraph and replayed
   compile   torch.compile(mode="reduce-overhead")
+  ingot_int8 (--int8, convolutional networks) an engine built with `--device cuda --int8 --calib DIR`, calibrated
+            on random images (max(2, 64 / batch) batches; the cache shared by a model's batches)
 every one timed with CUDA events on inputs already on the GPU; medians over rounds of per-round medians.
 The ratio is ingot over the faster of graph and compile (the issue's target: <= 0.7 resnet50 / vit_b_16,
-<= 0.9 mobilenet_v2). Accuracy: ingot's FP16 output against PyTorch's FP32 output on one random batch.
+<= 0.9 mobilenet_v2); for INT8, the throughput ratio is that PyTorch FP16 time over ingot's INT8 time
+(target >= 2 for resnet50 at batch 32). Accuracy: ingot's output against PyTorch's FP32 output on one random
+batch.
 """
 
 import argparse
@@ -70,10 +74,13 @@ def make_model(name):
     return m
 
 
-def ingot_build(onnx_path, engine, batch, nchw=False):
+def ingot_build(onnx_path, engine, batch, nchw=False, int8_calib=None):
     t0 = time.time()
     env = {**os.environ, "INGOT_CUDA_NCHW": "1"} if nchw else None
-    r = subprocess.run([INGOT, "build", str(onnx_path), "-o", str(engine), "--device", "cuda", "--fp16", "--shapes",
+    precision = ["--fp16"]
+    if int8_calib:
+        precision = ["--int8", "--calib", str(int8_calib[0]), "--calib-cache", str(int8_calib[1])]
+    r = subprocess.run([INGOT, "build", str(onnx_path), "-o", str(engine), "--device", "cuda", *precision, "--shapes",
                         f"input:{batch}x3x224x224"], capture_output=True, text=True, env=env)
     if r.returncode:
         raise RuntimeError(f"ingot build failed: {r.stderr.strip()}")
@@ -164,6 +171,7 @@ def main():
     ap.add_argument("--no-compile", action="store_true")
     ap.add_argument("--nchw-too", action="store_true",
                     help="also time an engine built with INGOT_CUDA_NCHW=1 (no channels-last), column ingot_nchw")
+    ap.add_argument("--int8", action="store_true", help="also time an INT8 engine (convolutional networks)")
     ap.add_argument("--work", default="/tmp/ingot_bench_cuda")
     ap.add_argument("--json", default="")
     args = ap.parse_args()
@@ -194,14 +202,30 @@ def main():
             if args.nchw_too and name in CONV_NETS:
                 engine_nchw = work / f"{name}_b{batch}_nchw.ingot"
                 ingot_build(onnx_path, engine_nchw, batch, nchw=True)
+            engine_int8, int8_acc = None, None
+            if args.int8 and name in CONV_NETS:
+                calib = work / f"calib_b{batch}"
+                calib.mkdir(exist_ok=True)
+                rng = np.random.default_rng(5)
+                for i in range(max(2, 64 // batch)):
+                    np.save(calib / f"b{i}.npy", rng.standard_normal((batch, 3, 224, 224)).astype(np.float32))
+                engine_int8 = work / f"{name}_b{batch}_int8.ingot"
+                ingot_build(onnx_path, engine_int8, batch, int8_calib=(calib, work / f"{name}.calib"))
+                int8_acc = accuracy(model, engine_int8, work, batch)
+                log(f"  INT8 accuracy vs PyTorch FP32: relative L2 error {int8_acc[0]:.2e}, "
+                    f"top-1 agreement {int8_acc[1]:.3f}")
             paths = torch_paths(model, batch, not args.no_compile, args.iters)
-            per = {k: [] for k in ["ingot"] + (["ingot_nchw"] if engine_nchw else []) + list(paths)}
+            per = {k: [] for k in ["ingot"] + (["ingot_nchw"] if engine_nchw else []) +
+                   (["ingot_int8"] if engine_int8 else []) + list(paths)}
             for _ in range(args.rounds):
                 j, _ = ingot_bench(engine, work, f"{name}_b{batch}")
                 per["ingot"].append(j["gpu_compute_ms"]["median"])
                 if engine_nchw:
                     jn, _ = ingot_bench(engine_nchw, work, f"{name}_b{batch}_nchw")
                     per["ingot_nchw"].append(jn["gpu_compute_ms"]["median"])
+                if engine_int8:
+                    ji, _ = ingot_bench(engine_int8, work, f"{name}_b{batch}_int8")
+                    per["ingot_int8"].append(ji["gpu_compute_ms"]["median"])
                 for k, fn in paths.items():
                     per[k].append(fn())
             med = {k: statistics.median(v) for k, v in per.items()}
@@ -210,9 +234,14 @@ def main():
                    "rounds": per, "ratio_vs_best_torch": med["ingot"] / torch_best,
                    "rel_err_vs_fp32": rel, "top1_agreement": top1,
                    "h2d_ms": j.get("h2d_ms", {}).get("median")}
+            if engine_int8:
+                row.update({"int8_throughput_vs_best_torch_fp16": torch_best / med["ingot_int8"],
+                            "int8_rel_err_vs_fp32": int8_acc[0], "int8_top1_agreement": int8_acc[1]})
             results.append(row)
             log("  " + "  ".join(f"{k} {v:.3f} ms" for k, v in med.items()) +
-                f"  ratio ingot/best-torch {row['ratio_vs_best_torch']:.2f}")
+                f"  ratio ingot/best-torch {row['ratio_vs_best_torch']:.2f}" +
+                (f"  INT8 throughput / best-torch FP16 {row['int8_throughput_vs_best_torch_fp16']:.2f}x"
+                 if engine_int8 else ""))
             if args.json:  # after every row, so a run stopped early keeps what it measured
                 Path(args.json).write_text(json.dumps(results, indent=2))
             torch.cuda.empty_cache()

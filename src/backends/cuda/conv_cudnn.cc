@@ -12,13 +12,12 @@
 //    cudnnConvolutionBiasActivationForward (ReLU or no activation) or as the convolution followed by
 //    ingot's epilogue kernel (choice = algo * 2 + fused).
 // INGOT_CUDA_CONV at build restricts the kinds (kind_enabled).
-#include <cudnn_frontend.h>
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <unordered_map>
 
-#include "backends/cuda/cuda_common.h"
+#include "backends/cuda/cudnn_graph.h"
 #include "backends/cuda/kernels.h"
 
 namespace ingot::backends::cuda {
@@ -42,34 +41,6 @@ bool kind_enabled(const char* kind) {
   const std::string list = std::string(",") + e + ",";
   return list.find(std::string(",") + kind + ",") != std::string::npos;
 }
-
-// The activation as a pointwise node of the graph; false for those the graph does not express exactly.
-bool graph_activation(const FnParams& f, fe::graph::Pointwise_attributes* a) {
-  switch (f.fn) {
-    case Fn::kRelu:
-      a->set_mode(fe::PointwiseMode_t::RELU_FWD);
-      return true;
-    case Fn::kClip:  // ReLU clipped above: exact only when the lower bound is 0 (ReLU6)
-      if (f.alpha != 0.f) return false;
-      a->set_mode(fe::PointwiseMode_t::RELU_FWD).set_relu_upper_clip(f.beta);
-      return true;
-    case Fn::kSigmoid:
-      a->set_mode(fe::PointwiseMode_t::SIGMOID_FWD);
-      return true;
-    case Fn::kSilu:
-      a->set_mode(fe::PointwiseMode_t::SWISH_FWD).set_swish_beta(1.f);
-      return true;
-    default:
-      return false;
-  }
-}
-
-#define INGOT_FE_OK(expr)                                                               \
-  do {                                                                                  \
-    auto ingot_fe_status = (expr);                                                      \
-    if (ingot_fe_status.is_bad())                                                       \
-      return unsupported(std::string("cuDNN graph: ") + ingot_fe_status.get_message()); \
-  } while (0)
 
 class ConvLayer : public CudaLayer {
  public:
@@ -374,7 +345,8 @@ std::string conv_supports(const LayerBuild& b) {
   const auto pads = b.attr_ints("pads");
   if (pads.size() == 4 && (pads[0] != pads[2] || pads[1] != pads[3])) return "asymmetric pads";
   if (fused && !fused_activation(b).ok()) return fused_activation(b).status().message();
-  if (b.in(0).dtype != DType::kF32) return "not float32";
+  if (b.in(0).dtype != DType::kF32 || b.out(0).dtype != DType::kF32 || (b.has_in(3) && b.in(3).dtype != DType::kF32))
+    return "not float32";
   return "";
 }
 
@@ -387,25 +359,7 @@ Expected<std::unique_ptr<CudaLayer>> conv_prepare(LayerBuild& b) {
     INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> cands, c->candidates(h, b.opt_level >= 3));
     choice = cands.front();  // the heuristic's first
     if (b.tune && b.tuning && cands.size() > 1) {
-      void* ws = nullptr;
-      const size_t ws_bytes = c->max_workspace(h, cands);
-      INGOT_CUDA_OK(cudaMalloc(&ws, std::max<size_t>(ws_bytes, 1)));
-      double best = -1;
-      const bool log = env_on("INGOT_LOG_TUNING");
-      for (int64_t cand : cands) {
-        if (!c->choose(h, cand).ok()) continue;
-        Launch l = *b.tuning;
-        l.workspace = ws;
-        l.workspace_bytes = ws_bytes;
-        const double ms = median_ms(l.stream, 5, [&] { return c->enqueue(l); });
-        if (log)
-          std::fprintf(stderr, "tune %s: %s %.4f ms\n", b.layer.name.c_str(), c->describe(cand).c_str(), ms);
-        if (ms >= 0 && (best < 0 || ms < best)) {
-          best = ms;
-          choice = cand;
-        }
-      }
-      cudaFree(ws);
+      INGOT_ASSIGN_OR_RETURN(choice, fastest_candidate(*c, h, b, cands, choice));
     }
     b.choice = choice;
   }
@@ -416,6 +370,26 @@ Expected<std::unique_ptr<CudaLayer>> conv_prepare(LayerBuild& b) {
 }  // namespace
 
 bool own_kernel_choice(int64_t choice) { return choice == kOwnDepthwise || choice == kOwnDepthwise4; }
+
+bool graph_activation(const FnParams& f, fe::graph::Pointwise_attributes* a) {
+  switch (f.fn) {
+    case Fn::kRelu:
+      a->set_mode(fe::PointwiseMode_t::RELU_FWD);
+      return true;
+    case Fn::kClip:  // ReLU clipped above: exact only when the lower bound is 0 (ReLU6)
+      if (f.alpha != 0.f) return false;
+      a->set_mode(fe::PointwiseMode_t::RELU_FWD).set_relu_upper_clip(f.beta);
+      return true;
+    case Fn::kSigmoid:
+      a->set_mode(fe::PointwiseMode_t::SIGMOID_FWD);
+      return true;
+    case Fn::kSilu:
+      a->set_mode(fe::PointwiseMode_t::SWISH_FWD).set_swish_beta(1.f);
+      return true;
+    default:
+      return false;
+  }
+}
 
 namespace {
 

@@ -148,8 +148,11 @@ std::string fingerprint() {
 }
 
 // The storage type of a tensor on the device.
-// --fp16, or --best (fp16 is the fastest precision the CUDA backend has).
-bool uses_fp16(const BuildConfig& config) { return config.precision == "fp16" || config.precision == "best"; }
+// --fp16, --best (fp16 is the fastest float precision the CUDA backend has), or --int8 (the layers that do
+// not run in int8 run in fp16, as with trtexec's --int8 --fp16).
+bool uses_fp16(const BuildConfig& config) {
+  return config.precision == "fp16" || config.precision == "best" || config.precision == "int8";
+}
 
 DType storage(DType t, bool fp16) { return fp16 && t == DType::kF32 ? DType::kF16 : t; }
 size_t storage_bytes(const PlanTensor& t, bool fp16) {
@@ -191,7 +194,7 @@ Expected<DeviceBuffer> upload(const Tensor& t, bool fp16, cudaStream_t s) {
 
 bool plan_is_fp16(const Plan& plan) {
   for (const PlanLayer& l : plan.layers)
-    if (l.precision == "fp16") return true;
+    if (l.precision == "fp16" || l.precision == "int8") return true;
   return false;
 }
 
@@ -624,6 +627,36 @@ Status CudaContext::run_compute_only() {
 Status select_tactics(Plan& plan, const BuildConfig& config, bool own_kernels = true);
 Expected<double> time_plan(const Plan& plan);
 
+// --int8: channels-last, the activations between int8 convolutions kept int8 (keep_int8_activations), then a
+// tactic per layer; the int8 layers compete with the fp16 tactics where their tensors are float. Layers asked
+// for int8 that end on an fp16 tactic say why (PlanLayer::precision_note).
+Status select_int8(Plan& plan, const BuildConfig& config) {
+  assign_layouts(plan);
+  Plan unkept = plan;
+  const int kept = keep_int8_activations(plan, /*fp16=*/true);
+  Status st = select_tactics(plan, config);
+  if (!st.ok() && kept > 0) {
+    // cuDNN may refuse a graph with int8 tensors that int8_conv_supports accepted: run without kept ones.
+    std::fprintf(stderr, "warning: %s; building again with every int8 convolution converting its own tensors\n",
+                 st.message().c_str());
+    plan = std::move(unkept);
+    st = select_tactics(plan, config);
+  }
+  INGOT_RETURN_IF_ERROR(st);
+  const CudaTactic* int8_conv = find_cuda_tactic(kInt8ConvTactic);
+  for (PlanLayer& l : plan.layers) {
+    if (l.precision != "int8" || l.tactic == kInt8ConvTactic) continue;
+    LayerBuild b{l, plan.tensors};
+    b.fp16 = true;
+    const std::string why = int8_conv ? int8_conv->supports(b) : "-";
+    l.precision = "fp16";
+    l.precision_note = why == "-"    ? "the CUDA backend has no int8 kernel for " + l.op_type + ": runs in fp16"
+                       : why.empty() ? "the fp16 convolution was faster (or cuDNN built no int8 plan): runs in fp16"
+                                     : "int8 convolution: " + why + ": runs in fp16";
+  }
+  return Status::Ok();
+}
+
 Status select(Plan& plan, const BuildConfig& config) {
   for (const PlanTensor& t : plan.tensors) {
     if (t.kind == TensorKind::kWeight) continue;
@@ -638,13 +671,15 @@ Status select(Plan& plan, const BuildConfig& config) {
       return unsupported(std::string("tensor '") + t.name + "' is " + dtype_name(t.dtype) +
                          ", which the CUDA backend does not run");
   }
-  if (config.precision != "fp32" && config.precision != "fp16" && config.precision != "best")
-    return unsupported("--device cuda runs fp32 (tf32) and fp16 engines; " + config.precision +
-                       " is not implemented on it yet");
+  if (config.precision == "bf16")
+    return unsupported("--device cuda runs fp32 (tf32), fp16 and int8 engines; bf16 is not implemented on it yet");
   if (!config.layer_precision.empty())
     return unsupported("--device cuda: per-layer precision (--layer-precision) is not implemented on it yet");
   const bool fp16 = uses_fp16(config);
-  for (PlanLayer& layer : plan.layers) layer.precision = fp16 ? "fp16" : "tf32";
+  const bool int8 = config.precision == "int8";
+  for (PlanLayer& layer : plan.layers)
+    layer.precision = int8 && layer.precision == "int8" ? "int8" : fp16 ? "fp16" : "tf32";
+  if (int8) return select_int8(plan, config);
   if (env_on("INGOT_CUDA_NCHW")) return select_tactics(plan, config);
   // Channels-last where it applies, but only when the whole network runs faster so: cuDNN's NHWC kernels
   // win on large batches of dense convolutions and can lose on small ones and on depthwise convolutions.

@@ -111,6 +111,12 @@ bool own_kernel_choice(int64_t choice);
 // Marks the plan's channels-last tensors (attribute cuda_nhwc of the layers touching them).
 void assign_layouts(engine::Plan& plan);
 
+// The int8 convolution tactic (conv_int8.cc), and its plan pass: the activations that an int8 convolution
+// writes and only int8 convolutions read become s8 tensors (the layers' quant_* attributes say their scales).
+// Returns how many it kept.
+inline constexpr const char* kInt8ConvTactic = "cuda.cudnn.conv.int8";
+int keep_int8_activations(engine::Plan& plan, bool fp16);
+
 struct CudaTactic {
   const char* id = "";
   // "" when the tactic runs the layer, else why not.

@@ -204,6 +204,81 @@ __global__ void k_f32_to_f16(const float* x, __half* y, int64_t n) {
        i += (int64_t)gridDim.x * blockDim.x)
     y[i] = __float2half(x[i]);
 }
+// Symmetric int8: q = clamp(round(x * inv_scale), -127, 127). Eight elements a thread where x and y are
+// 16- and 8-byte aligned (vec), else one.
+__device__ __forceinline__ int8_t quantize_s8(float x, float inv_scale) {
+  const int q = __float2int_rn(x * inv_scale);
+  return static_cast<int8_t>(q < -127 ? -127 : (q > 127 ? 127 : q));
+}
+template <typename T>
+__global__ void k_quantize_s8(const T* x, int8_t* y, int64_t n, float inv_scale, bool vec) {
+  const int64_t stride = (int64_t)gridDim.x * blockDim.x;
+  int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
+  if (vec) {
+    for (; i * 8 + 8 <= n; i += stride) {
+      const uint4 v = reinterpret_cast<const uint4*>(x)[i];
+      const __half* h = reinterpret_cast<const __half*>(&v);
+      union {
+        uint2 u;
+        int8_t q[8];
+      } out;
+#pragma unroll
+      for (int j = 0; j < 8; ++j) out.q[j] = quantize_s8(__half2float(h[j]), inv_scale);
+      reinterpret_cast<uint2*>(y)[i] = out.u;
+    }
+    for (int64_t t = (n / 8) * 8 + blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < n; t += stride)
+      y[t] = quantize_s8(load(x, t), inv_scale);
+    return;
+  }
+  for (; i < n; i += stride) y[i] = quantize_s8(load(x, i), inv_scale);
+}
+// Channels-last max pooling of s8 tensors (max commutes with the quantization): 16 channels of one output
+// pixel per thread where c is a multiple of 16 and the tensors 16-byte aligned (__vmaxs4 on 4 lanes a word),
+// else one.
+template <int V>
+__global__ void __launch_bounds__(256)
+    k_maxpool_nhwc_s8(int8_t* y, const int8_t* x, int images, int c, int h, int w, int oh, int ow, int kh, int kw,
+                      int sh, int sw, int ph, int pw, int dh, int dw) {
+  const int cv = c / V;
+  const int64_t n = static_cast<int64_t>(images) * oh * ow * cv;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
+    const int cg = static_cast<int>(i % cv);
+    const int64_t pix = i / cv;
+    const int ox = static_cast<int>(pix % ow), oy = static_cast<int>((pix / ow) % oh);
+    const int64_t img = pix / (static_cast<int64_t>(ow) * oh);
+    const int8_t* xp = x + img * h * w * c + cg * V;
+    int8_t* yp = y + ((img * oh + oy) * ow + ox) * c + cg * V;
+    if constexpr (V == 16) {
+      uint4 acc = make_uint4(0x80808080u, 0x80808080u, 0x80808080u, 0x80808080u);
+      for (int ky = 0; ky < kh; ++ky) {
+        const int iy = oy * sh - ph + ky * dh;
+        if (iy < 0 || iy >= h) continue;
+        for (int kx = 0; kx < kw; ++kx) {
+          const int ix = ox * sw - pw + kx * dw;
+          if (ix < 0 || ix >= w) continue;
+          const uint4 v = *reinterpret_cast<const uint4*>(xp + (static_cast<int64_t>(iy) * w + ix) * c);
+          acc.x = __vmaxs4(acc.x, v.x);
+          acc.y = __vmaxs4(acc.y, v.y);
+          acc.z = __vmaxs4(acc.z, v.z);
+          acc.w = __vmaxs4(acc.w, v.w);
+        }
+      }
+      *reinterpret_cast<uint4*>(yp) = acc;
+    } else {
+      int acc = -128;
+      for (int ky = 0; ky < kh; ++ky) {
+        const int iy = oy * sh - ph + ky * dh;
+        if (iy < 0 || iy >= h) continue;
+        for (int kx = 0; kx < kw; ++kx) {
+          const int ix = ox * sw - pw + kx * dw;
+          if (ix >= 0 && ix < w) acc = max(acc, static_cast<int>(xp[(static_cast<int64_t>(iy) * w + ix) * c]));
+        }
+      }
+      *yp = static_cast<int8_t>(acc);
+    }
+  }
+}
+
 __global__ void k_f16_to_f32(const __half* x, float* y, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
        i += (int64_t)gridDim.x * blockDim.x)
@@ -524,6 +599,30 @@ int vector_width(bool half, int channels, std::initializer_list<const void*> ptr
 
 void cast_f32_to_f16(const float* x, void* y, int64_t n, cudaStream_t s) {
   k_f32_to_f16<<<blocks_for(n), kThreads, 0, s>>>(x, static_cast<__half*>(y), n);
+}
+void quantize_s8(bool half, const void* x, void* y, int64_t n, float scale, cudaStream_t s) {
+  const float inv = 1.f / scale;
+  int8_t* q = static_cast<int8_t*>(y);
+  if (!half) {
+    k_quantize_s8<float><<<blocks_for(n), kThreads, 0, s>>>(static_cast<const float*>(x), q, n, inv, false);
+    return;
+  }
+  const bool vec = reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 8 == 0;
+  k_quantize_s8<__half><<<blocks_for(vec ? (n + 7) / 8 : n), kThreads, 0, s>>>(static_cast<const __half*>(x), q,
+                                                                             n, inv, vec);
+}
+void maxpool_nhwc_s8(void* y, const void* x, int images, int c, int h, int w, int oh, int ow, int kh, int kw,
+                     int sh, int sw, int ph, int pw, int dh, int dw, cudaStream_t s) {
+  const bool vec = c % 16 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
+  const int64_t n = static_cast<int64_t>(images) * oh * ow * c / (vec ? 16 : 1);
+  auto* yq = static_cast<int8_t*>(y);
+  auto* xq = static_cast<const int8_t*>(x);
+  if (vec)
+    k_maxpool_nhwc_s8<16><<<blocks_for(n), kThreads, 0, s>>>(yq, xq, images, c, h, w, oh, ow, kh, kw, sh, sw, ph,
+                                                             pw, dh, dw);
+  else
+    k_maxpool_nhwc_s8<1><<<blocks_for(n), kThreads, 0, s>>>(yq, xq, images, c, h, w, oh, ow, kh, kw, sh, sw, ph,
+                                                            pw, dh, dw);
 }
 void cast_f16_to_f32(const void* x, float* y, int64_t n, cudaStream_t s) {
   k_f16_to_f32<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const __half*>(x), y, n);

@@ -50,6 +50,12 @@ struct Strided {
 
 void cast_f32_to_f16(const float* x, void* y, int64_t n, cudaStream_t s);
 void cast_f16_to_f32(const void* x, float* y, int64_t n, cudaStream_t s);
+// Symmetric int8 (the int8 convolutions' activations): y = clamp(round(x / scale), -127, 127).
+void quantize_s8(bool half, const void* x, void* y, int64_t n, float scale, cudaStream_t s);
+// Channels-last max pooling of s8 tensors x [images, h, w, c] -> y [images, oh, ow, c] (no padding value
+// enters the max).
+void maxpool_nhwc_s8(void* y, const void* x, int images, int c, int h, int w, int oh, int ow, int kh, int kw,
+                     int sh, int sw, int ph, int pw, int dh, int dw, cudaStream_t s);
 
 // y = fn(x + bias[(i / inner) % channels] + z[i]); bias and z may be null; y may be x or z.
 void epilogue(bool half, void* y, const void* x, const void* bias, const void* z, int64_t n, int64_t inner,

@@ -174,6 +174,13 @@ class PoolLayer : public CudaLayer {
   Status enqueue(const Launch& l) const override {
     const Dims& x = l.in[0].dims;
     const Dims& y = l.out[0].dims;
+    auto i = [](int64_t v) { return static_cast<int>(v); };
+    if (l.in[0].dtype == DType::kI8) {  // an int8 plan's kept tensor (keep_int8_activations): max, NHWC
+      kernels::maxpool_nhwc_s8(l.out[0].ptr, l.in[0].ptr, i(x[0]), i(x[1]), i(x[2]), i(x[3]), i(y[2]), i(y[3]), kh,
+                               kw, sh, sw, ph, pw, dh, dw, l.stream);
+      INGOT_CUDA_LAUNCHED();
+      return Status::Ok();
+    }
     kernels::pool2d(l.out[0].half(), max, l.out[0].ptr, l.in[0].ptr, x[0] * x[1], static_cast<int>(x[2]),
                     static_cast<int>(x[3]), static_cast<int>(y[2]), static_cast<int>(y[3]), kh, kw, sh, sw,
                     ph, pw, dh, dw, include_pad, nhwc ? x[1] : 0, l.stream);
@@ -207,6 +214,11 @@ INGOT_REGISTER_CUDA_TACTIC(
       if (b.attr_string("auto_pad", "NOTSET") != "NOTSET") return "auto_pad";
       const auto pads = b.attr_ints("pads");
       if (pads.size() == 4 && (pads[0] != pads[2] || pads[1] != pads[3])) return "asymmetric pads";
+      if (b.in(0).dtype == DType::kI8 || b.out(0).dtype == DType::kI8) {
+        if (op != "MaxPool" || b.in(0).dtype != b.out(0).dtype) return "int8 pooling is max pooling, int8 to int8";
+        if (!b.nhwc_in(0) || !b.nhwc_out(0)) return "int8 pooling is channels-last";
+        return "";
+      }
       return float_io(b, 1);
     },
     [](LayerBuild& b) -> Expected<std::unique_ptr<CudaLayer>> {
