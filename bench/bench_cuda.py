@@ -246,13 +246,15 @@ def main():
                 Path(args.json).write_text(json.dumps(results, indent=2))
             torch.cuda.empty_cache()
     log("\n| model | batch | ingot ms | ingot NCHW ms | eager ms | graph ms | compile ms | ingot / best torch | rel err "
-        "| top-1 |")
-    log("|---|---|---|---|---|---|---|---|---|---|")
+        "| top-1 | ingot INT8 ms | best torch FP16 / INT8 | INT8 rel err | INT8 top-1 |")
+    log("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     nan = float("nan")
     for r in results:
         log(f"| {r['model']} | {r['batch']} | {r['ingot_ms']:.3f} | {r.get('ingot_nchw_ms', nan):.3f} | "
             f"{r['eager_ms']:.3f} | {r['graph_ms']:.3f} | {r.get('compile_ms', nan):.3f} | "
-            f"{r['ratio_vs_best_torch']:.2f} | {r['rel_err_vs_fp32']:.1e} | {r['top1_agreement']:.2f} |")
+            f"{r['ratio_vs_best_torch']:.2f} | {r['rel_err_vs_fp32']:.1e} | {r['top1_agreement']:.2f} | "
+            f"{r.get('ingot_int8_ms', nan):.3f} | {r.get('int8_throughput_vs_best_torch_fp16', nan):.2f} | "
+            f"{r.get('int8_rel_err_vs_fp32', nan):.1e} | {r.get('int8_top1_agreement', nan):.2f} |")
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2))
 

@@ -61,7 +61,8 @@ inline constexpr const char* kQuantUnsignedAttr = "quant_x_unsigned";
 // NHWC order (its dims stay NCHW), x ≈ scale * (q - zp) with zp 0 where the tensor is never negative
 // ("unsigned") and 128 otherwise; or, where the tensor's dtype says s8 (a signed one on a CPU with VNNI),
 // x ≈ scale * q. The layers that read and write it say so: kQuantXInt8Attr (1: X arrives
-// so, at kQuantScaleAttr), Y's and the residual Z's scale and signedness.
+// so, at kQuantScaleAttr), Y's and the residual Z's scale and signedness. The cuda backend's pass
+// (keep_int8_activations) keeps s8 only, channels-last, at the scale in the attributes (unsigned 0).
 inline constexpr const char* kQuantXInt8Attr = "quant_x_int8";
 inline constexpr const char* kQuantYScaleAttr = "quant_y_scale";
 inline constexpr const char* kQuantYUnsignedAttr = "quant_y_unsigned";

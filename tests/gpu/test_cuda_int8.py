@@ -96,10 +96,12 @@ def test_int8_residual_net(tmp_path, batch, size):
     assert err < 0.05, f"relative error {err:.3g}"
 
 
-@pytest.mark.parametrize("batch,size", [(2, 32), (3, 29)])
-def test_int8_max_pool_between_convolutions(tmp_path, batch, size):
-    """resnet's stem: a 7x7 convolution into a max pooling that stays int8 on both sides (the max commutes with
-    the quantization), read by two int8 convolutions, one of them adding the other's output."""
+@pytest.mark.parametrize("batch,size,c,k", [(2, 32, 4, 16), (3, 29, 4, 12), (2, 32, 3, 16), (1, 27, 3, 12)])
+def test_int8_max_pool_between_convolutions(tmp_path, batch, size, c, k):
+    """resnet's stem: a 7x7 convolution into a max pooling, read by two int8 convolutions, one of them adding
+    the other's output. With 4 input channels the stem is int8 and the pooling stays int8 on both sides (the
+    max commutes with the quantization); with 3 the stem runs in FP16 and the pooling quantizes its output.
+    k = 12 stem channels takes the pooling kernels' one-channel-a-thread paths."""
     rng = np.random.default_rng(6)
     u = lambda *s, a=0.3: rng.uniform(-a, a, s).astype(np.float32)
     nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], name="stem", pads=[3, 3, 3, 3], strides=[2, 2]),
@@ -112,19 +114,19 @@ def test_int8_max_pool_between_convolutions(tmp_path, batch, size):
              helper.make_node("Relu", ["a"], ["r"]),
              helper.make_node("GlobalAveragePool", ["r"], ["g"]),
              helper.make_node("Flatten", ["g"], ["y"])]
-    inits = [init("w1", u(16, 4, 7, 7, a=0.2)), init("b1", u(16)), init("w2", u(32, 16, 1, 1)), init("b2", u(32)),
-             init("w3", u(32, 16, 3, 3, a=0.1)), init("b3", u(32))]
-    graph = helper.make_graph(nodes, "g", [vi("x", (batch, 4, size, size))], [vi("y", (batch, 32))],
+    inits = [init("w1", u(k, c, 7, 7, a=0.2)), init("b1", u(k)), init("w2", u(32, k, 1, 1)), init("b2", u(32)),
+             init("w3", u(32, k, 3, 3, a=0.1)), init("b3", u(32))]
+    graph = helper.make_graph(nodes, "g", [vi("x", (batch, c, size, size))], [vi("y", (batch, 32))],
                               initializer=inits)
     model = tmp_path / "m.onnx"
     onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), model)
-    engine, layers = build_int8(tmp_path, model, (batch, 4, size, size), rng)
+    engine, layers = build_int8(tmp_path, model, (batch, c, size, size), rng)
     by_name = {l["name"]: l for l in layers}
-    assert by_name["stem"]["tactic"] == "cuda.cudnn.conv.int8", by_name["stem"]
+    assert (by_name["stem"]["tactic"] == "cuda.cudnn.conv.int8") == (c == 4), by_name["stem"]
     pool = by_name["pool"]
-    assert ": int8[" in pool["inputs"][0] and ": int8[" in pool["outputs"][0], pool
-    assert sum(l["tactic"] == "cuda.cudnn.conv.int8" for l in layers) == 3, layers
-    err = int8_error(tmp_path, model, engine, (batch, 4, size, size), rng)
+    assert (": int8[" in pool["inputs"][0]) == (c == 4) and ": int8[" in pool["outputs"][0], pool
+    assert sum(l["tactic"] == "cuda.cudnn.conv.int8" for l in layers) == (3 if c == 4 else 2), layers
+    err = int8_error(tmp_path, model, engine, (batch, c, size, size), rng)
     assert err < 0.05, f"relative error {err:.3g}"
 
 

@@ -345,7 +345,8 @@ std::string conv_supports(const LayerBuild& b) {
   const auto pads = b.attr_ints("pads");
   if (pads.size() == 4 && (pads[0] != pads[2] || pads[1] != pads[3])) return "asymmetric pads";
   if (fused && !fused_activation(b).ok()) return fused_activation(b).status().message();
-  if (b.in(0).dtype != DType::kF32 || b.out(0).dtype != DType::kF32 || (b.has_in(3) && b.in(3).dtype != DType::kF32))
+  if (b.in(0).dtype != DType::kF32 || b.out(0).dtype != DType::kF32 ||
+      (b.has_in(3) && b.in(3).dtype != DType::kF32))
     return "not float32";
   return "";
 }

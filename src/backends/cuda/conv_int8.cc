@@ -72,8 +72,9 @@ std::string int8_conv_supports(const LayerBuild& b) {
   if (b.attr_string("auto_pad", "NOTSET") != "NOTSET") return "auto_pad";
   const auto pads = b.attr_ints("pads");
   if (pads.size() == 4 && (pads[0] != pads[2] || pads[1] != pads[3])) return "asymmetric pads";
-  // cuDNN's int8 convolutions read channels in groups of 4. (Padding the stem's 3 to 4 as X is quantized
-  // was tried: cuDNN's int8 kernels for 4 channels ran resnet50's stem 16 times slower than its fp16 ones.)
+  // cuDNN's int8 convolutions read channels in groups of 4. (Two ways to run resnet50's stem, of 3 channels,
+  // in int8 were tried on an H100, both slower than its FP16 convolution's 0.088 ms at batch 32: X padded to
+  // 4 channels as it is quantized, 1.43 ms; X and W in FP16 into an int8 Y, 0.39 ms.)
   if (b.in(0).dims[1] % 4 != 0 || b.in(1).dims[0] % 4 != 0) return "channels not a multiple of 4";
   FnParams fn;
   if (fused) {
@@ -135,8 +136,7 @@ class Int8ConvLayer : public CudaLayer {
     if (y_int8_) (void)s8_scale(l, engine::kQuantYScaleAttr, engine::kQuantYUnsignedAttr, &sy);
     has_z_ = b.has_in(3);
     z_int8_ = has_z_ && has_attr(l, engine::kQuantZScaleAttr);
-    if (z_int8_)
-      (void)s8_scale(l, engine::kQuantZScaleAttr, engine::kQuantZUnsignedAttr, &sz);
+    if (z_int8_) (void)s8_scale(l, engine::kQuantZScaleAttr, engine::kQuantZUnsignedAttr, &sz);
     sx_ = sx;
     // 1 / sy into the affine part where the activation allows, else a last multiply.
     const float fold = y_int8_ && homogeneous(fn_) ? 1.f / sy : 1.f;
@@ -189,7 +189,8 @@ class Int8ConvLayer : public CudaLayer {
     auto tensor = [&](const char* name, int64_t uid, const std::vector<int64_t>& d, std::vector<int64_t> st,
                       fe::DataType_t t) {
       return g->tensor(
-          fe::graph::Tensor_attributes().set_name(name).set_uid(uid).set_dim(d).set_stride(st).set_data_type(t));
+          fe::graph::Tensor_attributes().set_name(name).set_uid(uid).set_dim(d).set_stride(st).set_data_type(
+              t));
     };
     auto pw = [](fe::PointwiseMode_t m, const char* name) {
       return fe::graph::Pointwise_attributes().set_mode(m).set_name(name);
@@ -207,9 +208,11 @@ class Int8ConvLayer : public CudaLayer {
     const std::vector<int64_t> dk{1, k, 1, 1}, sk{k, 1, k, k};
     y = g->pointwise(y, tensor("alpha", kUidAlpha, dk, sk, fe::DataType_t::FLOAT),
                      pw(fe::PointwiseMode_t::MUL, "alpha"));
-    y = g->pointwise(y, tensor("bias", kUidBias, dk, sk, fe::DataType_t::FLOAT), pw(fe::PointwiseMode_t::ADD, "bias"));
+    y = g->pointwise(y, tensor("bias", kUidBias, dk, sk, fe::DataType_t::FLOAT),
+                     pw(fe::PointwiseMode_t::ADD, "bias"));
     if (has_z_) {
-      auto z = tensor("z", kUidZ, dims_y_, nhwc(dims_y_), z_int8_ ? fe::DataType_t::INT8 : fe::DataType_t::HALF);
+      auto z =
+          tensor("z", kUidZ, dims_y_, nhwc(dims_y_), z_int8_ ? fe::DataType_t::INT8 : fe::DataType_t::HALF);
       if (z_mul_ != 1.f) z = g->pointwise(z, g->tensor(z_mul_), pw(fe::PointwiseMode_t::MUL, "z_scale"));
       y = g->pointwise(y, z, pw(fe::PointwiseMode_t::ADD, "residual"));
     }
@@ -246,7 +249,8 @@ class Int8ConvLayer : public CudaLayer {
   Status choose(cudnnHandle_t h, int64_t choice) {
     INGOT_RETURN_IF_ERROR(make_graph(h));
     if (choice < 0 || choice >= graph_->get_execution_plan_count())
-      return unsupported("cuDNN int8 plan " + std::to_string(choice) + " is not offered on this GPU and cuDNN");
+      return unsupported("cuDNN int8 plan " + std::to_string(choice) +
+                         " is not offered on this GPU and cuDNN");
     INGOT_FE_OK(graph_->build_plan_at_index(choice));
     int64_t ws = 0;
     INGOT_FE_OK(graph_->get_workspace_size_plan_at_index(choice, ws));
@@ -336,7 +340,7 @@ ir::Attribute int_value(int64_t v) {
 // An activation that an int8 convolution writes and only int8 convolutions read (as X or as the residual Z)
 // stays int8 (s8, NHWC) at the scale its readers were calibrated with, so that neither side converts it.
 // Each agreement is kept where the producer and every reader still pass int8_conv_supports.
-int keep_int8_activations(Plan& plan, bool fp16) {
+int keep_int8_activations(Plan& plan, bool fp16, bool through_pools) {
   const size_t n = plan.tensors.size();
   std::vector<int> producer(n, -1);
   std::vector<std::vector<std::pair<int, size_t>>> readers(n);
@@ -358,8 +362,9 @@ int keep_int8_activations(Plan& plan, bool fp16) {
     return int8_conv_supports(b).empty();
   };
   // Makes `ts` int8: `prod` (an int8 convolution) writes ts[0], `pool` (a max pooling, or -1) reads ts[0] and
-  // writes ts[1], and `rs` read the last, all at the scale its readers were calibrated with. Undone unless
-  // every layer involved still supports it.
+  // writes ts[1], and `rs` read the last, all at the scale its readers were calibrated with; or, with prod ==
+  // pool, the pooling writes ts[0] from its float input. Undone unless every layer involved still supports
+  // it.
   const CudaTactic* pool_tactic = find_cuda_tactic("cuda.ingot.pool2d");
   auto try_keep = [&](const std::vector<size_t>& ts, int prod, int pool,
                       const std::vector<std::pair<int, size_t>>& rs) {
@@ -369,15 +374,16 @@ int keep_int8_activations(Plan& plan, bool fp16) {
           tensor.dims.size() != 4)
         return false;
     }
-    if (rs.empty() || !supported(prod)) return false;
+    if (rs.empty() || (prod != pool && !supported(prod))) return false;
     float scale = 0;
     for (const auto& [l, slot] : rs) {
       if ((slot != 0 && slot != 3) || !supported(l)) return false;
       const PlanLayer& r = plan.layers[l];
       float s = 0;
       const bool found =
-          slot == 0 ? s8_scale(r, engine::kQuantScaleAttr, engine::kQuantUnsignedAttr, &s).empty()
-                    : s8_scale(r, engine::kQuantZCalibScaleAttr, engine::kQuantZCalibUnsignedAttr, &s).empty();
+          slot == 0
+              ? s8_scale(r, engine::kQuantScaleAttr, engine::kQuantUnsignedAttr, &s).empty()
+              : s8_scale(r, engine::kQuantZCalibScaleAttr, engine::kQuantZCalibUnsignedAttr, &s).empty();
       if (found && (scale == 0 || slot == 0)) scale = s;
     }
     if (scale == 0) return false;
@@ -404,7 +410,7 @@ int keep_int8_activations(Plan& plan, bool fp16) {
     for (auto& [l, _] : before)
       for (const char* a : {engine::kQuantScaleAttr, engine::kQuantYScaleAttr, engine::kQuantZScaleAttr})
         if (plan.layers[l].attrs.count(a)) plan.layers[l].attrs.erase(engine::zero_point_attr(a));
-    bool ok = supported(prod);
+    bool ok = prod == pool || supported(prod);
     for (const auto& [l, _] : rs) ok = ok && supported(l);
     if (ok && pool >= 0) {
       LayerBuild b{plan.layers[pool], plan.tensors};
@@ -419,16 +425,19 @@ int keep_int8_activations(Plan& plan, bool fp16) {
   int kept = 0;
   for (size_t t = 0; t < n; ++t)
     if (producer[t] >= 0) kept += try_keep({t}, producer[t], -1, readers[t]);
-  // Max pooling between int8 convolutions keeps both its tensors int8: the max commutes with
-  // the quantization.
-  for (size_t p = 0; p < plan.layers.size(); ++p) {
+  // Max pooling between int8 convolutions keeps both its tensors int8: the max commutes with the
+  // quantization. Into int8 convolutions only, it writes int8.
+  for (size_t p = 0; p < plan.layers.size() && through_pools; ++p) {
     const PlanLayer& pl = plan.layers[p];
     if (!pl.domain.empty() || pl.op_type != "MaxPool" || pl.inputs.empty() || pl.inputs[0] < 0 ||
         pl.outputs.empty() || pl.outputs[0] < 0 || (pl.outputs.size() > 1 && pl.outputs[1] >= 0))
       continue;
     const size_t t1 = pl.inputs[0], t2 = pl.outputs[0];
-    if (producer[t1] >= 0 && readers[t1].size() == 1)
-      kept += 2 * try_keep({t1, t2}, producer[t1], static_cast<int>(p), readers[t2]);
+    const int pi = static_cast<int>(p);
+    if (producer[t1] >= 0 && readers[t1].size() == 1 && try_keep({t1, t2}, producer[t1], pi, readers[t2]))
+      kept += 2;
+    else  // its input stays float (resnet's stem, a convolution of 3 channels): the pooling quantizes
+      kept += try_keep({t2}, pi, pi, readers[t2]);
   }
   return kept;
 }

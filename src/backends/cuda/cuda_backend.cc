@@ -632,15 +632,17 @@ Expected<double> time_plan(const Plan& plan);
 // for int8 that end on an fp16 tactic say why (PlanLayer::precision_note).
 Status select_int8(Plan& plan, const BuildConfig& config) {
   assign_layouts(plan);
-  Plan unkept = plan;
-  const int kept = keep_int8_activations(plan, /*fp16=*/true);
-  Status st = select_tactics(plan, config);
-  if (!st.ok() && kept > 0) {
-    // cuDNN may refuse a graph with int8 tensors that int8_conv_supports accepted: run without kept ones.
-    std::fprintf(stderr, "warning: %s; building again with every int8 convolution converting its own tensors\n",
-                 st.message().c_str());
-    plan = std::move(unkept);
+  // cuDNN may refuse a graph that int8_conv_supports accepted: then again without the tensors kept int8
+  // through max pooling, then with none kept (every int8 convolution converting its own tensors).
+  const Plan unkept = plan;
+  Status st = Status::Ok();
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    if (attempt > 0) plan = unkept;
+    const int kept =
+        attempt == 2 ? 0 : keep_int8_activations(plan, /*fp16=*/true, /*through_pools=*/attempt == 0);
     st = select_tactics(plan, config);
+    if (st.ok() || (attempt == 2 || kept == 0)) break;
+    std::fprintf(stderr, "warning: %s; building again with fewer tensors kept int8\n", st.message().c_str());
   }
   INGOT_RETURN_IF_ERROR(st);
   const CudaTactic* int8_conv = find_cuda_tactic(kInt8ConvTactic);
@@ -650,9 +652,10 @@ Status select_int8(Plan& plan, const BuildConfig& config) {
     b.fp16 = true;
     const std::string why = int8_conv ? int8_conv->supports(b) : "-";
     l.precision = "fp16";
-    l.precision_note = why == "-"    ? "the CUDA backend has no int8 kernel for " + l.op_type + ": runs in fp16"
-                       : why.empty() ? "the fp16 convolution was faster (or cuDNN built no int8 plan): runs in fp16"
-                                     : "int8 convolution: " + why + ": runs in fp16";
+    l.precision_note = why == "-" ? "the CUDA backend has no int8 kernel for " + l.op_type + ": runs in fp16"
+                       : why.empty()
+                           ? "the fp16 convolution was faster (or cuDNN built no int8 plan): runs in fp16"
+                           : "int8 convolution: " + why + ": runs in fp16";
   }
   return Status::Ok();
 }
@@ -672,7 +675,8 @@ Status select(Plan& plan, const BuildConfig& config) {
                          ", which the CUDA backend does not run");
   }
   if (config.precision == "bf16")
-    return unsupported("--device cuda runs fp32 (tf32), fp16 and int8 engines; bf16 is not implemented on it yet");
+    return unsupported(
+        "--device cuda runs fp32 (tf32), fp16 and int8 engines; bf16 is not implemented on it yet");
   if (!config.layer_precision.empty())
     return unsupported("--device cuda: per-layer precision (--layer-precision) is not implemented on it yet");
   const bool fp16 = uses_fp16(config);

@@ -113,9 +113,10 @@ void assign_layouts(engine::Plan& plan);
 
 // The int8 convolution tactic (conv_int8.cc), and its plan pass: the activations that an int8 convolution
 // writes and only int8 convolutions read become s8 tensors (the layers' quant_* attributes say their scales).
-// Returns how many it kept.
+// With through_pools, max pooling between such layers keeps its input and output int8 too. Returns how many
+// tensors it kept.
 inline constexpr const char* kInt8ConvTactic = "cuda.cudnn.conv.int8";
-int keep_int8_activations(engine::Plan& plan, bool fp16);
+int keep_int8_activations(engine::Plan& plan, bool fp16, bool through_pools);
 
 struct CudaTactic {
   const char* id = "";

@@ -39,7 +39,8 @@ Expected<int64_t> fastest_candidate(L& layer, cudnnHandle_t h, const LayerBuild&
     l.workspace = ws;
     l.workspace_bytes = ws_bytes;
     const double ms = median_ms(l.stream, 5, [&] { return layer.enqueue(l); });
-    if (log) std::fprintf(stderr, "tune %s: %s %.4f ms\n", b.layer.name.c_str(), layer.describe(cand).c_str(), ms);
+    if (log)
+      std::fprintf(stderr, "tune %s: %s %.4f ms\n", b.layer.name.c_str(), layer.describe(cand).c_str(), ms);
     if (ms >= 0 && (best < 0 || ms < best)) {
       best = ms;
       choice = cand;

@@ -3,6 +3,7 @@
 #include <cfloat>
 #include <cstdint>
 #include <initializer_list>
+#include <type_traits>
 
 #include "backends/cuda/kernels.h"
 
@@ -232,53 +233,6 @@ __global__ void k_quantize_s8(const T* x, int8_t* y, int64_t n, float inv_scale,
   }
   for (; i < n; i += stride) y[i] = quantize_s8(load(x, i), inv_scale);
 }
-// Channels-last max pooling of s8 tensors (max commutes with the quantization): 16 channels of one output
-// pixel per thread where c is a multiple of 16 and the tensors 16-byte aligned (__vmaxs4 on 4 lanes a word),
-// else one.
-template <int V>
-__global__ void __launch_bounds__(256)
-    k_maxpool_nhwc_s8(int8_t* y, const int8_t* x, int images, int c, int h, int w, int oh, int ow, int kh, int kw,
-                      int sh, int sw, int ph, int pw, int dh, int dw) {
-  const int cv = c / V;
-  const int64_t n = static_cast<int64_t>(images) * oh * ow * cv;
-  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n; i += (int64_t)gridDim.x * blockDim.x) {
-    const int cg = static_cast<int>(i % cv);
-    const int64_t pix = i / cv;
-    const int ox = static_cast<int>(pix % ow), oy = static_cast<int>((pix / ow) % oh);
-    const int64_t img = pix / (static_cast<int64_t>(ow) * oh);
-    const int8_t* xp = x + img * h * w * c + cg * V;
-    int8_t* yp = y + ((img * oh + oy) * ow + ox) * c + cg * V;
-    if constexpr (V == 16) {
-      uint4 acc = make_uint4(0x80808080u, 0x80808080u, 0x80808080u, 0x80808080u);
-      for (int ky = 0; ky < kh; ++ky) {
-        const int iy = oy * sh - ph + ky * dh;
-        if (iy < 0 || iy >= h) continue;
-        for (int kx = 0; kx < kw; ++kx) {
-          const int ix = ox * sw - pw + kx * dw;
-          if (ix < 0 || ix >= w) continue;
-          const uint4 v = *reinterpret_cast<const uint4*>(xp + (static_cast<int64_t>(iy) * w + ix) * c);
-          acc.x = __vmaxs4(acc.x, v.x);
-          acc.y = __vmaxs4(acc.y, v.y);
-          acc.z = __vmaxs4(acc.z, v.z);
-          acc.w = __vmaxs4(acc.w, v.w);
-        }
-      }
-      *reinterpret_cast<uint4*>(yp) = acc;
-    } else {
-      int acc = -128;
-      for (int ky = 0; ky < kh; ++ky) {
-        const int iy = oy * sh - ph + ky * dh;
-        if (iy < 0 || iy >= h) continue;
-        for (int kx = 0; kx < kw; ++kx) {
-          const int ix = ox * sw - pw + kx * dw;
-          if (ix >= 0 && ix < w) acc = max(acc, static_cast<int>(xp[(static_cast<int64_t>(iy) * w + ix) * c]));
-        }
-      }
-      *yp = static_cast<int8_t>(acc);
-    }
-  }
-}
-
 __global__ void k_f16_to_f32(const __half* x, float* y, int64_t n) {
   for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
        i += (int64_t)gridDim.x * blockDim.x)
@@ -384,6 +338,71 @@ __global__ void __launch_bounds__(256)
 #pragma unroll
       for (int e = 0; e < V; ++e) acc[e] = count ? acc[e] / count : 0.f;
     store_vec<T, V>(y + ((img * oh + oy) * ow + ox) * c + cg * V, acc);
+  }
+}
+
+// Calls f(offset of the tap in a channels-last image) for each tap of output (oy, ox)'s window that falls
+// inside the image (max pooling: padding never enters).
+template <typename F>
+__device__ __forceinline__ void for_each_tap(int oy, int ox, int h, int w, int c, int kh, int kw, int sh,
+                                             int sw, int ph, int pw, int dh, int dw, F f) {
+  for (int ky = 0; ky < kh; ++ky) {
+    const int iy = oy * sh - ph + ky * dh;
+    if (iy < 0 || iy >= h) continue;
+    for (int kx = 0; kx < kw; ++kx) {
+      const int ix = ox * sw - pw + kx * dw;
+      if (ix >= 0 && ix < w) f((static_cast<int64_t>(iy) * w + ix) * c);
+    }
+  }
+}
+
+// Channels-last max pooling into an s8 tensor, from an s8 one (the max commutes with the quantization;
+// V = 16 channels a thread through __vmaxs4 on 4 lanes a word, or 1) or from an FP16 one quantized at
+// inv_scale (V = 8 or 1). V > 1 needs c a multiple of V and 16-byte aligned x (and y to V bytes).
+template <typename T, int V>
+__global__ void __launch_bounds__(256)
+    k_maxpool_nhwc_to_s8(int8_t* y, const T* x, int images, int c, int h, int w, int oh, int ow, int kh,
+                         int kw, int sh, int sw, int ph, int pw, int dh, int dw, float inv_scale) {
+  const int cv = c / V;
+  const int64_t n = static_cast<int64_t>(images) * oh * ow * cv;
+  for (int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x; i < n;
+       i += (int64_t)gridDim.x * blockDim.x) {
+    const auto [cg, ox, oy, img] = nhwc_pos(i, cv, ow, 1, oh);
+    const T* xp = x + img * h * w * c + cg * V;
+    int8_t* yp = y + ((img * oh + oy) * ow + ox) * c + cg * V;
+    if constexpr (std::is_same_v<T, int8_t> && V == 16) {
+      uint4 acc = make_uint4(0x80808080u, 0x80808080u, 0x80808080u, 0x80808080u);
+      for_each_tap(oy, ox, h, w, c, kh, kw, sh, sw, ph, pw, dh, dw, [&](int64_t o) {
+        const uint4 v = *reinterpret_cast<const uint4*>(xp + o);
+        acc = make_uint4(__vmaxs4(acc.x, v.x), __vmaxs4(acc.y, v.y), __vmaxs4(acc.z, v.z),
+                         __vmaxs4(acc.w, v.w));
+      });
+      *reinterpret_cast<uint4*>(yp) = acc;
+    } else if constexpr (std::is_same_v<T, int8_t>) {
+      int acc = -128;
+      for_each_tap(oy, ox, h, w, c, kh, kw, sh, sw, ph, pw, dh, dw,
+                   [&](int64_t o) { acc = max(acc, static_cast<int>(xp[o])); });
+      *yp = static_cast<int8_t>(acc);
+    } else {
+      float acc[V], v[V];
+#pragma unroll
+      for (int e = 0; e < V; ++e) acc[e] = -FLT_MAX;
+      for_each_tap(oy, ox, h, w, c, kh, kw, sh, sw, ph, pw, dh, dw, [&](int64_t o) {
+        load_vec<T, V>(xp + o, v);
+#pragma unroll
+        for (int e = 0; e < V; ++e) acc[e] = fmaxf(acc[e], v[e]);
+      });
+      union {
+        int8_t q[V];
+        uint2 u;
+      } out;
+#pragma unroll
+      for (int e = 0; e < V; ++e) out.q[e] = quantize_s8(acc[e], inv_scale);
+      if constexpr (V == 8)
+        *reinterpret_cast<uint2*>(yp) = out.u;
+      else
+        *yp = out.q[0];
+    }
   }
 }
 
@@ -608,21 +627,37 @@ void quantize_s8(bool half, const void* x, void* y, int64_t n, float scale, cuda
     return;
   }
   const bool vec = reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 8 == 0;
-  k_quantize_s8<__half><<<blocks_for(vec ? (n + 7) / 8 : n), kThreads, 0, s>>>(static_cast<const __half*>(x), q,
-                                                                             n, inv, vec);
+  k_quantize_s8<__half>
+      <<<blocks_for(vec ? (n + 7) / 8 : n), kThreads, 0, s>>>(static_cast<const __half*>(x), q, n, inv, vec);
 }
 void maxpool_nhwc_s8(void* y, const void* x, int images, int c, int h, int w, int oh, int ow, int kh, int kw,
                      int sh, int sw, int ph, int pw, int dh, int dw, cudaStream_t s) {
-  const bool vec = c % 16 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
+  const bool vec =
+      c % 16 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 16 == 0;
   const int64_t n = static_cast<int64_t>(images) * oh * ow * c / (vec ? 16 : 1);
   auto* yq = static_cast<int8_t*>(y);
   auto* xq = static_cast<const int8_t*>(x);
   if (vec)
-    k_maxpool_nhwc_s8<16><<<blocks_for(n), kThreads, 0, s>>>(yq, xq, images, c, h, w, oh, ow, kh, kw, sh, sw, ph,
-                                                             pw, dh, dw);
+    k_maxpool_nhwc_to_s8<int8_t, 16><<<blocks_for(n), kThreads, 0, s>>>(yq, xq, images, c, h, w, oh, ow, kh,
+                                                                        kw, sh, sw, ph, pw, dh, dw, 1.f);
   else
-    k_maxpool_nhwc_s8<1><<<blocks_for(n), kThreads, 0, s>>>(yq, xq, images, c, h, w, oh, ow, kh, kw, sh, sw, ph,
-                                                            pw, dh, dw);
+    k_maxpool_nhwc_to_s8<int8_t, 1><<<blocks_for(n), kThreads, 0, s>>>(yq, xq, images, c, h, w, oh, ow, kh,
+                                                                       kw, sh, sw, ph, pw, dh, dw, 1.f);
+}
+void maxpool_nhwc_f16_s8(void* y, const void* x, int images, int c, int h, int w, int oh, int ow, int kh,
+                         int kw, int sh, int sw, int ph, int pw, int dh, int dw, float scale,
+                         cudaStream_t s) {
+  const bool vec =
+      c % 8 == 0 && reinterpret_cast<uintptr_t>(x) % 16 == 0 && reinterpret_cast<uintptr_t>(y) % 8 == 0;
+  const int64_t n = static_cast<int64_t>(images) * oh * ow * c / (vec ? 8 : 1);
+  auto* yq = static_cast<int8_t*>(y);
+  auto* xh = static_cast<const __half*>(x);
+  if (vec)
+    k_maxpool_nhwc_to_s8<__half, 8><<<blocks_for(n), kThreads, 0, s>>>(
+        yq, xh, images, c, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, 1.f / scale);
+  else
+    k_maxpool_nhwc_to_s8<__half, 1><<<blocks_for(n), kThreads, 0, s>>>(
+        yq, xh, images, c, h, w, oh, ow, kh, kw, sh, sw, ph, pw, dh, dw, 1.f / scale);
 }
 void cast_f16_to_f32(const void* x, float* y, int64_t n, cudaStream_t s) {
   k_f16_to_f32<<<blocks_for(n), kThreads, 0, s>>>(static_cast<const __half*>(x), y, n);

@@ -56,6 +56,9 @@ void quantize_s8(bool half, const void* x, void* y, int64_t n, float scale, cuda
 // enters the max).
 void maxpool_nhwc_s8(void* y, const void* x, int images, int c, int h, int w, int oh, int ow, int kh, int kw,
                      int sh, int sw, int ph, int pw, int dh, int dw, cudaStream_t s);
+// The same from an FP16 x into an s8 y at `scale` (y = clamp(round(max / scale), -127, 127)).
+void maxpool_nhwc_f16_s8(void* y, const void* x, int images, int c, int h, int w, int oh, int ow, int kh,
+                         int kw, int sh, int sw, int ph, int pw, int dh, int dw, float scale, cudaStream_t s);
 
 // y = fn(x + bias[(i / inner) % channels] + z[i]); bias and z may be null; y may be x or z.
 void epilogue(bool half, void* y, const void* x, const void* bias, const void* z, int64_t n, int64_t inner,

@@ -170,14 +170,22 @@ INGOT_REGISTER_CUDA_TACTIC(
 class PoolLayer : public CudaLayer {
  public:
   bool max = false, include_pad = false, nhwc = false;
+  float y_scale = 1;  // an s8 output's scale (engine::kQuantYScaleAttr)
   int kh = 1, kw = 1, sh = 1, sw = 1, ph = 0, pw = 0, dh = 1, dw = 1;
   Status enqueue(const Launch& l) const override {
     const Dims& x = l.in[0].dims;
     const Dims& y = l.out[0].dims;
     auto i = [](int64_t v) { return static_cast<int>(v); };
-    if (l.in[0].dtype == DType::kI8) {  // an int8 plan's kept tensor (keep_int8_activations): max, NHWC
-      kernels::maxpool_nhwc_s8(l.out[0].ptr, l.in[0].ptr, i(x[0]), i(x[1]), i(x[2]), i(x[3]), i(y[2]), i(y[3]), kh,
-                               kw, sh, sw, ph, pw, dh, dw, l.stream);
+    // An int8 plan's kept tensors (keep_int8_activations): max pooling, NHWC, from s8 or FP16 into s8.
+    if (l.in[0].dtype == DType::kI8) {
+      kernels::maxpool_nhwc_s8(l.out[0].ptr, l.in[0].ptr, i(x[0]), i(x[1]), i(x[2]), i(x[3]), i(y[2]),
+                               i(y[3]), kh, kw, sh, sw, ph, pw, dh, dw, l.stream);
+      INGOT_CUDA_LAUNCHED();
+      return Status::Ok();
+    }
+    if (l.out[0].dtype == DType::kI8) {
+      kernels::maxpool_nhwc_f16_s8(l.out[0].ptr, l.in[0].ptr, i(x[0]), i(x[1]), i(x[2]), i(x[3]), i(y[2]),
+                                   i(y[3]), kh, kw, sh, sw, ph, pw, dh, dw, y_scale, l.stream);
       INGOT_CUDA_LAUNCHED();
       return Status::Ok();
     }
@@ -215,7 +223,11 @@ INGOT_REGISTER_CUDA_TACTIC(
       const auto pads = b.attr_ints("pads");
       if (pads.size() == 4 && (pads[0] != pads[2] || pads[1] != pads[3])) return "asymmetric pads";
       if (b.in(0).dtype == DType::kI8 || b.out(0).dtype == DType::kI8) {
-        if (op != "MaxPool" || b.in(0).dtype != b.out(0).dtype) return "int8 pooling is max pooling, int8 to int8";
+        if (op != "MaxPool" || b.out(0).dtype != DType::kI8) return "int8 pooling is max pooling into int8";
+        if (b.in(0).dtype != DType::kI8 && !(b.fp16 && b.in(0).dtype == DType::kF32))
+          return "int8 pooling reads int8 or FP16";
+        if (b.in(0).dtype != DType::kI8 && !(b.attr_float(engine::kQuantYScaleAttr, 0.f) > 0.f))
+          return "no scale for the int8 output";
         if (!b.nhwc_in(0) || !b.nhwc_out(0)) return "int8 pooling is channels-last";
         return "";
       }
@@ -225,6 +237,7 @@ INGOT_REGISTER_CUDA_TACTIC(
       auto p = std::make_unique<PoolLayer>();
       p->max = b.layer.op_type == "MaxPool";
       p->include_pad = b.attr_int("count_include_pad", 0) != 0;
+      p->y_scale = b.attr_float(engine::kQuantYScaleAttr, 1.f);
       p->nhwc = b.nhwc_in(0);
       const auto k = b.attr_ints("kernel_shape"), s = b.attr_ints("strides"), pads = b.attr_ints("pads"),
                  d = b.attr_ints("dilations");
