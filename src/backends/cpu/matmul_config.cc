@@ -142,6 +142,9 @@ Expected<MatMulConfig> matmul_config(const LayerDesc& d) {
   }
   // Batched products need equal ranks up to 12 (oneDNN's limit) once promoted.
   if (std::max(a->dims.size(), b->dims.size()) > 6) return unsupported("rank above 6");
+  for (const PlanTensor* t : {a, b, y})
+    for (int64_t dim : t->dims)
+      if (dim == 0) return unsupported(kEmptyMatMul);
   if (dims_static(a->dims) && dims_static(b->dims)) {
     auto g = matmul_geometry(a->dims, b->dims, c.kind == Kind::kGemm, c.ta, c.tb);
     if (!g.ok()) return g.status();

@@ -38,4 +38,9 @@ struct MatMulConfig {
 // The layer's configuration, or why a matmul tactic cannot run it.
 Expected<MatMulConfig> matmul_config(const LayerDesc& d);
 
+// Products with an empty operand are the reference's: oneDNN 2.6 divides by zero (SIGFPE) creating such a
+// matmul on AVX-512 CPUs.
+inline constexpr const char* kEmptyMatMul =
+    "an empty operand (oneDNN 2.6 divides by zero creating such a matmul)";
+
 }  // namespace ingot::backends::cpu

@@ -101,6 +101,7 @@ class MatMulKernel : public Kernel {
     if (a.dtype() != DType::kF32 || b.dtype() != DType::kF32) return ctx.fail("A and B must be float32");
     const MatMulInstance* inst = static_.get();
     if (!inst || a.dims() != static_a_ || b.dims() != static_b_) {
+      if (a.numel() == 0 || b.numel() == 0) return ctx.fail(kEmptyMatMul);
       Dims key = a.dims();
       key.push_back(-1);
       key.insert(key.end(), b.dims().begin(), b.dims().end());
