@@ -173,10 +173,7 @@ class ConvLayer : public CudaLayer {
     if (has_z_) y = g->pointwise(y, tensor("z", kUidZ, dims_y_, layout(dims_y_)), add().set_name("residual"));
     if (with_act) y = g->pointwise(y, act.set_name("activation"));
     y->set_output(true).set_uid(kUidY).set_dim(dims_y_).set_stride(layout(dims_y_));
-    INGOT_FE_OK(g->validate());
-    INGOT_FE_OK(g->build_operation_graph(h));
-    g->deselect_workspace_greater_than(int64_t{1} << 30);
-    INGOT_FE_OK(g->create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}));
+    INGOT_RETURN_IF_ERROR(plan_graph(*g, h));
     graph_ = std::move(g);
     return Status::Ok();
   }
@@ -354,17 +351,7 @@ std::string conv_supports(const LayerBuild& b) {
 Expected<std::unique_ptr<CudaLayer>> conv_prepare(LayerBuild& b) {
   auto c = std::make_unique<ConvLayer>();
   INGOT_RETURN_IF_ERROR(c->init(b));
-  cudnnHandle_t h = b.handles->cudnn;
-  int64_t choice = b.choice;
-  if (choice < 0) {
-    INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> cands, c->candidates(h, b.opt_level >= 3));
-    choice = cands.front();  // the heuristic's first
-    if (b.tune && b.tuning && cands.size() > 1) {
-      INGOT_ASSIGN_OR_RETURN(choice, fastest_candidate(*c, h, b, cands, choice));
-    }
-    b.choice = choice;
-  }
-  INGOT_RETURN_IF_ERROR(c->choose(h, choice));
+  INGOT_RETURN_IF_ERROR(choose_candidate(*c, b.handles->cudnn, b));
   return std::unique_ptr<CudaLayer>(std::move(c));
 }
 

@@ -227,10 +227,7 @@ class Int8ConvLayer : public CudaLayer {
         .set_dim(dims_y_)
         .set_stride(nhwc(dims_y_))
         .set_data_type(y_int8_ ? fe::DataType_t::INT8 : fe::DataType_t::HALF);
-    INGOT_FE_OK(g->validate());
-    INGOT_FE_OK(g->build_operation_graph(h));
-    g->deselect_workspace_greater_than(int64_t{1} << 30);
-    INGOT_FE_OK(g->create_execution_plans({fe::HeurMode_t::A, fe::HeurMode_t::FALLBACK}));
+    INGOT_RETURN_IF_ERROR(plan_graph(*g, h));
     graph_ = std::move(g);
     return Status::Ok();
   }
@@ -306,17 +303,7 @@ Expected<std::unique_ptr<CudaLayer>> int8_conv_prepare(LayerBuild& b) {
   if (!why.empty()) return unsupported("layer '" + b.layer.name + "': " + why);
   auto c = std::make_unique<Int8ConvLayer>();
   INGOT_RETURN_IF_ERROR(c->init(b));
-  cudnnHandle_t h = b.handles->cudnn;
-  int64_t choice = b.choice;
-  if (choice < 0) {
-    INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> cands, c->candidates(h, b.opt_level >= 3));
-    choice = cands.front();
-    if (b.tune && b.tuning && cands.size() > 1) {
-      INGOT_ASSIGN_OR_RETURN(choice, fastest_candidate(*c, h, b, cands, choice));
-    }
-    b.choice = choice;
-  }
-  INGOT_RETURN_IF_ERROR(c->choose(h, choice));
+  INGOT_RETURN_IF_ERROR(choose_candidate(*c, b.handles->cudnn, b));
   return std::unique_ptr<CudaLayer>(std::move(c));
 }
 

@@ -22,6 +22,17 @@ namespace ingot::backends::cuda {
 // The activation as a pointwise node of the graph; false for those the graph does not express exactly.
 bool graph_activation(const kernels::FnParams& f, cudnn_frontend::graph::Pointwise_attributes* a);
 
+// The graph checked and lowered, and the plans cuDNN's heuristics offer for it (modes A and fallback), those
+// needing over 1 GiB of workspace left out.
+inline Status plan_graph(cudnn_frontend::graph::Graph& g, cudnnHandle_t h) {
+  INGOT_FE_OK(g.validate());
+  INGOT_FE_OK(g.build_operation_graph(h));
+  g.deselect_workspace_greater_than(int64_t{1} << 30);
+  INGOT_FE_OK(
+      g.create_execution_plans({cudnn_frontend::HeurMode_t::A, cudnn_frontend::HeurMode_t::FALLBACK}));
+  return Status::Ok();
+}
+
 // Times each of `cands` on the tuning buffers (the layer's choose(h, c), enqueue, describe(c) and
 // max_workspace(h, cands)) and returns the fastest; `fallback` where none ran.
 template <typename L>
@@ -48,6 +59,23 @@ Expected<int64_t> fastest_candidate(L& layer, cudnnHandle_t h, const LayerBuild&
   }
   cudaFree(ws);
   return choice;
+}
+
+// The layer's candidate: at build (b.choice < 0) the heuristics' first of layer.candidates(h, exhaustive),
+// or the fastest where the build tunes, kept in b.choice; at load the one the engine kept. Then
+// layer.choose(h, it).
+template <typename L>
+Status choose_candidate(L& layer, cudnnHandle_t h, LayerBuild& b) {
+  int64_t choice = b.choice;
+  if (choice < 0) {
+    INGOT_ASSIGN_OR_RETURN(std::vector<int64_t> cands, layer.candidates(h, b.opt_level >= 3));
+    choice = cands.front();
+    if (b.tune && b.tuning && cands.size() > 1) {
+      INGOT_ASSIGN_OR_RETURN(choice, fastest_candidate(layer, h, b, cands, choice));
+    }
+    b.choice = choice;
+  }
+  return layer.choose(h, choice);
 }
 
 }  // namespace ingot::backends::cuda

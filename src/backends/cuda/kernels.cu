@@ -215,21 +215,23 @@ template <typename T>
 __global__ void k_quantize_s8(const T* x, int8_t* y, int64_t n, float inv_scale, bool vec) {
   const int64_t stride = (int64_t)gridDim.x * blockDim.x;
   int64_t i = blockIdx.x * (int64_t)blockDim.x + threadIdx.x;
-  if (vec) {
-    for (; i * 8 + 8 <= n; i += stride) {
-      const uint4 v = reinterpret_cast<const uint4*>(x)[i];
-      const __half* h = reinterpret_cast<const __half*>(&v);
-      union {
-        uint2 u;
-        int8_t q[8];
-      } out;
+  if constexpr (std::is_same_v<T, __half>) {  // vec: 8 halves a 16-byte load
+    if (vec) {
+      for (; i * 8 + 8 <= n; i += stride) {
+        const uint4 v = reinterpret_cast<const uint4*>(x)[i];
+        const __half* h = reinterpret_cast<const __half*>(&v);
+        union {
+          uint2 u;
+          int8_t q[8];
+        } out;
 #pragma unroll
-      for (int j = 0; j < 8; ++j) out.q[j] = quantize_s8(__half2float(h[j]), inv_scale);
-      reinterpret_cast<uint2*>(y)[i] = out.u;
+        for (int j = 0; j < 8; ++j) out.q[j] = quantize_s8(__half2float(h[j]), inv_scale);
+        reinterpret_cast<uint2*>(y)[i] = out.u;
+      }
+      for (int64_t t = (n / 8) * 8 + blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < n; t += stride)
+        y[t] = quantize_s8(load(x, t), inv_scale);
+      return;
     }
-    for (int64_t t = (n / 8) * 8 + blockIdx.x * (int64_t)blockDim.x + threadIdx.x; t < n; t += stride)
-      y[t] = quantize_s8(load(x, t), inv_scale);
-    return;
   }
   for (; i < n; i += stride) y[i] = quantize_s8(load(x, i), inv_scale);
 }
