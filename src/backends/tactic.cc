@@ -21,6 +21,11 @@ std::vector<Tactic>& registry() {
   return r;
 }
 
+std::vector<TimingLayout>& timing_layouts() {
+  static std::vector<TimingLayout> f;
+  return f;
+}
+
 class ReferenceKernel : public Kernel {
  public:
   explicit ReferenceKernel(ops::RunFn run) : run_(run) {}
@@ -58,12 +63,13 @@ bool log_tuning() {
   return on;
 }
 
-// Output memory reused from run to run and zero-filled before each, as an engine's arena is: timing
-// fresh allocations would time the page faults too.
+// Output memory reused from run to run and zero-filled before each where the kernel may not write all of it,
+// as an engine's arena is: timing fresh allocations would time the page faults too.
 class ReusedOutputs {
  public:
-  ops::RunContext::OutputAllocator allocator() {
-    return [this](size_t i, DType dtype, Dims dims) -> Expected<Tensor> {
+  // zero: clear the memory before each run, as the engine does for kernels that may not write all of it.
+  ops::RunContext::OutputAllocator allocator(bool zero) {
+    return [this, zero](size_t i, DType dtype, Dims dims) -> Expected<Tensor> {
       INGOT_ASSIGN_OR_RETURN(int64_t numel, checked_numel(dims));
       const size_t bytes = static_cast<size_t>(numel) * dtype_size(dtype);
       if (dtype == DType::kString) return Tensor::create(dtype, std::move(dims));
@@ -75,7 +81,7 @@ class ReusedOutputs {
         buffer = std::shared_ptr<void>(p, [](void* q) { std::free(q); });
         size = bytes;
       }
-      std::memset(buffer.get(), 0, bytes);
+      if (zero) std::memset(buffer.get(), 0, bytes);
       return Tensor::wrap(dtype, std::move(dims), buffer, buffer.get());
     };
   }
@@ -97,33 +103,46 @@ Expected<std::vector<Tensor>> run_with(const LayerDesc& desc, const Kernel& kern
 // One warm-up run each (a candidate more than give_up_ratio times slower than the fastest warm-up is
 // dropped there: the reference, mostly), then `repeats` rounds that run each remaining candidate once
 // in turn, so that a burst of load on a busy machine falls on all of them alike.
-std::string fastest_by_timing(const LayerDesc& desc, const std::vector<const Tactic*>& tactics,
-                              const std::vector<Tensor>& inputs, const TuningOptions& options,
-                              double* best_ms) {
+std::string fastest_by_timing(const engine::Plan& plan, size_t index,
+                              const std::vector<const Tactic*>& tactics, const std::vector<Tensor>& inputs,
+                              const TuningOptions& options, double* best_ms) {
+  const LayerDesc desc{plan.layers[index], plan.tensors};
   struct Candidate {
     const char* id;
+    std::unique_ptr<engine::PlanLayer>
+        layer;  // the layer in its engine form (timing_layouts); null: as planned
     std::unique_ptr<Kernel> kernel;
     ReusedOutputs outputs;
     std::vector<double> times;
     std::string note;
   };
   std::vector<Candidate> all;
-  auto add = [&](const char* id, Expected<std::unique_ptr<Kernel>> kernel) {
+  auto add = [&](const char* id, std::unique_ptr<engine::PlanLayer> layer,
+                 Expected<std::unique_ptr<Kernel>> kernel) {
     Candidate& c = all.emplace_back();
     c.id = id;
+    c.layer = std::move(layer);
     if (kernel.ok())
       c.kernel = std::move(*kernel);
     else
       c.note = "(" + kernel.status().message() + ")";
   };
-  for (const Tactic* t : tactics) add(t->id, t->prepare(desc));
+  for (const Tactic* t : tactics) {
+    add(t->id, nullptr, t->prepare(desc));
+    for (engine::PlanLayer& form : timing_forms(plan, index, *t)) {
+      auto layer = std::make_unique<engine::PlanLayer>(std::move(form));
+      auto kernel = t->prepare(LayerDesc{*layer, plan.tensors});
+      if (kernel.ok()) add(t->id, std::move(layer), std::move(kernel));
+    }
+  }
   // The reference computes in fp32: a candidate only for fp32 layers.
-  if (desc.layer.precision == "fp32") add(kReferenceTactic, prepare_reference(desc));
+  if (desc.layer.precision == "fp32") add(kReferenceTactic, nullptr, prepare_reference(desc));
   // Seconds of one run, or a negative number when it failed.
   auto time_once = [&](Candidate& c) {
-    const ops::RunContext::OutputAllocator allocate = c.outputs.allocator();
+    const ops::RunContext::OutputAllocator allocate = c.outputs.allocator(!c.kernel->overwrites_outputs());
+    const LayerDesc run_desc{c.layer ? *c.layer : desc.layer, desc.tensors};
     const auto t0 = std::chrono::steady_clock::now();
-    const bool ok = run_with(desc, *c.kernel, inputs, &allocate).ok();
+    const bool ok = run_with(run_desc, *c.kernel, inputs, &allocate).ok();
     const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
     return ok ? s : -1.0;
   };
@@ -164,7 +183,7 @@ std::string fastest_by_timing(const LayerDesc& desc, const std::vector<const Tac
         best = fastest;
       }
     }
-    log += std::string(" ") + c.id + "=" + c.note;
+    log += std::string(" ") + c.id + (c.layer ? "[engine layout]" : "") + "=" + c.note;
   }
   if (log_tuning())
     std::fprintf(stderr, "tune %s (%s):%s -> %s\n", desc.layer.name.c_str(), desc.layer.op_type.c_str(),
@@ -208,6 +227,17 @@ std::vector<std::pair<int, PlanPass>>& plan_passes() {
   return p;
 }
 }  // namespace
+
+TimingLayoutRegistrar::TimingLayoutRegistrar(TimingLayout f) { timing_layouts().push_back(f); }
+
+std::vector<engine::PlanLayer> timing_forms(const engine::Plan& plan, size_t index, const Tactic& tactic) {
+  std::vector<engine::PlanLayer> forms;
+  for (TimingLayout f : timing_layouts()) {
+    engine::PlanLayer layer = plan.layers[index];
+    if (f(plan, index, tactic, layer)) forms.push_back(std::move(layer));
+  }
+  return forms;
+}
 
 PlanPassRegistrar::PlanPassRegistrar(PlanPass pass, int order) {
   auto& passes = plan_passes();
@@ -253,8 +283,9 @@ Expected<std::unique_ptr<Kernel>> prepare_reference(const LayerDesc& desc) {
 }
 
 Expected<std::vector<Tensor>> run_kernel(const LayerDesc& desc, const Kernel& kernel,
-                                         const std::vector<Tensor>& inputs) {
-  return run_with(desc, kernel, inputs, nullptr);
+                                         const std::vector<Tensor>& inputs,
+                                         const ops::RunContext::OutputAllocator* allocate) {
+  return run_with(desc, kernel, inputs, allocate);
 }
 
 namespace {
@@ -379,7 +410,8 @@ Status select_tactics(engine::Plan& plan, const TuningOptions& options) {
         }
       }
       double ms = 0;
-      const std::string best = fastest_by_timing(desc, candidates, inputs, options, &ms);
+      const std::string best = fastest_by_timing(plan, static_cast<size_t>(&layer - plan.layers.data()),
+                                                 candidates, inputs, options, &ms);
       ++stats.timed;
       if (!best.empty()) {
         layer.tactic = best;

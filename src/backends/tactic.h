@@ -72,8 +72,10 @@ Expected<std::unique_ptr<Kernel>> prepare_reference(const LayerDesc& desc);
 
 // Runs `kernel` on the layer outside an engine: one tensor per layer input (undefined for an omitted
 // one), outputs in memory of their own. For the tuner and the tests; layers with subgraphs cannot run.
+// `allocate`, when given, places the outputs (an engine's arena does: an output over an input, say).
 Expected<std::vector<Tensor>> run_kernel(const LayerDesc& desc, const Kernel& kernel,
-                                         const std::vector<Tensor>& inputs);
+                                         const std::vector<Tensor>& inputs,
+                                         const ops::RunContext::OutputAllocator* allocate = nullptr);
 
 // Chooses a tactic for every layer of the plan (sets layer.tactic). opt_level 0: the first supporting
 // tactic in registration order (fast tactics register before the reference) that prepares; >= 1: every
@@ -109,11 +111,26 @@ struct PlanPassRegistrar {
   explicit PlanPassRegistrar(PlanPass pass, int order = 0);
 };
 
+// The form a backend's plan passes will most likely give a layer once they agree layouts with its
+// neighbours (a blocked layout kept between layers, say): sets those layout attributes on `layer` (a copy of
+// plan.layers[index]) and returns true, or returns false where `tactic` would run it as the plan has it. The
+// tuner times such a tactic in both forms and keeps its faster time, so that a tactic is not charged with
+// the reorders its layout pass removes, nor one that cannot take part (the reference) preferred for that.
+using TimingLayout = bool (*)(const engine::Plan& plan, size_t index, const Tactic& tactic,
+                              engine::PlanLayer& layer);
+struct TimingLayoutRegistrar {
+  explicit TimingLayoutRegistrar(TimingLayout f);
+};
+// The forms the registered TimingLayouts give plan.layers[index] for `tactic` (none: it is timed as planned).
+std::vector<engine::PlanLayer> timing_forms(const engine::Plan& plan, size_t index, const Tactic& tactic);
+
 }  // namespace ingot::backends
 
 #define INGOT_REGISTER_TACTIC(ID, ...)                                        \
   static const ::ingot::backends::TacticRegistrar INGOT_CONCAT(kIngotTactic_, \
                                                                ID)(::ingot::backends::Tactic{__VA_ARGS__})
+#define INGOT_REGISTER_TIMING_LAYOUT(ID, FN) \
+  static const ::ingot::backends::TimingLayoutRegistrar INGOT_CONCAT(kIngotTimingLayout_, ID)(FN)
 #define INGOT_REGISTER_PLAN_PASS(ID, FN, ...)                                     \
   static const ::ingot::backends::PlanPassRegistrar INGOT_CONCAT(kIngotPlanPass_, \
                                                                  ID)(FN __VA_OPT__(, ) __VA_ARGS__)

@@ -5,6 +5,8 @@
 
 #include <chrono>
 #include <cstring>
+#include <functional>
+#include <numeric>
 #include <thread>
 
 #include "backends/tactic.h"
@@ -409,21 +411,28 @@ TEST(SelectTactics, TimesTheSupportingTacticsAndKeepsOne) {
   EXPECT_EQ(plan.layers[0].tactic, kReferenceTactic);
 }
 
+// A float32 tensor of static dims added to the plan (random values for a weight); its id.
+int32_t add_tensor(engine::Plan& plan, const std::string& name, const Dims& dims, TensorKind kind,
+                   uint32_t seed) {
+  PlanTensor t;
+  t.name = name;
+  t.dtype = DType::kF32;
+  t.kind = kind;
+  t.dims = dims;
+  t.dim_symbols.assign(dims.size(), "");
+  t.max_bytes = 4 * std::accumulate(dims.begin(), dims.end(), int64_t{1}, std::multiplies<>());
+  if (kind == TensorKind::kWeight) t.weight = random_tensor(dims, seed);
+  plan.tensors.push_back(std::move(t));
+  return static_cast<int32_t>(plan.tensors.size() - 1);
+}
+
 // Two convolutions in a chain, the second also reading the first's output as its residual: the tensor
 // between them is kept in oneDNN's blocked layout, and the chain still computes the reference's result.
 TEST(ConvLayouts, BlockedBetweenTwoConvolutions) {
   const Dims xd = {1, 8, 10, 10}, wd = {16, 8, 3, 3}, w2d = {16, 16, 1, 1}, yd = {1, 16, 10, 10};
   engine::Plan plan;
   auto tensor = [&](const std::string& name, Dims dims, TensorKind kind, uint32_t seed) {
-    PlanTensor t;
-    t.name = name;
-    t.dtype = DType::kF32;
-    t.kind = kind;
-    t.dims = dims;
-    t.dim_symbols.assign(dims.size(), "");
-    if (kind == TensorKind::kWeight) t.weight = random_tensor(dims, seed);
-    plan.tensors.push_back(std::move(t));
-    return static_cast<int32_t>(plan.tensors.size() - 1);
+    return add_tensor(plan, name, dims, kind, seed);
   };
   const int32_t x = tensor("x", xd, TensorKind::kInput, 0), w1 = tensor("w1", wd, TensorKind::kWeight, 1),
                 b1 = tensor("b1", {16}, TensorKind::kWeight, 2),
@@ -506,6 +515,151 @@ TEST(ConvLayouts, BlockedBetweenTwoConvolutions) {
   EXPECT_LE(relative_error((*yv)[0], want), kTolerance);
   // The tensor between them really is blocked: the same values, in another order.
   EXPECT_GT(relative_error((*tv)[0], (*tr)[0]), 0.1);
+}
+
+// x -> conv1 -> t -> conv2 -> u -> conv3 (+ residual t, ReLU) -> v -> conv4 -> y: C channels, static shapes.
+struct ConvChain {
+  engine::Plan plan;
+  int32_t x, t, u, v, y;
+  explicit ConvChain(int64_t C = 16) {
+    auto tensor = [&](const std::string& name, Dims dims, TensorKind kind, uint32_t seed) {
+      return add_tensor(plan, name, dims, kind, seed);
+    };
+    const Dims ad = {1, C, 8, 8};
+    x = tensor("x", ad, TensorKind::kInput, 0);
+    t = tensor("t", ad, TensorKind::kActivation, 0);
+    u = tensor("u", ad, TensorKind::kActivation, 0);
+    v = tensor("v", ad, TensorKind::kActivation, 0);
+    y = tensor("y", ad, TensorKind::kOutput, 0);
+    plan.inputs = {x};
+    plan.outputs = {y};
+    auto conv = [&](const std::string& name, int32_t in, int32_t out, int32_t z) {
+      PlanLayer l;
+      l.name = name;
+      l.op_type = "Conv";
+      l.opset = 17;
+      l.attrs["pads"].kind = ir::Attribute::Kind::kInts;
+      l.attrs["pads"].ints = {1, 1, 1, 1};
+      const uint32_t seed = static_cast<uint32_t>(plan.layers.size()) * 2 + 1;
+      l.inputs = {in, tensor(name + ".w", {C, C, 3, 3}, TensorKind::kWeight, seed),
+                  tensor(name + ".b", {C}, TensorKind::kWeight, seed + 1)};
+      if (z >= 0) {
+        l.domain = "ingot";
+        l.op_type = "FusedConv";
+        l.opset = 1;
+        l.attrs["activation"].kind = ir::Attribute::Kind::kString;
+        l.attrs["activation"].s = "Relu";
+        l.inputs.push_back(z);
+      }
+      l.outputs = {out};
+      plan.layers.push_back(std::move(l));
+    };
+    conv("conv1", x, t, -1);
+    conv("conv2", t, u, -1);
+    conv("conv3", u, v, t);
+    conv("conv4", v, y, -1);
+  }
+};
+
+// The tuner times oneDNN's convolution also in the layout the layout pass will most likely agree: blocked
+// where the tensor goes from a convolution to convolutions only; plain for the model's input and output.
+TEST(SelectTactics, TimesLayoutTakingTacticsInTheirEngineLayout) {
+  ConvChain c;
+  const Tactic* onednn = find_tactic("cpu.onednn.conv");
+  ASSERT_NE(onednn, nullptr);
+  auto layouts = [&](size_t i) {
+    const std::vector<PlanLayer> forms = timing_forms(c.plan, i, *onednn);
+    std::string s;
+    for (const PlanLayer& f : forms)
+      for (const char* a : {"tactic_src_layout", "tactic_dst_layout", "tactic_z_layout"})
+        s += std::string(a + 7) + "=" + (f.attrs.count(a) ? f.attrs.at(a).s : "-") + " ";
+    return s;
+  };
+  const std::string b = cpu_features().avx512f ? "nChw16c" : "nChw8c";
+  EXPECT_EQ(layouts(0), "src_layout=- dst_layout=" + b + " z_layout=- ");
+  EXPECT_EQ(layouts(1), "src_layout=" + b + " dst_layout=" + b + " z_layout=- ");
+  EXPECT_EQ(layouts(2), "src_layout=" + b + " dst_layout=" + b + " z_layout=" + b + " ");
+  EXPECT_EQ(layouts(3), "src_layout=" + b + " dst_layout=- z_layout=- ");
+  // Tactics that do not take part are timed as planned.
+  EXPECT_TRUE(timing_forms(c.plan, 1, *find_tactic("cpu.onednn.conv.nchw")).empty());
+  // A tensor also read by a layer of another kind stays plain.
+  PlanLayer relu;
+  relu.name = "relu";
+  relu.op_type = "Relu";
+  relu.opset = 17;
+  relu.inputs = {c.u};
+  relu.outputs = {c.y};
+  c.plan.layers.insert(c.plan.layers.begin() + 2, relu);
+  EXPECT_EQ(layouts(1), "src_layout=" + b + " dst_layout=- z_layout=- ");
+}
+
+// A convolution whose residual dies there writes its output over it; the chain still computes the
+// reference's result, the residual blocked (16 channels) or plain (12: not whole blocks).
+TEST(ResidualInPlace, OutputOverTheResidualWhereItDies) {
+  for (int64_t C : {16, 12}) {
+    ConvChain c(C);
+    const std::vector<PlanTensor> plain_tensors = c.plan.tensors;
+    const std::vector<PlanLayer> plain_layers = c.plan.layers;
+    ASSERT_TRUE(select_tactics(c.plan, TuningOptions{.opt_level = 0}).ok());
+    const PlanLayer& conv3 = c.plan.layers[2];
+    EXPECT_EQ(conv3.attrs.count("tactic_z_layout"), C == 16 ? 1u : 0u);
+    EXPECT_EQ(conv3.in_place_input, 3) << C;
+    EXPECT_EQ(c.plan.tensors[c.v].alias_of, c.t) << C;
+    for (size_t i : {0, 1, 3}) EXPECT_EQ(c.plan.layers[i].in_place_input, -1) << i;
+    // Run the layers as the engine does: conv3's output in t's memory.
+    const Tensor xv = random_tensor({1, C, 8, 8}, 9);
+    std::vector<Tensor> vals(c.plan.tensors.size());
+    vals[c.x] = xv;
+    for (const PlanLayer& l : c.plan.layers) {
+      const LayerDesc d{l, c.plan.tensors};
+      auto k = find_tactic(l.tactic)->prepare(d);
+      ASSERT_TRUE(k.ok()) << k.status().message();
+      std::vector<Tensor> in;
+      for (int32_t i : l.inputs)
+        in.push_back(c.plan.tensors[i].kind == TensorKind::kWeight ? c.plan.tensors[i].weight : vals[i]);
+      Tensor z = l.in_place_input >= 0 ? in[3] : Tensor();
+      ops::RunContext::OutputAllocator over_z = [&](size_t, DType dtype, Dims dims) -> Expected<Tensor> {
+        return Tensor::wrap(dtype, std::move(dims), nullptr, z.raw());  // vals keeps z alive
+      };
+      auto out = run_kernel(d, **k, in, l.in_place_input >= 0 ? &over_z : nullptr);
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      vals[l.outputs[0]] = (*out)[0];
+    }
+    EXPECT_EQ(vals[c.v].raw(), vals[c.t].raw());
+    // The reference, layer by layer on the plain plan.
+    std::vector<Tensor> ref(plain_tensors.size());
+    ref[c.x] = xv;
+    for (const PlanLayer& l : plain_layers) {
+      const LayerDesc d{l, plain_tensors};
+      auto k = prepare_reference(d);
+      std::vector<Tensor> in;
+      for (int32_t i : l.inputs)
+        in.push_back(plain_tensors[i].kind == TensorKind::kWeight ? plain_tensors[i].weight : ref[i]);
+      auto out = run_kernel(d, **k, in);
+      ASSERT_TRUE(out.ok()) << out.status().message();
+      ref[l.outputs[0]] = (*out)[0];
+    }
+    EXPECT_LE(relative_error(vals[c.y], ref[c.y]), kTolerance) << C;
+  }
+}
+
+// Not over a residual that a later layer still reads.
+TEST(ResidualInPlace, NotWhereTheResidualLivesOn) {
+  ConvChain c(12);  // plain throughout
+  PlanTensor y2 = c.plan.tensors[c.y];
+  y2.name = "y2";
+  c.plan.tensors.push_back(y2);
+  c.plan.outputs.push_back(static_cast<int32_t>(c.plan.tensors.size() - 1));
+  PlanLayer relu;  // reads t after conv3
+  relu.name = "relu";
+  relu.op_type = "Relu";
+  relu.opset = 17;
+  relu.inputs = {c.t};
+  relu.outputs = {c.plan.outputs.back()};
+  c.plan.layers.push_back(relu);
+  ASSERT_TRUE(select_tactics(c.plan, TuningOptions{.opt_level = 0}).ok());
+  EXPECT_EQ(c.plan.layers[2].in_place_input, -1);
+  EXPECT_EQ(c.plan.tensors[c.v].alias_of, -1);
 }
 
 // Transpose keeping the last axis: attention's head split and merge, and odd sizes, against the reference.

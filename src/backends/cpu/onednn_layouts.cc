@@ -60,23 +60,65 @@ void undo(engine::Plan& plan, const std::vector<std::pair<int, const char*>>& se
   }
 }
 
-Status assign_blocked_layouts(engine::Plan& plan) {
-  std::vector<Agreement> agreed;
-  const bool avx512 = cpu_features().avx512f;
-  const int64_t block = avx512 ? 16 : 8;
+int64_t channel_block() { return cpu_features().avx512f ? 16 : 8; }
+
+ir::Attribute blocked_layout() {
   ir::Attribute layout;
   layout.kind = ir::Attribute::Kind::kString;
-  layout.s = avx512 ? "nChw16c" : "nChw8c";
+  layout.s = channel_block() == 16 ? "nChw16c" : "nChw8c";
+  return layout;
+}
+
+// A tensor the pass below can keep blocked as far as its shape goes: an activation of a static 4-D shape with
+// whole blocks of channels, not a model output or a view.
+bool blockable(const engine::Plan& plan, const TensorUses& uses, size_t t) {
+  const engine::PlanTensor& tensor = plan.tensors[t];
+  return tensor.kind == engine::TensorKind::kActivation && !uses.fixed[t] && uses.producer[t] >= 0 &&
+         tensor.dims.size() == 4 && dims_static(tensor.dims) && tensor.dims[1] % channel_block() == 0 &&
+         !uses.readers[t].empty();
+}
+
+// The tuner's view of the pass below (TimingLayout in tactic.h): before tactics are chosen, a tensor is
+// likely kept blocked when it is blockable and its producer and every reader are convolutions or poolings
+// (in the slots they read blocked). A participating tactic is then also timed with those layout attributes.
+bool likely_engine_layout(const engine::Plan& plan, size_t index, const Tactic& tactic, PlanLayer& layer) {
+  const Participant* p = nullptr;
+  for (const Participant& q : kParticipants)
+    if (std::string(tactic.id) == q.tactic && std::string(q.tactic) == q.joins_as) p = &q;
+  if (!p) return false;  // not taking part, or it joins as another tactic, which is timed in this form itself
+  auto may_join = [](const PlanLayer& l) {
+    return is_conv(l) || l.op_type == "MaxPool" || l.op_type == "AveragePool";
+  };
+  const TensorUses uses = tensor_uses(plan);
+  auto likely = [&](int32_t t) {
+    if (t < 0 || !blockable(plan, uses, static_cast<size_t>(t))) return false;
+    if (!may_join(plan.layers[uses.producer[t]])) return false;
+    for (const auto& [l, slot] : uses.readers[t])
+      if (!may_join(plan.layers[l]) || !(slot == 0 || (slot == 3 && is_conv(plan.layers[l])))) return false;
+    return true;
+  };
+  const PlanLayer& planned = plan.layers[index];
+  bool any = false;
+  auto set = [&](const char* attr, int32_t t) {
+    if (!likely(t)) return;
+    layer.attrs[attr] = blocked_layout();
+    any = true;
+  };
+  if (!planned.inputs.empty()) set(kSrcLayout, planned.inputs[0]);
+  if (!planned.outputs.empty()) set(kDstLayout, planned.outputs[0]);
+  if (p->reads_z && planned.inputs.size() > 3) set(kZLayout, planned.inputs[3]);
+  return any;
+}
+
+Status assign_blocked_layouts(engine::Plan& plan) {
+  std::vector<Agreement> agreed;
+  const ir::Attribute layout = blocked_layout();
   const size_t n = plan.tensors.size();
   const TensorUses uses = tensor_uses(plan);
   const std::vector<int>& producer = uses.producer;
   const auto& readers = uses.readers;
-  const std::vector<bool>& fixed = uses.fixed;
   for (size_t t = 0; t < n; ++t) {
-    const engine::PlanTensor& tensor = plan.tensors[t];
-    if (tensor.kind != engine::TensorKind::kActivation || fixed[t] || producer[t] < 0) continue;
-    if (tensor.dims.size() != 4 || !dims_static(tensor.dims) || tensor.dims[1] % block != 0) continue;
-    if (!participant(plan.layers[producer[t]]) || readers[t].empty()) continue;
+    if (!blockable(plan, uses, t) || !participant(plan.layers[producer[t]])) continue;
     bool ok = true;
     for (const auto& [l, slot] : readers[t]) {
       const Participant* p = participant(plan.layers[l]);
@@ -126,5 +168,6 @@ Status assign_blocked_layouts(engine::Plan& plan) {
 }  // namespace
 
 INGOT_REGISTER_PLAN_PASS(cpu_onednn_layouts, assign_blocked_layouts);
+INGOT_REGISTER_TIMING_LAYOUT(cpu_onednn_layouts, likely_engine_layout);
 
 }  // namespace ingot::backends::cpu
