@@ -249,6 +249,7 @@ INSTANTIATE_TEST_SUITE_P(Shapes, MatMulTactics,
                          ::testing::Values(MatMulParams{{5, 7}, {7, 9}},         // 2-D
                                            MatMulParams{{1, 64}, {64, 1000}},    // a classifier
                                            MatMulParams{{130, 300}, {300, 77}},  // K blocks, tails
+                                           MatMulParams{{203, 40}, {40, 70}},    // row blocks, 11-row tail
                                            MatMulParams{{2, 3, 5, 7}, {7, 9}},   // leading dims fold into M
                                            MatMulParams{{7}, {7, 9}},            // 1-D A
                                            MatMulParams{{4, 7}, {7}},            // 1-D B
