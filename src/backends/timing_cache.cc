@@ -14,7 +14,8 @@ namespace ingot::backends {
 namespace {
 
 constexpr const char* kFormat = "ingot-timing-cache";
-constexpr int kVersion = 1;
+// 2: CPU layers timed also in their engine layout (TimingLayout); choices timed the old way are not reused.
+constexpr int kVersion = 2;
 
 void append_dims(std::string& s, const Dims& d) {
   s += '[';

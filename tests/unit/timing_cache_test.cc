@@ -97,7 +97,8 @@ TEST_F(TimingCacheTest, BadFilesAreIgnoredWithAWarning) {
       {"[1, 2, 3]", "is not an ingot timing cache"},
       {"{\"format\": \"other\", \"version\": 1, \"entries\": {}}", "is not an ingot timing cache"},
       {"{\"format\": \"ingot-timing-cache\", \"version\": 99, \"entries\": {}}", "has format version 99"},
-      {"{\"format\": \"ingot-timing-cache\", \"version\": 1, \"entries\": {\"k\": {\"tactic\": 3}}}",
+      {"{\"format\": \"ingot-timing-cache\", \"version\": 1, \"entries\": {}}", "has format version 1"},
+      {"{\"format\": \"ingot-timing-cache\", \"version\": 2, \"entries\": {\"k\": {\"tactic\": 3}}}",
        "has a malformed entry 'k'"},
   };
   for (const auto& [text, why] : cases) {
