@@ -67,7 +67,6 @@ bool log_tuning() {
 // as an engine's arena is: timing fresh allocations would time the page faults too.
 class ReusedOutputs {
  public:
-  // zero: clear the memory before each run, as the engine does for kernels that may not write all of it.
   ops::RunContext::OutputAllocator allocator(bool zero) {
     return [this, zero](size_t i, DType dtype, Dims dims) -> Expected<Tensor> {
       INGOT_ASSIGN_OR_RETURN(int64_t numel, checked_numel(dims));
@@ -109,8 +108,8 @@ std::string fastest_by_timing(const engine::Plan& plan, size_t index,
   const LayerDesc desc{plan.layers[index], plan.tensors};
   struct Candidate {
     const char* id;
-    std::unique_ptr<engine::PlanLayer>
-        layer;  // the layer in its engine form (timing_layouts); null: as planned
+    // The layer in an engine form (timing_forms); null: as planned.
+    std::unique_ptr<engine::PlanLayer> layer;
     std::unique_ptr<Kernel> kernel;
     ReusedOutputs outputs;
     std::vector<double> times;

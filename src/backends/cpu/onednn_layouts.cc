@@ -37,11 +37,12 @@ constexpr Participant kParticipants[] = {
     {"cpu.ingot.conv_gemm.fp16", "cpu.ingot.conv_gemm.fp16", true},
 };
 
-const Participant* participant(const PlanLayer& l) {
+const Participant* participant(const std::string& tactic) {
   for (const Participant& p : kParticipants)
-    if (l.tactic == p.tactic) return &p;
+    if (tactic == p.tactic) return &p;
   return nullptr;
 }
+const Participant* participant(const PlanLayer& l) { return participant(l.tactic); }
 
 struct Agreement {
   size_t tensor;
@@ -82,10 +83,9 @@ bool blockable(const engine::Plan& plan, const TensorUses& uses, size_t t) {
 // likely kept blocked when it is blockable and its producer and every reader are convolutions or poolings
 // (in the slots they read blocked). A participating tactic is then also timed with those layout attributes.
 bool likely_engine_layout(const engine::Plan& plan, size_t index, const Tactic& tactic, PlanLayer& layer) {
-  const Participant* p = nullptr;
-  for (const Participant& q : kParticipants)
-    if (std::string(tactic.id) == q.tactic && std::string(q.tactic) == q.joins_as) p = &q;
-  if (!p) return false;  // not taking part, or it joins as another tactic, which is timed in this form itself
+  const Participant* p = participant(tactic.id);
+  // Not taking part, or it joins as another tactic, which is timed in this form itself.
+  if (!p || std::string(p->tactic) != p->joins_as) return false;
   auto may_join = [](const PlanLayer& l) {
     return is_conv(l) || l.op_type == "MaxPool" || l.op_type == "AveragePool";
   };
