@@ -2,6 +2,8 @@
 // GB/s and the share of this machine's ceiling, measured first in the same binary: the FMA peak (a loop
 // of independent fused multiply-adds at the widest ISA the CPU has) and the DRAM read bandwidth (a sum
 // over 256 MiB). Rates are per CPU second of the benchmark's thread (Google Benchmark's default).
+// INGOT_MICRO_THREADS=N runs the products on a pool of N threads (the matmul pair, oneDNN's on the same
+// OpenMP pool): their rates are then per second of wall time, and peak% is against one thread's ceiling.
 #include <benchmark/benchmark.h>
 #include <immintrin.h>
 
@@ -9,11 +11,13 @@
 
 #include <algorithm>
 #include <cstdio>
+#include <cstdlib>
 #include <cstring>
 #include <oneapi/dnnl/dnnl.hpp>
 #include <random>
 #include <vector>
 
+#include "backends/cpu/simd_gemm.h"
 #include "backends/cpu/simd_kernels.h"
 #include "core/platform.h"
 #include "core/threading.h"
@@ -135,12 +139,12 @@ void BM_ingot_matmul_packed(benchmark::State& state) {
   const int64_t M = state.range(0), N = state.range(1), K = state.range(2);
   const SimdKernels& k = kernels();
   const std::vector<float> a = random_floats(M * K, 1), b = random_floats(K * N, 2);
-  std::vector<float> packed(static_cast<size_t>(ingot::backends::cpu::packed_b_size(k, K, N))), c(M * N),
-      work(static_cast<size_t>(k.gemm_workspace_floats));
+  std::vector<float> packed(static_cast<size_t>(ingot::backends::cpu::packed_b_size(k, K, N))), c(M * N);
   k.pack_b(K, N, b.data(), N, false, 1.f, packed.data());
-  const int64_t panels = (N + k.panel - 1) / k.panel;
+  ingot::backends::cpu::PackedGemm g;
+  g.M = M, g.N = N, g.K = K, g.A = a.data(), g.lda = K, g.packed_b = packed.data(), g.C = c.data(), g.ldc = N;
   for (auto _ : state) {
-    k.gemm_packed(M, N, K, a.data(), K, packed.data(), 0, panels, nullptr, c.data(), N, false, work.data());
+    ingot::backends::cpu::run_packed_gemm(k, g);
     benchmark::DoNotOptimize(c.data());
   }
   report_flops(state, 2.0 * M * N * K);
@@ -231,17 +235,15 @@ void BM_ingot_winograd(benchmark::State& state) {
   const int64_t ps = ingot::backends::cpu::packed_b_size(k, C, K);
   for (int64_t e = 0; e < 36; ++e)
     k.pack_b(C, K, w.data() + e * C * K, K, false, 1.f, packed.data() + e * ps);
-  std::vector<float> v(36 * T * C), m(36 * T * K), y(K * H * H),
-      work(static_cast<size_t>(k.gemm_workspace_floats));
-  const int64_t panels = (K + k.panel - 1) / k.panel;
+  std::vector<float> v(36 * T * C), m(36 * T * K), y(K * H * H);
+  ingot::backends::cpu::PackedGemm g;
+  g.M = T, g.N = K, g.K = C, g.A = v.data(), g.lda = C, g.a_stride = T * C, g.packed_b = packed.data(),
+  g.b_stride = ps, g.C = m.data(), g.ldc = K, g.c_stride = T * K, g.batch = 36;
   for (auto _ : state) {
     if (stage == 0 || stage == 3)
       for (int64_t cb = 0; cb < C / bw; ++cb)
         k.wino_input(x.data() + cb * bw * H * H, H, H, 1, 1, tw, 0, T, v.data() + cb * bw, T * C, C);
-    if (stage == 1 || stage == 3)
-      for (int64_t e = 0; e < 36; ++e)
-        k.gemm_packed(T, K, C, v.data() + e * T * C, C, packed.data() + e * ps, 0, panels, nullptr,
-                      m.data() + e * T * K, K, false, work.data());
+    if (stage == 1 || stage == 3) ingot::backends::cpu::run_packed_gemm(k, g);
     if (stage == 2 || stage == 3)
       for (int64_t kb = 0; kb < K / bw; ++kb)
         k.wino_output(m.data() + kb * bw, T * K, K, nullptr, nullptr, true, y.data() + kb * bw * H * H, H, H,
@@ -339,8 +341,8 @@ void BM_onednn_depthwise(benchmark::State& state) {
       ->Args({1, 1000, 2048})  \
       ->Args({49, 512, 4608})  \
       ->Args({196, 256, 2304})
-BENCHMARK(BM_ingot_matmul_packed)->MATMUL_SHAPES;
-BENCHMARK(BM_onednn_matmul)->MATMUL_SHAPES;
+BENCHMARK(BM_ingot_matmul_packed)->MATMUL_SHAPES->UseRealTime();
+BENCHMARK(BM_onednn_matmul)->MATMUL_SHAPES->UseRealTime();
 BENCHMARK(BM_ingot_attention_head)->Args({128, 64})->Args({384, 64});
 BENCHMARK(BM_ingot_softmax)->Args({1536, 128})->Args({64, 1000});
 BENCHMARK(BM_ingot_layernorm)->Args({128, 768});
@@ -361,6 +363,7 @@ BENCHMARK(BM_onednn_conv3x3)->Args({64, 64, 56})->Args({128, 128, 28})->Args({25
 int main(int argc, char** argv) {
   ingot::set_num_threads(1);
   measure_ceilings();
+  if (const char* t = std::getenv("INGOT_MICRO_THREADS")) ingot::set_num_threads(std::max(1, std::atoi(t)));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();

@@ -21,11 +21,13 @@ const dnnl::engine& onednn_engine();
 // Per-thread scratch buffers (64-byte aligned, grown as needed, kept for the thread's life): a kernel
 // uses `slot` 0..kScratchSlots-1 for its reordered activations and oneDNN's scratchpad (the last slot)
 // during one run.
-constexpr int kScratchSlots = 7;
+constexpr int kScratchSlots = 8;
 // The slot of the SIMD gemm's A panels (SimdKernels::gemm_packed's workspace), taken inside pool tasks.
 constexpr int kGemmScratchSlot = 4;
 // A fifth activation buffer of the SIMD convolutions (cpu.ingot.conv_gemm's blocked residual).
 constexpr int kExtraScratchSlot = 5;
+// A's packed row tiles, shared by the pool's tasks of one product (run_packed_gemm, on the calling thread).
+constexpr int kGemmPackedASlot = 6;
 void* thread_scratch(int slot, size_t bytes);
 
 // Gives a primitive run its scratchpad (user mode) from this thread's scratch, when it needs one.

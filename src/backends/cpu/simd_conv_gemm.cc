@@ -9,6 +9,7 @@
 #include "backends/cpu/simd_conv_gemm.h"
 
 #include "backends/cpu/onednn_common.h"
+#include "backends/cpu/simd_gemm.h"
 #include "core/threading.h"
 #include "ops/conv_pool_common.h"
 
@@ -106,14 +107,12 @@ class ConvGemmKernel : public ConvGemmKernelBase {
   }
 
   void gemm(const void* a, const ConvGemmShape& s, const float* bias, float* prod) const override {
-    const int64_t K = c_.K, panels = (K + k_.panel - 1) / k_.panel;
-    const int64_t grain = std::max<int64_t>(1, (1 << 20) / std::max<int64_t>(1, s.M * s.rows_k * k_.panel));
-    parallel_for(panels, grain, [&](int64_t p0, int64_t p1) {
-      auto* work =
-          static_cast<float*>(thread_scratch(kGemmScratchSlot, float_bytes(k_.gemm_workspace_floats)));
-      k_.gemm_packed(s.M, K, s.rows_k, static_cast<const float*>(a), s.rows_k, packed_.data(), p0, p1, bias,
-                     prod, K, false, work);
-    });
+    PackedGemm g;
+    g.M = s.M, g.N = c_.K, g.K = s.rows_k;
+    g.A = static_cast<const float*>(a), g.lda = s.rows_k;
+    g.packed_b = packed_.data(), g.bias = bias;
+    g.C = prod, g.ldc = c_.K;
+    run_packed_gemm(k_, g);
   }
 
  private:

@@ -21,12 +21,20 @@ struct SimdKernels {
   // of `panel` columns, zero-padded: packed_b_size(K, N) floats at `out`.
   void (*pack_b)(int64_t K, int64_t N, const float* B, int64_t ldb, bool trans, float alpha, float* out);
   // C[M, n0:n1] = A[M, K] B[K, n0:n1] (+ bias[n0:n1], nullable) (+ C when `accumulate`) for the panels
-  // p0 <= p < p1 of a packed B of N columns (n0 = p0 * panel, n1 = min(N, p1 * panel)). `work` (nullable:
-  // A read in place) holds gemm_workspace_floats floats, into which blocks of A are packed.
+  // p0 <= p < p1 of a packed B of N columns (n0 = p0 * panel, n1 = min(N, p1 * panel)). A's full row tiles
+  // come from `a_packed` when not null (pack_a's blocks, laid out as packed_a_offset says); else `work`
+  // (nullable: A read in place) holds gemm_workspace_floats floats, into which blocks of A are packed.
+  // Rows past the last full tile of a row block are read from A in place either way.
   void (*gemm_packed)(int64_t M, int64_t N, int64_t K, const float* A, int64_t lda, const float* packed,
                       int64_t p0, int64_t p1, const float* bias, float* C, int64_t ldc, bool accumulate,
-                      float* work);
+                      float* work, const float* a_packed);
   int64_t gemm_workspace_floats;
+  // The blocking of gemm_packed: rows of A's micro-panels (a tile's rows), rows of A per block (a multiple
+  // of pack_rows) and depth per block.
+  int64_t pack_rows, row_block, depth_block;
+  // A[0:rows, 0:kc] (rows a multiple of pack_rows) into micro-panels of pack_rows rows: element (i, k) at
+  // out[(i / pack_rows) * pack_rows * kc + k * pack_rows + i % pack_rows].
+  void (*pack_a)(int64_t rows, int64_t kc, const float* A, int64_t lda, float* out);
   // y = a + b, n floats (y may be a or b).
   void (*add)(const float* a, const float* b, float* y, int64_t n);
   // y = x * s, n floats (y may be x).
@@ -79,6 +87,19 @@ struct SimdKernels {
 
 inline int64_t packed_b_size(const SimdKernels& k, int64_t K, int64_t N) {
   return (N + k.panel - 1) / k.panel * k.panel * K;
+}
+
+// gemm_packed's `a_packed` for an M x K matrix A: the block of rows ib (a multiple of row_block) and depth
+// kb (a multiple of depth_block) at packed_a_offset(k, M, K, ib, kb); packed_a_size(k, M, K) floats in all.
+inline int64_t packed_a_full_rows(const SimdKernels& k, int64_t M, int64_t ib) {
+  const int64_t mb = M - ib < k.row_block ? M - ib : k.row_block;
+  return mb / k.pack_rows * k.pack_rows;
+}
+inline int64_t packed_a_offset(const SimdKernels& k, int64_t M, int64_t K, int64_t ib, int64_t kb) {
+  return ib * K + kb * packed_a_full_rows(k, M, ib);
+}
+inline int64_t packed_a_size(const SimdKernels& k, int64_t M, int64_t K) {
+  return M / k.pack_rows * k.pack_rows * K;
 }
 
 const SimdKernels& simd_kernels_avx2();

@@ -1,14 +1,12 @@
 // cpu.ingot.matmul.{avx512,avx2}: MatMul, Gemm and ingot.FusedMatMul with a constant 2-D B, on ingot's
 // SIMD gemm over B packed once into panels (prepare), A's leading dims folded into M. The epilogue rides
 // along: bias (FusedMatMul's, or Gemm's constant row C) and the residual Z (Gemm's full C) in the
-// accumulators, then ReLU or the erf GELU on each thread's columns while they are in cache. The
-// columns' panels are split over the pool.
+// accumulators, then ReLU or the erf GELU on each finished block while it is in cache (run_packed_gemm).
 #include <cstring>
 
 #include "backends/cpu/matmul_config.h"
-#include "backends/cpu/onednn_common.h"
+#include "backends/cpu/simd_gemm.h"
 #include "backends/cpu/simd_tactic.h"
-#include "core/threading.h"
 
 namespace ingot::backends::cpu {
 namespace {
@@ -80,24 +78,24 @@ class PackedMatMulKernel : public Kernel {
     float* yp = y->data<float>();
     // Z goes into the output first (unless the output is Z's memory already), then accumulates.
     if (z && z->raw() != y->raw()) std::memcpy(yp, z->raw(), z->nbytes());
-    const float* ap = a.data<float>();
-    const int64_t panels = (N_ + k_.panel - 1) / k_.panel;
-    // At least about a million multiply-adds per thread.
-    const int64_t per_panel = std::max<int64_t>(1, M * K_ * k_.panel);
-    parallel_for(panels, std::max<int64_t>(1, (1 << 20) / per_panel), [&](int64_t p0, int64_t p1) {
-      auto* work = static_cast<float*>(
-          thread_scratch(kGemmScratchSlot, static_cast<size_t>(k_.gemm_workspace_floats) * sizeof(float)));
-      k_.gemm_packed(M, N_, K_, ap, K_, packed_.data(), p0, p1, bias, yp, N_, z != nullptr, work);
-      if (act_ == Act::kNone) return;
-      const int64_t n0 = p0 * k_.panel, n1 = std::min(N_, p1 * k_.panel);
-      for (int64_t i = 0; i < M; ++i) {
-        float* row = yp + i * N_ + n0;
-        if (act_ == Act::kRelu)
-          k_.relu(row, row, n1 - n0);
-        else
-          k_.gelu_erf(row, row, n1 - n0);
-      }
-    });
+    PackedGemm pg;
+    pg.M = M, pg.N = N_, pg.K = K_;
+    pg.A = a.data<float>(), pg.lda = K_;
+    pg.packed_b = packed_.data(), pg.bias = bias;
+    pg.C = yp, pg.ldc = N_, pg.accumulate = z != nullptr;
+    GemmBlockDone epilogue;
+    if (act_ != Act::kNone) {
+      epilogue = [&](int64_t, int64_t m0, int64_t m1, int64_t n0, int64_t n1) {
+        for (int64_t i = m0; i < m1; ++i) {
+          float* row = yp + i * N_ + n0;
+          if (act_ == Act::kRelu)
+            k_.relu(row, row, n1 - n0);
+          else
+            k_.gelu_erf(row, row, n1 - n0);
+        }
+      };
+    }
+    run_packed_gemm(k_, pg, epilogue);
     return Status::Ok();
   }
 

@@ -11,6 +11,7 @@
 #include <cstring>
 
 #include "backends/cpu/onednn_common.h"
+#include "backends/cpu/simd_gemm.h"
 #include "backends/cpu/simd_tactic.h"
 #include "core/threading.h"
 
@@ -113,19 +114,14 @@ class WinogradKernel : public Kernel {
                       T * C, C);
       }
     });
-    // The 36 products, split over (position, panel) pairs; a thread's run of panels of one position in
-    // one call, so that its rows of V stream past each block of U once.
-    const int64_t panels = (K + k_.panel - 1) / k_.panel;
-    const int64_t grain = std::max<int64_t>(1, (1 << 20) / std::max<int64_t>(1, T * C * k_.panel));
-    parallel_for(kTiles * panels, grain, [&](int64_t i0, int64_t i1) {
-      auto* work = static_cast<float*>(thread_scratch(kGemmScratchSlot, bytes(k_.gemm_workspace_floats)));
-      while (i0 < i1) {
-        const int64_t e = i0 / panels, p0 = i0 % panels, p1 = std::min(panels, p0 + (i1 - i0));
-        k_.gemm_packed(T, K, C, v + e * T * C, C, packed_.data() + e * packed_size_, p0, p1, nullptr,
-                       m + e * T * K, K, false, work);
-        i0 += p1 - p0;
-      }
-    });
+    // The 36 products, one batch on the pool.
+    PackedGemm g;
+    g.M = T, g.N = K, g.K = C;
+    g.A = v, g.lda = C, g.a_stride = T * C;
+    g.packed_b = packed_.data(), g.b_stride = packed_size_;
+    g.C = m, g.ldc = K, g.c_stride = T * K;
+    g.batch = kTiles;
+    run_packed_gemm(k_, g);
     // Output transform, with the epilogue: one task per image and channel block.
     parallel_for(N * Kb, 1, [&](int64_t i0, int64_t i1) {
       for (int64_t i = i0; i < i1; ++i) {
