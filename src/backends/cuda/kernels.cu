@@ -291,6 +291,37 @@ __device__ __forceinline__ void store_vec(T* p, const float (&in)[V]) {
   *reinterpret_cast<Vec<T, V>*>(p) = r;
 }
 
+// The epilogue on V consecutive elements a thread (one 16-byte access per operand): for n a multiple of V and
+// 16-byte aligned operands; a bias per channel needs the channels innermost (inner 1, channels a multiple of
+// V: V consecutive channels) or planes of a multiple of V elements (inner % V == 0: one channel).
+template <typename T, int V, typename I>
+__global__ void __launch_bounds__(256)
+    k_epilogue_vec(T* y, const T* x, const T* bias, const T* z, I nv, I inner, I channels, FnParams f) {
+  for (I i = blockIdx.x * (I)blockDim.x + threadIdx.x; i < nv; i += (I)gridDim.x * blockDim.x) {
+    float v[V], t[V];
+    load_vec<T, V>(x + i * V, v);
+    if (bias) {
+      if (inner == 1) {
+        load_vec<T, V>(bias + (i * V) % channels, t);
+      } else {
+        const float b = load(bias, (i * V / inner) % channels);
+#pragma unroll
+        for (int e = 0; e < V; ++e) t[e] = b;
+      }
+#pragma unroll
+      for (int e = 0; e < V; ++e) v[e] += t[e];
+    }
+    if (z) {
+      load_vec<T, V>(z + i * V, t);
+#pragma unroll
+      for (int e = 0; e < V; ++e) v[e] += t[e];
+    }
+#pragma unroll
+    for (int e = 0; e < V; ++e) v[e] = apply(f, v[e]);
+    store_vec<T, V>(y + i * V, v);
+  }
+}
+
 // Where thread-item i of a channels-last kernel works: channel group cg (of cv), output row oy, first output
 // column ox (of `cols` column groups of `per_col` pixels each) and image, with the groups fastest.
 struct NhwcPos {
@@ -668,6 +699,16 @@ void cast_f16_to_f32(const void* x, float* y, int64_t n, cudaStream_t s) {
 template <typename T>
 void epilogue_t(T* y, const T* x, const T* bias, const T* z, int64_t n, int64_t inner, int64_t channels,
                 FnParams fn, cudaStream_t s) {
+  constexpr int V = 16 / sizeof(T);
+  const auto aligned = [](const void* p) { return reinterpret_cast<uintptr_t>(p) % 16 == 0; };
+  const bool bias_vec = !bias || (aligned(bias) && ((inner == 1 && channels % V == 0) || inner % V == 0));
+  if (n % V == 0 && bias_vec && aligned(y) && aligned(x) && (!z || aligned(z)) && n < (int64_t(1) << 30)) {
+    const int64_t nv = n / V;
+    k_epilogue_vec<T, V, int32_t><<<blocks_for(nv), kThreads, 0, s>>>(y, x, bias, z, static_cast<int32_t>(nv),
+                                                                      static_cast<int32_t>(inner),
+                                                                      static_cast<int32_t>(channels), fn);
+    return;
+  }
   if (n < (int64_t(1) << 31))
     k_epilogue<T, int32_t><<<blocks_for(n), kThreads, 0, s>>>(y, x, bias, z, static_cast<int32_t>(n),
                                                               static_cast<int32_t>(inner),
